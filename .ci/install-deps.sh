@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package rocket needs to build, test and run.
+# Idempotent; non-interactive; needs root.
+set -euo pipefail
+
+build_pkgs=(
+        build-essential meson ninja-build pkg-config
+        libsystemd-dev libseccomp-dev libcap-dev libarchive-dev libssl-dev
+        libjson-c-dev libcurl4-openssl-dev libinih-dev
+        xsltproc docbook-xsl docbook-xml
+)
+run_pkgs=(
+        systemd systemd-container dbus util-linux iproute2 kmod
+)
+test_pkgs=(
+        busybox-static umoci skopeo zstd xz-utils bzip2 gzip tar
+        bash-completion zsh man-db psmisc procps jq python3
+)
+
+missing=()
+for p in "${build_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+        echo "install-deps: all packages present"
+        exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing packages (${missing[*]}) and not root" >&2
+        exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: installed ${missing[*]}"

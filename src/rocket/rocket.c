@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "rocket.h"
+#include "verb-list.h"
+
+static int verb_help_cmd(int argc, char *argv[], RocketContext *ctx);
+
+static const Verb verbs[] = {
+        { "version", verb_version, "Print version, features and default stage1" },
+        { "help", verb_help_cmd, "Show this help" },
+        {}
+};
+
+static void help(void) {
+        printf("Usage: rocket [OPTIONS...] COMMAND [ARGS...]\n"
+               "\n"
+               "A daemonless, pod-native container engine for systemd hosts.\n"
+               "\n"
+               "Commands:\n");
+        for (const Verb *v = verbs; v->name; v++)
+                if (v->summary)
+                        printf("  %-14s %s\n", v->name, v->summary);
+        printf("\n"
+               "Options:\n"
+               "  -h --help              Show this help\n"
+               "     --version           Print the version\n"
+               "     --dir=PATH          Data directory (default: %s, or $ROCKET_DIR)\n"
+               "     --debug             Print debug messages\n"
+               "     --log-target=TARGET Where messages go: auto, console, journal\n"
+               "\n"
+               "See the rocket(1) man page for details.\n",
+               ROCKET_DEFAULT_DIR);
+}
+
+static int verb_help_cmd(int argc _unused_, char *argv[] _unused_, RocketContext *ctx _unused_) {
+        help();
+        return 0;
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_DIR,
+        ARG_DEBUG,
+        ARG_LOG_TARGET,
+};
+
+/* Returns 1 to go on with a verb, 0 when done (--help, --version), < 0 on error. */
+static int parse_argv(int argc, char *argv[], RocketContext *ctx) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "dir", required_argument, NULL, ARG_DIR },
+                { "debug", no_argument, NULL, ARG_DEBUG },
+                { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+                {}
+        };
+        const char *e;
+        int c;
+
+        e = getenv("ROCKET_DIR");
+        if (!isempty(e)) {
+                ctx->dir = strdup(e);
+                if (!ctx->dir)
+                        return log_oom();
+        }
+
+        /* '+': stop at the verb, whose options are its own. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("rocket %s\n", ROCKET_VERSION);
+                        return 0;
+                case ARG_DIR:
+                        if (isempty(optarg) || optarg[0] != '/')
+                                return log_usage("--dir= needs an absolute path, got '%s'.", optarg);
+                        free(ctx->dir);
+                        ctx->dir = strdup(optarg);
+                        if (!ctx->dir)
+                                return log_oom();
+                        break;
+                case ARG_DEBUG:
+                        ctx->debug = true;
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case ARG_LOG_TARGET: {
+                        LogTarget t = log_target_from_string(optarg);
+                        if (t < 0)
+                                return log_usage("Unknown log target '%s'.", optarg);
+                        log_set_target(t);
+                        break;
+                }
+                default:
+                        return getopt_error(NULL, c, argv);
+                }
+
+        if (!ctx->dir) {
+                ctx->dir = strdup(ROCKET_DEFAULT_DIR);
+                if (!ctx->dir)
+                        return log_oom();
+        }
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        RocketContext ctx = {};
+        int r;
+
+        log_setup("rocket");
+
+        r = parse_argv(argc, argv, &ctx);
+        if (r > 0)
+                r = verbs_dispatch(verbs, "command", argc - optind, argv + optind, &ctx);
+
+        free(ctx.dir);
+
+        if (r == -ERRNO_USAGE)
+                return EXIT_USAGE;
+        return r < 0 ? EXIT_FAILURE : r;
+}

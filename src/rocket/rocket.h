@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "macro.h"
+
+/* What the global options decide, handed to every verb. Owned by main(). */
+struct RocketContext {
+        char *dir;              /* --dir= / $ROCKET_DIR, default ROCKET_DEFAULT_DIR */
+        bool debug;
+};
+
+/* Prints the usage of a verb: "Usage: rocket VERB SYNOPSIS", the summary, then the option lines. */
+void verb_help(const char *verb);

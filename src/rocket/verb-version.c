@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "log.h"
+#include "rocket.h"
+#include "verb-list.h"
+
+/* What was compiled in, systemd-style: +FEATURE or -FEATURE. Every library here is required by the build,
+ * so they are all '+'; optional ones would flip. */
+static const char features[] =
+        "+SDBUS +JOURNAL +SECCOMP +CAPS +ARCHIVE +OPENSSL +JSON-C +CURL +INIH"
+#if HAVE_ZSTD
+        " +ZSTD"
+#else
+        " -ZSTD"
+#endif
+        ;
+
+int verb_version(int argc, char *argv[], RocketContext *ctx _unused_) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("Usage: rocket version\n\nPrint the version, compiled-in features and the default "
+                               "stage1.\n");
+                        return 0;
+                default:
+                        return getopt_error("version", c, argv);
+                }
+        if (optind < argc)
+                return log_usage("version: unexpected argument '%s'.", argv[optind]);
+
+        printf("rocket %s\n", ROCKET_VERSION);
+        printf("Features: %s\n", features);
+        printf("Default stage1: %s\n", ROCKET_STAGE1_DEFAULT);
+        printf("Data directory: %s\n", ROCKET_DEFAULT_DIR);
+        return 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include "log.h"
+#include "verbs.h"
+
+const Verb *verbs_find(const Verb *table, const char *name) {
+        for (const Verb *v = table; v->name; v++)
+                if (streq(v->name, name))
+                        return v;
+        return NULL;
+}
+
+int verbs_dispatch(const Verb *table, const char *what, int argc, char *argv[], RocketContext *ctx) {
+        const Verb *v;
+
+        if (argc < 1 || isempty(argv[0]))
+                return log_usage("Missing %s; see '--help'.", what);
+
+        v = verbs_find(table, argv[0]);
+        if (!v)
+                return log_usage("Unknown %s '%s'; see '--help'.", what, argv[0]);
+
+        return v->run(argc, argv, ctx);
+}
+
+int getopt_error(const char *verb, int c, char *argv[]) {
+        const char *prefix = verb ?: "", *sep = verb ? ": " : "";
+
+        if (c == ':')
+                return log_usage("%s%sOption '%s' needs an argument.", prefix, sep, argv[optind - 1]);
+        if (optopt > 0 && optopt < 0x80)
+                return log_usage("%s%sUnknown option '-%c'; see '--help'.", prefix, sep, optopt);
+        return log_usage("%s%sUnknown option '%s'; see '--help'.", prefix, sep, argv[optind - 1]);
+}

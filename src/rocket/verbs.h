@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "macro.h"
+
+typedef struct RocketContext RocketContext;
+
+typedef int (*VerbFunction)(int argc, char *argv[], RocketContext *ctx);
+
+typedef struct Verb {
+        const char *name;
+        VerbFunction run;
+        const char *summary;    /* one line for --help; NULL hides the verb from it */
+} Verb;
+
+/* Finds argv[0] in the NULL-name-terminated table and runs it. An unknown or missing verb is a usage error. */
+int verbs_dispatch(const Verb *table, const char *what, int argc, char *argv[], RocketContext *ctx);
+const Verb *verbs_find(const Verb *table, const char *name);
+
+/* Turns getopt_long()'s '?' or ':' (optstring must start with ':' after any '+') into one usage line. */
+int getopt_error(const char *verb, int c, char *argv[]);

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _noreturn_ __attribute__((noreturn))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _sentinel_ __attribute__((sentinel))
+#define _pure_ __attribute__((pure))
+#define _warn_unused_result_ __attribute__((warn_unused_result))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+/* Return value for a usage error: beyond every real errno (MAX_ERRNO is 4095). main() maps it to exit 2. */
+#define ERRNO_USAGE 4096
+
+/* Exit codes, mapped in one place (rocket(1), EXIT STATUS). */
+#define EXIT_USAGE 2
+
+static inline int negative_errno(void) {
+        /* Some libc functions fail without setting errno; never turn that into success. */
+        return errno > 0 ? -errno : -EIO;
+}
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline int safe_close(int fd) {
+        if (fd >= 0) {
+                int saved = errno;
+                (void) close(fd);
+                errno = saved;
+        }
+        return -EBADF;
+}
+
+static inline void closep(int *fd) {
+        safe_close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+#define TAKE_GENERIC(var, type, nullvalue)              \
+        ({                                              \
+                type *_pvar_ = &(var);                  \
+                type _var_ = *_pvar_;                   \
+                type _nullvalue_ = nullvalue;           \
+                *_pvar_ = _nullvalue_;                  \
+                _var_;                                  \
+        })
+#define TAKE_PTR(p) TAKE_GENERIC((p), typeof(p), NULL)
+#define TAKE_FD(fd) TAKE_GENERIC((fd), int, -EBADF)
+
+/* Defines name##p(type **p) that calls func(*p) when *p is not NULL. */
+#define DEFINE_POINTER_CLEANUP(type, func)                      \
+        static inline void func##p(type **p) {                  \
+                if (*p)                                         \
+                        func(*p);                               \
+        }
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+#define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+static inline const char *strempty(const char *s) {
+        return s ?: "";
+}
+
+/* A string table: name##_to_string() and name##_from_string() from one array indexed by the enum. */
+#define DEFINE_STRING_TABLE(name, type, max)                                    \
+        const char *name##_to_string(type i) {                                  \
+                if (i < 0 || i >= (max))                                        \
+                        return NULL;                                            \
+                return name##_table[i];                                         \
+        }                                                                       \
+        type name##_from_string(const char *s) {                                \
+                if (!s)                                                         \
+                        return (type) -EINVAL;                                  \
+                for (int i = 0; i < (max); i++)                                 \
+                        if (name##_table[i] && streq(name##_table[i], s))       \
+                                return (type) i;                                \
+                return (type) -EINVAL;                                          \
+        }

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "macro.h"
+
+/* Returns a pointer just past prefix in s, or NULL when s does not start with it. */
+const char *startswith(const char *s, const char *prefix) _pure_;
+const char *endswith(const char *s, const char *suffix) _pure_;
+
+char **strv_free(char **l);
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char *const *l) _pure_;
+int strv_extend(char ***l, const char *value);
+int strv_push(char ***l, char *value);
+bool strv_contains(char *const *l, const char *s) _pure_;
+#define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
+
+/* Splits s at each character in separators (empty fields are dropped). */
+int strv_split(const char *s, const char *separators, char ***ret);
+
+/* Names of pods, apps and volumes: 1..63 of [a-z0-9-], starting and ending alphanumeric. */
+bool name_is_valid(const char *s) _pure_;
+
+/* "1024", "64K", "256M", "2G", "1T": binary units. */
+int parse_size(const char *s, uint64_t *ret);
+/* "30s", "5min", "24h", "2d", "1h30m", "0"; microseconds. */
+int parse_duration(const char *s, uint64_t *ret_usec);
+int parse_boolean(const char *s) _pure_;

@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Sourced by every TEST-*.sh; runs inside the throwaway systemd host.
+
+# wait_until 'SHELL CONDITION' [TIMEOUT_SECONDS]
+wait_until() {
+        local cond=$1 timeout=${2:-20} i
+        for ((i = 0; i < timeout * 10; i++)); do
+                if eval "$cond"; then
+                        return 0
+                fi
+                sleep 0.1
+        done
+        echo "timed out after ${timeout}s waiting for: $cond" >&2
+        return 1
+}
+
+assert_eq() {
+        if [ "$1" != "$2" ]; then
+                echo "assertion failed: '$1' != '$2'${3:+ ($3)}" >&2
+                return 1
+        fi
+}
+
+# assert_in NEEDLE HAYSTACK
+assert_in() {
+        if [[ "$2" != *"$1"* ]]; then
+                echo "assertion failed: '$1' not found in:" >&2
+                printf '%s\n' "$2" >&2
+                return 1
+        fi
+}
+
+# assert_fails EXPECTED_EXIT CMD...: the command must exit with that status and say one line on stderr.
+assert_fails() {
+        local want=$1 rc=0 err
+        shift
+        err=$("$@" 2>&1 >/dev/null) || rc=$?
+        if [ "$rc" -ne "$want" ]; then
+                echo "assertion failed: '$*' exited $rc, wanted $want; stderr: $err" >&2
+                return 1
+        fi
+        if [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || [ -z "$err" ]; then
+                echo "assertion failed: '$*' should print exactly one line on stderr, got:" >&2
+                printf '%s\n' "$err" >&2
+                return 1
+        fi
+}
