@@ -11,6 +11,8 @@
 static int verb_help_cmd(int argc, char *argv[], RocketContext *ctx);
 
 static const Verb verbs[] = {
+        { "fetch", verb_fetch, "Import images into the store and print their IDs" },
+        { "image", verb_image, "Manage images: list, rm, cat-manifest, inspect, export, render, gc, verify" },
         { "version", verb_version, "Print version, features and default stage1" },
         { "help", verb_help_cmd, "Show this help" },
         {}

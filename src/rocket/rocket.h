@@ -4,6 +4,8 @@
 #include "macro.h"
 
 /* What the global options decide, handed to every verb. Owned by main(). */
+typedef struct RocketContext RocketContext;
+
 struct RocketContext {
         char *dir;              /* --dir= / $ROCKET_DIR, default ROCKET_DEFAULT_DIR */
         bool debug;

@@ -5,3 +5,5 @@
 
 /* Every verb's entry point; one file each. */
 int verb_version(int argc, char *argv[], RocketContext *ctx);
+int verb_fetch(int argc, char *argv[], RocketContext *ctx);
+int verb_image(int argc, char *argv[], RocketContext *ctx);

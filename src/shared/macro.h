@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,20 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* IN_SET(x, A, B, …): x equals one of the constants. */
+#define IN_SET(x, first, ...)                                                   \
+        ({                                                                      \
+                const typeof(first) _in_set_v_[] = { first, __VA_ARGS__ };      \
+                const typeof(x) _in_set_x_ = (x);                               \
+                bool _in_set_found_ = false;                                    \
+                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_in_set_v_); _i_++)       \
+                        if (_in_set_x_ == _in_set_v_[_i_]) {                    \
+                                _in_set_found_ = true;                          \
+                                break;                                          \
+                        }                                                       \
+                _in_set_found_;                                                 \
+        })
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -97,3 +112,9 @@ static inline const char *strempty(const char *s) {
                                 return (type) i;                                \
                 return (type) -EINVAL;                                          \
         }
+
+#include <dirent.h>
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}

@@ -96,6 +96,25 @@ int strv_split(const char *s, const char *separators, char ***ret) {
         return 0;
 }
 
+int strv_join(char *const *l, const char *separator, char **ret) {
+        size_t len = 0, k = strlen(separator);
+        char *s, *p;
+
+        STRV_FOREACH(i, (char **) l)
+                len += strlen(*i) + k;
+        s = p = malloc(len + 1);
+        if (!s)
+                return -ENOMEM;
+        *p = 0;
+        STRV_FOREACH(i, (char **) l) {
+                if (i != l)
+                        p = stpcpy(p, separator);
+                p = stpcpy(p, *i);
+        }
+        *ret = s;
+        return 0;
+}
+
 bool name_is_valid(const char *s) {
         size_t n;
 

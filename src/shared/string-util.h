@@ -21,6 +21,8 @@ bool strv_contains(char *const *l, const char *s) _pure_;
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
 
 /* Splits s at each character in separators (empty fields are dropped). */
+/* Joins l with separator between the elements; "" for an empty list. */
+int strv_join(char *const *l, const char *separator, char **ret);
 int strv_split(const char *s, const char *separators, char ***ret);
 
 /* Names of pods, apps and volumes: 1..63 of [a-z0-9-], starting and ending alphanumeric. */

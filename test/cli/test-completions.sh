@@ -10,7 +10,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 
-echo "1..3"
+
 
 verbs=$("$rocket" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' | sort)
 
@@ -45,12 +45,19 @@ else
         skip "zsh completion" "zsh not installed"
 fi
 
-help_opts=$("$rocket" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u)
-man_opts=$(grep -oE -- '<option>--[a-z][a-z-]*' "$src/man/rocket.xml" | sed 's/<option>//' | sort -u)
-if [ "$help_opts" = "$man_opts" ]; then
-        ok "rocket(1) and --help list the same global options"
-else
-        not_ok "rocket(1) and --help list the same global options" "$(diff <(echo "$help_opts") <(echo "$man_opts"))"
-fi
+# Every man page lists exactly the options its --help shows.
+for page in "$src"/man/rocket*.xml; do
+        name=$(basename "$page" .xml)
+        verb=${name#rocket}
+        verb=${verb#-}
+        help_opts=$("$rocket" $verb --help | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+        man_opts=$(grep -oE -- '<option>--[a-z][a-z-]*' "$page" | sed 's/<option>//' | sort -u)
+        if [ "$help_opts" = "$man_opts" ]; then
+                ok "$name.xml and 'rocket $verb --help' list the same options"
+        else
+                not_ok "$name.xml and 'rocket $verb --help' list the same options" "$(diff <(echo "$help_opts") <(echo "$man_opts"))"
+        fi
+done
 
+echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "macro.h"
+
+typedef enum OutputFormat {
+        OUTPUT_TABLE,
+        OUTPUT_JSON,
+        OUTPUT_JSON_PRETTY,
+        _OUTPUT_FORMAT_MAX,
+        _OUTPUT_FORMAT_INVALID = -EINVAL,
+} OutputFormat;
+
+const char *output_format_to_string(OutputFormat f) _pure_;
+OutputFormat output_format_from_string(const char *s) _pure_;
+
+/* A text table: columns padded to their widest cell, the header printed unless legend is false. */
+typedef struct Table Table;
+Table *table_new(const char *const *header, size_t n_columns);
+Table *table_free(Table *t);
+DEFINE_POINTER_CLEANUP(Table, table_free);
+/* Adds one row of n_columns strings (copied; NULL prints as "-"). */
+int table_add_row(Table *t, const char *const *cells);
+void table_print(const Table *t, bool legend);
+
+/* "1.5M"-style sizes and "2026-11-24 23:59:59" times, into caller buffers. */
+const char *format_bytes(char *buf, size_t size, uint64_t bytes);
+const char *format_timestamp(char *buf, size_t size, uint64_t usec);

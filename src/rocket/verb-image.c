@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fs-util.h"
+#include "image-config.h"
+#include "json-util.h"
+#include "log.h"
+#include "output.h"
+#include "rocket-store.h"
+#include "string-util.h"
+#include "verb-list.h"
+
+static void help(void) {
+        printf("Usage: rocket image COMMAND [OPTIONS...] [ARGS...]\n"
+               "\n"
+               "Manage the image store.\n"
+               "\n"
+               "Commands:\n"
+               "  list [--format=FMT] [--no-legend] [--full]    List images\n"
+               "  rm IMAGE...                                    Remove images (data goes at the next gc)\n"
+               "  cat-manifest [--pretty-print] IMAGE            Print the image manifest\n"
+               "  inspect IMAGE                                  Print how the image wants to be run (JSON)\n"
+               "  export [--overwrite] IMAGE FILE                Write an OCI archive\n"
+               "  render [--rootfs-only] [--overwrite] IMAGE DIR Write the image's root file system to DIR/rootfs\n"
+               "  extract                                        Same as render\n"
+               "  gc [--grace-period=DURATION]                   Remove unused images and data\n"
+               "  verify                                         Recheck every blob's digest\n"
+               "\n"
+               "Options:\n"
+               "  -h --help              Show this help\n"
+               "     --format=FMT        table, json or json-pretty\n"
+               "     --no-legend         Do not print the column headers\n"
+               "     --full              Print full IDs\n"
+               "     --pretty-print      Indent JSON\n"
+               "     --overwrite         Replace an existing FILE or DIR\n"
+               "     --rootfs-only       Write the root file system straight into DIR\n"
+               "     --grace-period=DURATION  Keep images used within DURATION (default: 24h)\n");
+}
+
+enum {
+        ARG_FORMAT = 0x100,
+        ARG_NO_LEGEND,
+        ARG_FULL,
+        ARG_PRETTY,
+        ARG_OVERWRITE,
+        ARG_ROOTFS_ONLY,
+        ARG_GRACE,
+};
+
+typedef struct ImageArgs {
+        OutputFormat format;
+        bool legend;
+        bool full;
+        bool pretty;
+        bool overwrite;
+        bool rootfs_only;
+        uint64_t grace_usec;
+} ImageArgs;
+
+/* Every image sub-command shares one option parser; each says which options it takes. */
+static int parse_image_args(const char *verb, int argc, char *argv[], const char *allowed, ImageArgs *a) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "full", no_argument, NULL, ARG_FULL },
+                { "pretty-print", no_argument, NULL, ARG_PRETTY },
+                { "overwrite", no_argument, NULL, ARG_OVERWRITE },
+                { "rootfs-only", no_argument, NULL, ARG_ROOTFS_ONLY },
+                { "grace-period", required_argument, NULL, ARG_GRACE },
+                {}
+        };
+        int c, r;
+
+        *a = (ImageArgs) { .legend = true, .grace_usec = 24ULL * 3600 * 1000000 };
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
+                const char *name = NULL;
+
+                for (const struct option *o = options; o->name; o++)
+                        if (o->val == c)
+                                name = o->name;
+                if (c != 'h' && name && !strstr(allowed, name))
+                        return log_usage("image %s: option '--%s' does not apply here.", verb, name);
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_FORMAT:
+                        a->format = output_format_from_string(optarg);
+                        if (a->format < 0)
+                                return log_usage("image %s: unknown format '%s'.", verb, optarg);
+                        break;
+                case ARG_NO_LEGEND:
+                        a->legend = false;
+                        break;
+                case ARG_FULL:
+                        a->full = true;
+                        break;
+                case ARG_PRETTY:
+                        a->pretty = true;
+                        break;
+                case ARG_OVERWRITE:
+                        a->overwrite = true;
+                        break;
+                case ARG_ROOTFS_ONLY:
+                        a->rootfs_only = true;
+                        break;
+                case ARG_GRACE:
+                        r = parse_duration(optarg, &a->grace_usec);
+                        if (r < 0)
+                                return log_usage("image %s: invalid duration '%s'.", verb, optarg);
+                        break;
+                default:
+                        return getopt_error(verb, c, argv);
+                }
+        }
+        return 1;
+}
+
+static int need_args(const char *verb, int argc, int min, int max, const char *what) {
+        int n = argc - optind;
+
+        if (n < min || (max >= 0 && n > max))
+                return log_usage("image %s: expected %s.", verb, what);
+        return 0;
+}
+
+static int image_list(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_(json_object_putp) json_object *arr = NULL;
+        static const char *const header[] = { "ID", "NAME", "FORMAT", "SIZE", "IMPORTED", "LAST USED" };
+        ImageRecord **images = NULL;
+        ImageArgs a;
+        size_t n = 0;
+        int r;
+
+        r = parse_image_args("list", argc, argv, "format no-legend full", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("list", argc, 0, 0, "no arguments");
+        if (r < 0)
+                return r;
+
+        r = rocket_store_open(ctx, 0, &s);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (s) {
+                r = store_image_list(s, &images, &n);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list images: %m");
+        }
+
+        arr = json_object_new_array();
+        t = table_new(header, ELEMENTSOF(header));
+        if (!arr || !t)
+                goto oom;
+        for (size_t i = 0; i < n; i++) {
+                ImageRecord *rec = images[i];
+                char id[DIGEST_STRING_MAX], size[32], imported[64], used[64];
+                _cleanup_free_ char *names = NULL;
+                json_object *o = json_object_new_object(), *nm = json_object_new_array();
+
+                if (!o || json_object_array_add(arr, o) < 0) {
+                        json_object_put(o);
+                        json_object_put(nm);
+                        goto oom;
+                }
+                if (json_add_string(o, "id", rec->id) < 0 || json_add(o, "names", nm) < 0 ||
+                    json_add_string(o, "format", image_format_to_string(rec->format)) < 0 ||
+                    json_add_int64(o, "size", (int64_t) rec->size) < 0 ||
+                    json_add_int64(o, "layers", (int64_t) rec->n_layers) < 0 ||
+                    json_add_int64(o, "importTime", (int64_t) rec->import_usec) < 0 ||
+                    json_add_int64(o, "lastUsed", (int64_t) rec->last_used_usec) < 0)
+                        goto oom;
+                STRV_FOREACH(name, rec->names)
+                        if (json_object_array_add(nm, json_object_new_string(*name)) < 0)
+                                goto oom;
+
+                snprintf(id, sizeof id, "%s", rec->id);
+                if (!a.full)
+                        id[sizeof(DIGEST_PREFIX) - 1 + 12] = 0;
+                for (size_t k = 0; rec->names && rec->names[k]; k++) {
+                        char *m = NULL;
+                        if (asprintf(&m, "%s%s%s", strempty(names), names ? "," : "", rec->names[k]) < 0)
+                                goto oom;
+                        free(names);
+                        names = m;
+                }
+                if (table_add_row(t, (const char *[]) {
+                                id, names, image_format_to_string(rec->format),
+                                format_bytes(size, sizeof size, rec->size),
+                                format_timestamp(imported, sizeof imported, rec->import_usec),
+                                format_timestamp(used, sizeof used, rec->last_used_usec) }) < 0)
+                        goto oom;
+        }
+        image_record_array_free(images, n);
+
+        if (a.format == OUTPUT_TABLE)
+                table_print(t, a.legend);
+        else
+                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_NOSLASHESCAPE |
+                                                              (a.format == OUTPUT_JSON_PRETTY ?
+                                                               JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN)));
+        return 0;
+oom:
+        image_record_array_free(images, n);
+        return log_oom();
+}
+
+static int image_rm(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        ImageArgs a;
+        int r, ret = 0;
+
+        r = parse_image_args("rm", argc, argv, "", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("rm", argc, 1, -1, "one or more IMAGEs");
+        if (r < 0)
+                return r;
+        r = rocket_store_open(ctx, 0, &s);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No image is named '%s' or has an ID starting with it.", argv[optind]);
+        if (r < 0)
+                return r;
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *id = NULL;
+
+                r = rocket_image_resolve(s, argv[i], &id);
+                if (r >= 0) {
+                        r = store_image_remove(s, id);
+                        if (r < 0)
+                                log_error_errno(r, "Failed to remove image %s: %m", id);
+                        else
+                                printf("%s\n", id);
+                }
+                if (r < 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+/* Opens the store read-only and resolves the one IMAGE argument. */
+static int open_one_image(RocketContext *ctx, const char *what, Store **ret_store, ImageRecord **ret_rec) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = rocket_store_open(ctx, 0, &s);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No image is named '%s' or has an ID starting with it.", what);
+        if (r < 0)
+                return r;
+        r = rocket_image_resolve(s, what, &id);
+        if (r < 0)
+                return r;
+        r = store_image_load(s, id, ret_rec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load image %s: %m", id);
+        *ret_store = TAKE_PTR(s);
+        return 0;
+}
+
+static int image_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(image_record_freep) ImageRecord *rec = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        ImageArgs a;
+        int r;
+
+        r = parse_image_args("cat-manifest", argc, argv, "pretty-print", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("cat-manifest", argc, 1, 1, "one IMAGE");
+        if (r < 0)
+                return r;
+        r = open_one_image(ctx, argv[optind], &s, &rec);
+        if (r < 0)
+                return r;
+        /* An ACI's own manifest is what its users know; OCI images show their OCI manifest. */
+        r = store_blob_open(s, rec->aci_manifest ?: rec->id, &fd);
+        if (r >= 0)
+                r = json_parse_fd(fd, STORE_JSON_SIZE_MAX, &o);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the manifest of %s: %m", rec->id);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE |
+                                                      (a.pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN)));
+        return 0;
+}
+
+static int image_inspect(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(image_record_freep) ImageRecord *rec = NULL;
+        _cleanup_(image_config_freep) ImageConfig *cfg = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        ImageArgs a;
+        int r;
+
+        r = parse_image_args("inspect", argc, argv, "", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("inspect", argc, 1, 1, "one IMAGE");
+        if (r < 0)
+                return r;
+        r = open_one_image(ctx, argv[optind], &s, &rec);
+        if (r < 0)
+                return r;
+        r = image_config_load(s, rec, &cfg);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the configuration of %s: %m", rec->id);
+        r = image_config_to_json(cfg, &o);
+        if (r < 0)
+                return log_oom();
+        if (json_add_string(o, "id", rec->id) < 0)
+                return log_oom();
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY|JSON_C_TO_STRING_NOSLASHESCAPE));
+        return 0;
+}
+
+static int image_export(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(image_record_freep) ImageRecord *rec = NULL;
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *file;
+        ImageArgs a;
+        int r;
+
+        r = parse_image_args("export", argc, argv, "overwrite", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("export", argc, 2, 2, "IMAGE FILE");
+        if (r < 0)
+                return r;
+        file = argv[optind + 1];
+        if (!a.overwrite && access(file, F_OK) >= 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EEXIST), "'%s' exists; use --overwrite to replace it.", file);
+        r = open_one_image(ctx, argv[optind], &s, &rec);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&tmp, "%s.rocket-export", file) < 0)
+                return log_oom();
+        fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to create '%s': %m", tmp);
+        r = store_export_oci_archive(s, rec->id, rec->names ? rec->names[0] : NULL, fd);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, file) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return log_error_errno(r, "Failed to export %s to '%s': %m", rec->id, file);
+        }
+        printf("%s\n", rec->id);
+        return 0;
+}
+
+static int image_render(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(image_record_freep) ImageRecord *rec = NULL;
+        _cleanup_free_ char *entry = NULL;
+        _cleanup_close_ int dir_fd = -EBADF, root_fd = -EBADF;
+        const char *dir, *verb = argv[0];
+        ImageArgs a;
+        int r;
+
+        r = parse_image_args(verb, argc, argv, "overwrite rootfs-only", &a);
+        if (r <= 0)
+                return r;
+        r = need_args(verb, argc, 2, 2, "IMAGE DIR");
+        if (r < 0)
+                return r;
+        dir = argv[optind + 1];
+        if (geteuid() != 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EPERM), "image %s needs root (file ownership and devices).",
+                                       verb);
+        r = open_one_image(ctx, argv[optind], &s, &rec);
+        if (r < 0)
+                return r;
+
+        if (access(dir, F_OK) >= 0) {
+                if (!a.overwrite)
+                        return log_error_errno(SYNTHETIC_ERRNO(EEXIST), "'%s' exists; use --overwrite to replace it.",
+                                               dir);
+                r = rm_rf_at(AT_FDCWD, dir);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove '%s': %m", dir);
+        }
+        r = mkdir_p_at(AT_FDCWD, dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': %m", dir);
+        dir_fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dir_fd < 0)
+                return log_error_errno(errno, "Failed to open '%s': %m", dir);
+        if (a.rootfs_only)
+                root_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        else {
+                _cleanup_(json_object_putp) json_object *m = NULL;
+                _cleanup_close_ int mfd = -EBADF;
+
+                r = store_blob_open(s, rec->aci_manifest ?: rec->id, &mfd);
+                if (r >= 0)
+                        r = json_parse_fd(mfd, STORE_JSON_SIZE_MAX, &m);
+                if (r >= 0)
+                        r = json_write_file_atomic_at(dir_fd, "manifest", m, JSON_C_TO_STRING_PRETTY|
+                                                      JSON_C_TO_STRING_NOSLASHESCAPE, 0644);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write '%s/manifest': %m", dir);
+                root_fd = open_mkdir_at(dir_fd, "rootfs", 0755);
+        }
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "Failed to create the root file system in '%s': %m", dir);
+
+        r = store_image_render(s, rec->id, root_fd, true, &entry);
+        if (r < 0) {
+                if (entry)
+                        return log_error_errno(r, "Failed to render %s: bad entry '%s': %m", rec->id, entry);
+                return log_error_errno(r, "Failed to render %s: %m", rec->id);
+        }
+        return 0;
+}
+
+static int image_gc(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        StoreGcStats st = {};
+        char size[32];
+        ImageArgs a;
+        int r;
+
+        r = parse_image_args("gc", argc, argv, "grace-period", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("gc", argc, 0, 0, "no arguments");
+        if (r < 0)
+                return r;
+        r = rocket_store_open(ctx, STORE_EXCLUSIVE, &s);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = store_gc(s, a.grace_usec, NULL, &st);
+        if (r < 0)
+                return log_error_errno(r, "Image garbage collection failed: %m");
+        log_info("Removed %u image(s), %u blob(s) (%s), %u layer tree(s), %u temporary leftover(s).",
+                 st.images, st.blobs, format_bytes(size, sizeof size, st.bytes), st.layers, st.tmp);
+        return 0;
+}
+
+static void verify_report(void *userdata, const char *what, const char *problem) {
+        log_error("%s: %s", what, problem);
+}
+
+static int image_verify(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        ImageArgs a;
+        int r;
+
+        r = parse_image_args("verify", argc, argv, "", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("verify", argc, 0, 0, "no arguments");
+        if (r < 0)
+                return r;
+        r = rocket_store_open(ctx, 0, &s);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = store_verify(s, verify_report, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to verify the store: %m");
+        if (r > 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "The store has %d problem(s).", r);
+        return 0;
+}
+
+static int image_help(int argc, char *argv[], RocketContext *ctx) {
+        help();
+        return 0;
+}
+
+static const Verb image_verbs[] = {
+        { "list", image_list, NULL },
+        { "rm", image_rm, NULL },
+        { "cat-manifest", image_cat_manifest, NULL },
+        { "inspect", image_inspect, NULL },
+        { "export", image_export, NULL },
+        { "render", image_render, NULL },
+        { "extract", image_render, NULL },
+        { "gc", image_gc, NULL },
+        { "verify", image_verify, NULL },
+        { "help", image_help, NULL },
+        { "--help", image_help, NULL },
+        { "-h", image_help, NULL },
+        {}
+};
+
+int verb_image(int argc, char *argv[], RocketContext *ctx) {
+        return verbs_dispatch(image_verbs, "image command", argc - 1, argv + 1, ctx);
+}

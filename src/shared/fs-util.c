@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "string-util.h"
+
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (size + 1 >= allocated) {
+                        size_t a = allocated ? allocated * 2 : 4096;
+                        char *t;
+
+                        if (a > max + 2)
+                                a = max + 2;
+                        if (a <= size + 1)
+                                return -EFBIG;
+                        t = realloc(buf, a);
+                        if (!t)
+                                return -ENOMEM;
+                        buf = t;
+                        allocated = a;
+                }
+                n = read(fd, buf + size, allocated - size - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+                if (size > max)
+                        return -EFBIG;
+        }
+        if (!buf) {
+                buf = malloc(1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[size] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+int read_full_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = openat(dir_fd, path, O_RDONLY|O_CLOEXEC|O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_full_fd(fd, max, ret, ret_size);
+}
+
+int tempname_make(const char *prefix, char **ret) {
+        uint64_t r;
+
+        if (getrandom(&r, sizeof r, 0) != sizeof r)
+                return negative_errno();
+        if (asprintf(ret, "%s.%016llx", prefix, (unsigned long long) r) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL, *prefix = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *base = strrchr(name, '/');
+        const uint8_t *p = data;
+        int r;
+
+        if (asprintf(&prefix, "%.*s.#%s", base ? (int) (base - name + 1) : 0, name, base ? base + 1 : name) < 0)
+                return -ENOMEM;
+        r = tempname_make(prefix, &tmp);
+        if (r < 0)
+                return r;
+
+        fd = openat(dir_fd, tmp, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC|O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        return 0;
+fail:
+        (void) unlinkat(dir_fd, tmp, 0);
+        return r;
+}
+
+static int rm_rf_children(int fd, dev_t dev) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r = 0;
+
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        for (struct dirent *de; (errno = 0, de = readdir(d)); ) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = -errno;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        int sub;
+
+                        if (st.st_dev != dev) {         /* never cross into a mount */
+                                if (r == 0)
+                                        r = -EXDEV;
+                                continue;
+                        }
+                        sub = openat(dirfd(d), de->d_name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                        if (sub < 0) {
+                                if (errno != ENOENT && r == 0)
+                                        r = -errno;
+                                continue;
+                        }
+                        int q = rm_rf_children(sub, dev);
+                        if (q < 0 && r == 0)
+                                r = q;
+                        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                                r = -errno;
+                } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        if (errno != 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+int rm_rf_at(int dir_fd, const char *name) {
+        struct stat st;
+        int fd, r;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+
+        /* A directory someone made read-only (an image's) must still go. */
+        (void) fchmodat(dir_fd, name, 0700, 0);
+        fd = openat(dir_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        r = rm_rf_children(fd, st.st_dev);
+        if (r < 0)
+                return r;
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int mkdir_p_at(int dir_fd, const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; ; s++) {
+                bool end = *s == 0;
+
+                if (*s != '/' && !end)
+                        continue;
+                *s = 0;
+                if (mkdirat(dir_fd, p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                if (end)
+                        break;
+                *s = '/';
+        }
+        return 0;
+}
+
+int open_mkdir_at(int dir_fd, const char *path, mode_t mode) {
+        int fd, r;
+
+        fd = openat(dir_fd, path, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (fd >= 0)
+                return fd;
+        if (errno != ENOENT)
+                return -errno;
+        r = mkdir_p_at(dir_fd, path, mode);
+        if (r < 0)
+                return r;
+        fd = openat(dir_fd, path, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int copy_bytes(int in_fd, int out_fd, uint64_t max, uint64_t *ret_copied) {
+        char buf[65536];
+        uint64_t total = 0;
+
+        for (;;) {
+                ssize_t n = read(in_fd, buf, sizeof buf);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                total += (uint64_t) n;
+                if (total > max)
+                        return -EFBIG;
+                for (ssize_t off = 0; off < n; ) {
+                        ssize_t w = write(out_fd, buf + off, (size_t) (n - off));
+                        if (w < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                return -errno;
+                        }
+                        off += w;
+                }
+        }
+        if (ret_copied)
+                *ret_copied = total;
+        return 0;
+}
+
+int opendir_at(int dir_fd, const char *path, DIR **ret) {
+        DIR *d;
+        int fd;
+
+        fd = openat(dir_fd, path, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        *ret = d;
+        return 0;
+}

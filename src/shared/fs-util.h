@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <dirent.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* Reads all of fd (from its current offset) into a NUL-terminated buffer; -EFBIG past max bytes. */
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
+int read_full_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* Writes data to a temp file beside name in dir_fd, fsyncs it, and renames it over name. */
+int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+
+/* Removes name below dir_fd and everything beneath it, never following symlinks or crossing mounts.
+ * Returns 0 also when name does not exist. */
+int rm_rf_at(int dir_fd, const char *name);
+
+/* Creates every missing directory of path (relative to dir_fd) with mode. */
+int mkdir_p_at(int dir_fd, const char *path, mode_t mode);
+
+/* Opens (creating if needed) dir_fd/path as a directory. */
+int open_mkdir_at(int dir_fd, const char *path, mode_t mode);
+
+/* A unique name "prefix.XXXXXXXXXXXXXXXX" for temp files and directories. */
+int tempname_make(const char *prefix, char **ret);
+
+/* Copies everything from in_fd to out_fd. */
+int copy_bytes(int in_fd, int out_fd, uint64_t max, uint64_t *ret_copied);
+
+/* opendir() of path relative to dir_fd ("." for dir_fd itself, which stays open and unmoved). */
+int opendir_at(int dir_fd, const char *path, DIR **ret);
