@@ -11,6 +11,16 @@
 static int verb_help_cmd(int argc, char *argv[], RocketContext *ctx);
 
 static const Verb verbs[] = {
+        { "run", verb_run, "Run a pod from images, in the foreground" },
+        { "prepare", verb_prepare, "Prepare a pod and print its UUID" },
+        { "run-prepared", verb_run_prepared, "Run a prepared pod" },
+        { "list", verb_list, "List pods" },
+        { "status", verb_status, "Show a pod's state and its apps' exit statuses" },
+        { "enter", verb_enter, "Run a command inside a running pod" },
+        { "stop", verb_stop, "Stop running pods" },
+        { "rm", verb_rm, "Remove pods that are not running" },
+        { "gc", verb_gc, "Remove exited and expired pods" },
+        { "cat-manifest", verb_cat_manifest, "Print a pod's manifest" },
         { "fetch", verb_fetch, "Import images into the store and print their IDs" },
         { "image", verb_image, "Manage images: list, rm, cat-manifest, inspect, export, render, gc, verify" },
         { "version", verb_version, "Print version, features and default stage1" },

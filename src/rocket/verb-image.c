@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "output.h"
+#include "rocket-pod.h"
 #include "rocket-store.h"
 #include "string-util.h"
 #include "verb-list.h"
@@ -432,6 +433,7 @@ static int image_render(int argc, char *argv[], RocketContext *ctx) {
 
 static int image_gc(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_strv_free_ char **keep = NULL;
         StoreGcStats st = {};
         char size[32];
         ImageArgs a;
@@ -448,7 +450,11 @@ static int image_gc(int argc, char *argv[], RocketContext *ctx) {
                 return 0;
         if (r < 0)
                 return r;
-        r = store_gc(s, a.grace_usec, NULL, &st);
+        /* Images that pods still use stay, whatever their age. */
+        r = rocket_pods_images_in_use(ctx, &keep);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list the images pods use: %m");
+        r = store_gc(s, a.grace_usec, keep, &st);
         if (r < 0)
                 return log_error_errno(r, "Image garbage collection failed: %m");
         log_info("Removed %u image(s), %u blob(s) (%s), %u layer tree(s), %u temporary leftover(s).",

@@ -7,3 +7,13 @@
 int verb_version(int argc, char *argv[], RocketContext *ctx);
 int verb_fetch(int argc, char *argv[], RocketContext *ctx);
 int verb_image(int argc, char *argv[], RocketContext *ctx);
+int verb_run(int argc, char *argv[], RocketContext *ctx);
+int verb_prepare(int argc, char *argv[], RocketContext *ctx);
+int verb_run_prepared(int argc, char *argv[], RocketContext *ctx);
+int verb_list(int argc, char *argv[], RocketContext *ctx);
+int verb_status(int argc, char *argv[], RocketContext *ctx);
+int verb_cat_manifest(int argc, char *argv[], RocketContext *ctx);
+int verb_enter(int argc, char *argv[], RocketContext *ctx);
+int verb_stop(int argc, char *argv[], RocketContext *ctx);
+int verb_rm(int argc, char *argv[], RocketContext *ctx);
+int verb_gc(int argc, char *argv[], RocketContext *ctx);

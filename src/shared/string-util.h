@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <alloca.h>
+#include <string.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -33,3 +35,14 @@ int parse_size(const char *s, uint64_t *ret);
 /* "30s", "5min", "24h", "2d", "1h30m", "0"; microseconds. */
 int parse_duration(const char *s, uint64_t *ret_usec);
 int parse_boolean(const char *s) _pure_;
+
+/* a followed by b, on the stack (for short strings only). */
+#define strjoina(a, b)                                                          \
+        ({                                                                      \
+                const char *_sa = (a), *_sb = (b);                              \
+                size_t _la = strlen(_sa), _lb = strlen(_sb);                    \
+                char *_sr = alloca(_la + _lb + 1);                              \
+                memcpy(_sr, _sa, _la);                                          \
+                memcpy(_sr + _la, _sb, _lb + 1);                                \
+                _sr;                                                            \
+        })

@@ -45,3 +45,13 @@ assert_fails() {
                 return 1
         fi
 }
+
+# Pod tests: the store and pods in /var/lib/rocket, and the default busybox image built and imported as
+# busybox:test. Sets $fx (a scratch directory) and $img.
+pod_test_setup() {
+        export ROCKET_DIR=/var/lib/rocket
+        fx=$(mktemp -d)
+        bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/busybox"
+        rocket fetch --name=busybox:test "oci:$fx/busybox:latest"
+        img=busybox:test
+}

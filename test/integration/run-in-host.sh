@@ -10,6 +10,7 @@
 #   ROCKET_TEST_CGROUP=hybrid|unified|both   cgroup layouts to boot the host in (default: both)
 #   ROCKET_TEST_REQUIRE=1                    a missing prerequisite fails instead of skipping
 #   ROCKET_TEST_KEEP_LOGS=DIR                copy every test's log and the host's journal there
+#   ROCKET_TEST_SHOW_OUTPUT=1                print each test's output as it is (for the demo)
 #
 # Output is TAP. Exit 0 when every test passed.
 set -uo pipefail
@@ -164,6 +165,7 @@ for layout in "${layouts[@]}"; do
                         HOME=/root LANG=C.UTF-8 ROCKET_TEST_LAYOUT="$layout" \
                         ROCKET_TEST_DIR=/run/rocket-test \
                         bash "/run/rocket-test/integration/$t" >"$log" 2>&1 </dev/null; then
+                        [ "${ROCKET_TEST_SHOW_OUTPUT:-0}" = 1 ] && cat "$log"
                         echo "ok $n - $layout/$t"
                 else
                         failed=$((failed + 1))

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pod-manifest.h"
+#include "string-util.h"
+
+#define POD_MANIFEST_SIZE_MAX (4U << 20)
+
+static const char *const volume_kind_table[_VOLUME_KIND_MAX] = {
+        [VOLUME_HOST] = "host",
+        [VOLUME_EMPTY] = "empty",
+};
+DEFINE_STRING_TABLE(volume_kind, VolumeKind, _VOLUME_KIND_MAX);
+
+static void pod_app_done(PodApp *a) {
+        free(a->name);
+        free(a->image_id);
+        free(a->image_name);
+        free(a->layers_dir);
+        strv_free(a->layers);
+        strv_free(a->exec);
+        strv_free(a->env);
+        free(a->working_dir);
+        free(a->user);
+        free(a->group);
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                free(a->mounts[i].volume);
+                free(a->mounts[i].target);
+        }
+        free(a->mounts);
+}
+
+PodManifest *pod_manifest_free(PodManifest *m) {
+        if (!m)
+                return NULL;
+        free(m->uuid);
+        free(m->name);
+        free(m->hostname);
+        free(m->stage1);
+        for (size_t i = 0; i < m->n_apps; i++)
+                pod_app_done(&m->apps[i]);
+        free(m->apps);
+        for (size_t i = 0; i < m->n_volumes; i++) {
+                free(m->volumes[i].name);
+                free(m->volumes[i].source);
+        }
+        free(m->volumes);
+        free(m);
+        return NULL;
+}
+
+const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name) {
+        for (size_t i = 0; i < m->n_apps; i++)
+                if (streq(m->apps[i].name, name))
+                        return &m->apps[i];
+        return NULL;
+}
+
+const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name) {
+        for (size_t i = 0; i < m->n_volumes; i++)
+                if (streq(m->volumes[i].name, name))
+                        return &m->volumes[i];
+        return NULL;
+}
+
+int pod_machine_id(const char *uuid, char ret[static 33]) {
+        size_t n = 0;
+
+        for (const char *p = uuid; *p; p++) {
+                if (*p == '-')
+                        continue;
+                if (!strchr("0123456789abcdef", *p) || n >= 32)
+                        return -EINVAL;
+                ret[n++] = *p;
+        }
+        if (n != 32)
+                return -EINVAL;
+        ret[32] = 0;
+        return 0;
+}
+
+static json_object *strv_to_json(char *const *l) {
+        json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        STRV_FOREACH(s, (char **) l)
+                if (json_object_array_add(a, json_object_new_string(*s)) < 0) {
+                        json_object_put(a);
+                        return NULL;
+                }
+        return a;
+}
+
+static int add_opt_string(json_object *o, const char *key, const char *v) {
+        return v ? json_add_string(o, key, v) : 0;
+}
+
+static int app_to_json(const PodApp *a, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *mounts = json_object_new_array();
+        int r;
+
+        if (!o || !mounts)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                json_object *mo = json_object_new_object();
+
+                if (!mo || json_object_array_add(mounts, mo) < 0) {
+                        json_object_put(mo);
+                        return -ENOMEM;
+                }
+                if (json_add_string(mo, "volume", a->mounts[i].volume) < 0 ||
+                    json_add_string(mo, "target", a->mounts[i].target) < 0 ||
+                    json_add(mo, "readOnly", json_object_new_boolean(a->mounts[i].read_only)) < 0)
+                        return -ENOMEM;
+        }
+        r = json_add_string(o, "name", a->name);
+        if (r >= 0)
+                r = json_add_string(o, "image", a->image_id);
+        if (r >= 0)
+                r = add_opt_string(o, "imageName", a->image_name);
+        if (r >= 0)
+                r = json_add_string(o, "layersDir", a->layers_dir);
+        if (r >= 0)
+                r = json_add(o, "layers", strv_to_json(a->layers));
+        if (r >= 0)
+                r = json_add(o, "exec", strv_to_json(a->exec));
+        if (r >= 0)
+                r = json_add(o, "environment", strv_to_json(a->env));
+        if (r >= 0)
+                r = add_opt_string(o, "workingDirectory", a->working_dir);
+        if (r >= 0)
+                r = add_opt_string(o, "user", a->user);
+        if (r >= 0)
+                r = add_opt_string(o, "group", a->group);
+        if (r >= 0)
+                r = json_add(o, "mounts", TAKE_PTR(mounts));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *apps = json_object_new_array(),
+                *vols = json_object_new_array();
+        int r;
+
+        if (!o || !apps || !vols)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                json_object *ao = NULL;
+
+                r = app_to_json(&m->apps[i], &ao);
+                if (r < 0)
+                        return r;
+                if (json_object_array_add(apps, ao) < 0) {
+                        json_object_put(ao);
+                        return -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < m->n_volumes; i++) {
+                const PodVolume *v = &m->volumes[i];
+                json_object *vo = json_object_new_object();
+
+                if (!vo || json_object_array_add(vols, vo) < 0) {
+                        json_object_put(vo);
+                        return -ENOMEM;
+                }
+                if (json_add_string(vo, "name", v->name) < 0 ||
+                    json_add_string(vo, "kind", volume_kind_to_string(v->kind)) < 0 ||
+                    add_opt_string(vo, "source", v->source) < 0 ||
+                    json_add(vo, "readOnly", json_object_new_boolean(v->read_only)) < 0)
+                        return -ENOMEM;
+        }
+        r = json_add_int64(o, "version", POD_MANIFEST_VERSION);
+        if (r >= 0)
+                r = json_add_string(o, "uuid", m->uuid);
+        if (r >= 0)
+                r = json_add_string(o, "name", m->name);
+        if (r >= 0)
+                r = json_add_string(o, "hostname", m->hostname);
+        if (r >= 0)
+                r = json_add_int64(o, "created", (int64_t) m->created_usec);
+        if (r >= 0)
+                r = json_add_string(o, "stage1", m->stage1);
+        if (r >= 0)
+                r = json_add(o, "apps", TAKE_PTR(apps));
+        if (r >= 0)
+                r = json_add(o, "volumes", TAKE_PTR(vols));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static bool path_is_safe_absolute(const char *p) {
+        _cleanup_strv_free_ char **parts = NULL;
+
+        if (!p || p[0] != '/' || strv_split(p, "/", &parts) < 0)
+                return false;
+        STRV_FOREACH(c, parts)
+                if (streq(*c, ".."))
+                        return false;
+        return true;
+}
+
+static bool layer_name_is_valid(const char *s) {
+        const char *hex = startswith(s, "sha256-");
+
+        if (!hex || strlen(hex) != 64)
+                return false;
+        return strspn(hex, "0123456789abcdef") == 64;
+}
+
+/* Optional string member: missing → NULL. */
+static int get_opt_string(json_object *o, const char *key, char **ret) {
+        const char *s;
+        int r;
+
+        r = json_get_string(o, key, &s);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_req_string(json_object *o, const char *key, char **ret) {
+        int r = get_opt_string(o, key, ret);
+
+        if (r < 0)
+                return r;
+        return *ret ? 0 : -EBADMSG;
+}
+
+static int app_from_json(json_object *o, PodApp *a) {
+        json_object *mounts;
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        r = get_req_string(o, "name", &a->name);
+        if (r < 0)
+                return r;
+        if (!name_is_valid(a->name))
+                return -EBADMSG;
+        r = get_req_string(o, "image", &a->image_id);
+        if (r >= 0)
+                r = get_opt_string(o, "imageName", &a->image_name);
+        if (r >= 0)
+                r = get_req_string(o, "layersDir", &a->layers_dir);
+        if (r >= 0)
+                r = json_get_strv(o, "layers", &a->layers);
+        if (r >= 0)
+                r = json_get_strv(o, "exec", &a->exec);
+        if (r >= 0)
+                r = json_get_strv(o, "environment", &a->env);
+        if (r == -ENOENT)
+                r = 0;
+        if (r >= 0)
+                r = get_opt_string(o, "workingDirectory", &a->working_dir);
+        if (r >= 0)
+                r = get_opt_string(o, "user", &a->user);
+        if (r >= 0)
+                r = get_opt_string(o, "group", &a->group);
+        if (r < 0)
+                return r == -ENOENT ? -EBADMSG : r;
+        if (!path_is_safe_absolute(a->layers_dir) || strv_length(a->layers) == 0 || strv_length(a->exec) == 0)
+                return -EBADMSG;
+        STRV_FOREACH(l, a->layers)
+                if (!layer_name_is_valid(*l))
+                        return -EBADMSG;
+        if (a->working_dir && !path_is_safe_absolute(a->working_dir))
+                return -EBADMSG;
+
+        r = json_get_array(o, "mounts", &mounts);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        a->n_mounts = json_object_array_length(mounts);
+        a->mounts = calloc(a->n_mounts ?: 1, sizeof(PodMount));
+        if (!a->mounts)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                json_object *mo = json_object_array_get_idx(mounts, i);
+                PodMount *pm = &a->mounts[i];
+
+                if (!json_object_is_type(mo, json_type_object))
+                        return -EBADMSG;
+                r = get_req_string(mo, "volume", &pm->volume);
+                if (r >= 0)
+                        r = get_req_string(mo, "target", &pm->target);
+                if (r >= 0)
+                        r = json_get_bool(mo, "readOnly", &pm->read_only);
+                if (r == -ENOENT)
+                        r = 0;
+                if (r < 0)
+                        return r;
+                if (!path_is_safe_absolute(pm->target))
+                        return -EBADMSG;
+        }
+        return 0;
+}
+
+int pod_manifest_from_json(json_object *o, PodManifest **ret) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = calloc(1, sizeof(PodManifest));
+        json_object *apps, *vols;
+        int64_t version, created;
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        r = json_get_int64(o, "version", &version);
+        if (r < 0 || version != POD_MANIFEST_VERSION)
+                return -EBADMSG;
+        r = get_req_string(o, "uuid", &m->uuid);
+        if (r >= 0)
+                r = get_req_string(o, "name", &m->name);
+        if (r >= 0)
+                r = get_req_string(o, "hostname", &m->hostname);
+        if (r >= 0)
+                r = get_req_string(o, "stage1", &m->stage1);
+        if (r >= 0)
+                r = json_get_int64(o, "created", &created);
+        if (r >= 0)
+                r = json_get_array(o, "apps", &apps);
+        if (r < 0)
+                return r == -ENOENT ? -EBADMSG : r;
+        {
+                char mid[33];
+
+                if (pod_machine_id(m->uuid, mid) < 0 || !name_is_valid(m->name) || !path_is_safe_absolute(m->stage1))
+                        return -EBADMSG;
+        }
+        m->created_usec = (uint64_t) MAX(created, 0);
+
+        m->n_apps = json_object_array_length(apps);
+        if (m->n_apps == 0)
+                return -EBADMSG;
+        m->apps = calloc(m->n_apps, sizeof(PodApp));
+        if (!m->apps)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                r = app_from_json(json_object_array_get_idx(apps, i), &m->apps[i]);
+                if (r < 0)
+                        return r;
+                for (size_t j = 0; j < i; j++)
+                        if (streq(m->apps[j].name, m->apps[i].name))
+                                return -EBADMSG;
+        }
+
+        r = json_get_array(o, "volumes", &vols);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        m->n_volumes = r < 0 ? 0 : json_object_array_length(vols);
+        m->volumes = calloc(m->n_volumes ?: 1, sizeof(PodVolume));
+        if (!m->volumes)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_volumes; i++) {
+                json_object *vo = json_object_array_get_idx(vols, i);
+                PodVolume *v = &m->volumes[i];
+                _cleanup_free_ char *kind = NULL;
+
+                if (!json_object_is_type(vo, json_type_object))
+                        return -EBADMSG;
+                r = get_req_string(vo, "name", &v->name);
+                if (r >= 0)
+                        r = get_req_string(vo, "kind", &kind);
+                if (r >= 0)
+                        r = get_opt_string(vo, "source", &v->source);
+                if (r >= 0)
+                        r = json_get_bool(vo, "readOnly", &v->read_only);
+                if (r == -ENOENT)
+                        r = 0;
+                if (r < 0)
+                        return r;
+                v->kind = volume_kind_from_string(kind);
+                if (!name_is_valid(v->name) || v->kind < 0 ||
+                    (v->kind == VOLUME_HOST && !path_is_safe_absolute(v->source)))
+                        return -EBADMSG;
+                for (size_t j = 0; j < i; j++)
+                        if (streq(m->volumes[j].name, v->name))
+                                return -EBADMSG;
+        }
+        /* Every mount names a known volume. */
+        for (size_t i = 0; i < m->n_apps; i++)
+                for (size_t j = 0; j < m->apps[i].n_mounts; j++)
+                        if (!pod_manifest_find_volume(m, m->apps[i].mounts[j].volume))
+                                return -EBADMSG;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int pod_manifest_load_at(int dir_fd, const char *path, PodManifest **ret) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        int r;
+
+        r = json_parse_file_at(dir_fd, path, POD_MANIFEST_SIZE_MAX, &o);
+        if (r < 0)
+                return r;
+        return pod_manifest_from_json(o, ret);
+}
+
+int pod_manifest_save_at(int dir_fd, const char *path, const PodManifest *m) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        int r;
+
+        r = pod_manifest_to_json(m, &o);
+        if (r < 0)
+                return r;
+        return json_write_file_atomic_at(dir_fd, path, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                         0644);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The pod manifest: everything a stage1 needs to run the pod, fully resolved by stage0 (no store access
+ * needed afterwards). Stored as JSON in the pod directory as "pod". */
+
+#include <stdint.h>
+
+#include "json-util.h"
+#include "macro.h"
+
+#define POD_MANIFEST_VERSION 1
+
+typedef enum VolumeKind {
+        VOLUME_HOST,            /* bind-mount source from the host */
+        VOLUME_EMPTY,           /* an empty directory in the pod directory, shared by the pod's apps */
+        _VOLUME_KIND_MAX,
+        _VOLUME_KIND_INVALID = -1,
+} VolumeKind;
+
+typedef struct PodVolume {
+        char *name;
+        VolumeKind kind;
+        char *source;           /* VOLUME_HOST: absolute host path */
+        bool read_only;
+} PodVolume;
+
+typedef struct PodMount {
+        char *volume;
+        char *target;           /* absolute, inside the app's rootfs */
+        bool read_only;
+} PodMount;
+
+typedef struct PodApp {
+        char *name;
+        char *image_id;         /* sha256:… */
+        char *image_name;       /* as the user named it, may be NULL */
+        char *layers_dir;       /* the store's layers/ directory */
+        char **layers;          /* directory names in layers_dir, bottom first */
+        char **exec;            /* argv; exec[0] is looked up in PATH inside the app if relative */
+        char **env;             /* "K=V" */
+        char *working_dir;
+        char *user;             /* name or number, resolved inside the app's rootfs */
+        char *group;            /* NULL: the user's primary group */
+        PodMount *mounts;
+        size_t n_mounts;
+} PodApp;
+
+typedef struct PodManifest {
+        char *uuid;             /* 8-4-4-4-12 lowercase */
+        char *name;             /* the machine name */
+        char *hostname;
+        uint64_t created_usec;  /* CLOCK_REALTIME */
+        char *stage1;           /* directory of the stage1 this pod runs with */
+        PodApp *apps;
+        size_t n_apps;
+        PodVolume *volumes;
+        size_t n_volumes;
+} PodManifest;
+
+PodManifest *pod_manifest_free(PodManifest *m);
+DEFINE_POINTER_CLEANUP(PodManifest, pod_manifest_free);
+
+const char *volume_kind_to_string(VolumeKind k) _pure_;
+VolumeKind volume_kind_from_string(const char *s) _pure_;
+
+int pod_manifest_to_json(const PodManifest *m, json_object **ret);
+/* Parses and validates (names, absolute paths, known volumes). -EBADMSG on anything wrong. */
+int pod_manifest_from_json(json_object *o, PodManifest **ret);
+int pod_manifest_load_at(int dir_fd, const char *path, PodManifest **ret);
+int pod_manifest_save_at(int dir_fd, const char *path, const PodManifest *m);
+
+const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name);
+const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name);
+/* The 32 hex digits of the UUID: the pod's machine ID. */
+int pod_machine_id(const char *uuid, char ret[static 33]);

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <systemd/sd-id128.h>
+
+#include "fs-util.h"
+#include "pod.h"
+#include "string-util.h"
+
+static const char *const pod_state_table[_POD_STATE_MAX] = {
+        [POD_EMBRYO] = "embryo",
+        [POD_PREPARING] = "preparing",
+        [POD_PREPARED] = "prepared",
+        [POD_RUNNING] = "running",
+        [POD_EXITED] = "exited",
+        [POD_EXITED_GARBAGE] = "exited-garbage",
+        [POD_GARBAGE] = "garbage",
+};
+
+const char *pod_state_to_string(PodState s) {
+        return s >= 0 && s < _POD_STATE_MAX ? pod_state_table[s] : NULL;
+}
+
+const char *pod_state_dir(PodState s) {
+        switch (s) {
+        case POD_EMBRYO:
+        case POD_PREPARING:
+                return "embryo";
+        case POD_PREPARED:
+                return "prepared";
+        case POD_RUNNING:
+        case POD_EXITED:
+                return "run";
+        case POD_EXITED_GARBAGE:
+                return "exited-garbage";
+        case POD_GARBAGE:
+                return "garbage";
+        default:
+                return NULL;
+        }
+}
+
+/* The directories in the order a pod moves through them; listing follows it too. */
+static const PodState dir_states[] = { POD_EMBRYO, POD_PREPARED, POD_RUNNING, POD_EXITED_GARBAGE, POD_GARBAGE };
+
+Pod *pod_free(Pod *p) {
+        if (!p)
+                return NULL;
+        free(p->uuid);
+        free(p->path);
+        safe_close(p->dir_fd);
+        pod_manifest_free(p->manifest);
+        for (size_t i = 0; i < p->n_apps; i++) {
+                free(p->apps[i].name);
+                free(p->apps[i].how);
+        }
+        free(p->apps);
+        free(p);
+        return NULL;
+}
+
+void pod_array_free(Pod **l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                pod_free(l[i]);
+        free(l);
+}
+
+int pods_open(const char *rocket_dir, bool create, int *ret_fd) {
+        _cleanup_close_ int root = -EBADF, fd = -EBADF;
+        int r;
+
+        if (create) {
+                root = open_mkdir_at(AT_FDCWD, rocket_dir, 0755);
+                if (root < 0)
+                        return root;
+                fd = open_mkdir_at(root, "pods", 0700);
+                if (fd < 0)
+                        return fd;
+                for (size_t i = 0; i < ELEMENTSOF(dir_states); i++) {
+                        r = mkdir_p_at(fd, pod_state_dir(dir_states[i]), 0700);
+                        if (r < 0)
+                                return r;
+                }
+        } else {
+                root = open(rocket_dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+                if (root < 0)
+                        return -errno;
+                fd = openat(root, "pods", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int pod_lock_exclusive(int dir_fd) {
+        if (flock(dir_fd, LOCK_EX|LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : -errno;
+        return 0;
+}
+
+bool pod_is_locked(int dir_fd) {
+        _cleanup_close_ int fd = -EBADF;
+
+        /* A lock of our own on a new open file description, so dir_fd's own lock (if any) is not it. */
+        fd = openat(dir_fd, ".", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        if (flock(fd, LOCK_EX|LOCK_NB) < 0)
+                return errno == EWOULDBLOCK;
+        (void) flock(fd, LOCK_UN);
+        return false;
+}
+
+static uint64_t mtime_usec_at(int dir_fd, const char *path) {
+        struct stat st;
+
+        if (fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        return (uint64_t) st.st_mtim.tv_sec * 1000000 + (uint64_t) st.st_mtim.tv_nsec / 1000;
+}
+
+/* apps/APP/exit: "HOW STATUS USEC\n", as the in-pod helper writes it. */
+static int read_app_exit(int dir_fd, const char *app, PodAppStatus *st) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *how = NULL;
+        char sig[32];
+        uint64_t when;
+
+        if (asprintf(&path, "apps/%s/exit", app) < 0)
+                return -ENOMEM;
+        if (read_full_file_at(dir_fd, path, 256, &text, NULL) < 0)
+                return 0;
+        how = calloc(1, strlen(text) + 1);
+        if (!how)
+                return -ENOMEM;
+        if (sscanf(text, "%s %31s %" SCNu64, how, sig, &when) != 3)
+                return 0;
+        if (streq(how, "exited")) {
+                char *end;
+                long v = strtol(sig, &end, 10);
+
+                if (*end || v < 0 || v > 255)
+                        return 0;
+                st->status = (int) v;
+        } else {
+                /* $EXIT_STATUS is a signal name without "SIG" for killed and dumped processes. */
+                int s = 0;
+
+                for (int i = 1; i < NSIG; i++) {
+                        const char *d = sigabbrev_np(i);
+
+                        if (d && streq(d, sig)) {
+                                s = i;
+                                break;
+                        }
+                }
+                st->status = s;
+        }
+        st->exited = true;
+        st->how = TAKE_PTR(how);
+        st->when_usec = when;
+        return 0;
+}
+
+static int read_pid(int dir_fd, pid_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        char *end;
+        long v;
+
+        if (read_full_file_at(dir_fd, "pid", 64, &text, NULL) < 0)
+                return -ENOENT;
+        v = strtol(text, &end, 10);
+        if (end == text || (*end && *end != '\n') || v <= 1)
+                return -EBADMSG;
+        *ret = (pid_t) v;
+        return 0;
+}
+
+int pod_load(int pods_fd, PodState dir_state, const char *uuid, Pod **ret) {
+        _cleanup_(pod_freep) Pod *p = calloc(1, sizeof(Pod));
+        _cleanup_free_ char *rel = NULL;
+        char mid[33];
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        p->dir_fd = -EBADF;
+        if (pod_machine_id(uuid, mid) < 0 || strlen(uuid) != 36)
+                return -EINVAL;
+        p->uuid = strdup(uuid);
+        if (!p->uuid || asprintf(&rel, "%s/%s", pod_state_dir(dir_state), uuid) < 0)
+                return -ENOMEM;
+        p->dir_fd = openat(pods_fd, rel, O_RDONLY|O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW);
+        if (p->dir_fd < 0)
+                return -errno;
+        p->path = TAKE_PTR(rel);
+
+        p->state = dir_state;
+        if (dir_state == POD_EMBRYO && pod_is_locked(p->dir_fd))
+                p->state = POD_PREPARING;
+        else if (dir_state == POD_RUNNING && !pod_is_locked(p->dir_fd))
+                p->state = POD_EXITED;
+
+        r = pod_manifest_load_at(p->dir_fd, "pod", &p->manifest);
+        if (r < 0 && dir_state != POD_EMBRYO && dir_state != POD_GARBAGE)
+                p->manifest = NULL;     /* listed as broken; gc removes what never became a pod */
+
+        p->created_usec = p->manifest ? p->manifest->created_usec : mtime_usec_at(p->dir_fd, ".");
+        p->started_usec = mtime_usec_at(p->dir_fd, "pid");
+        p->finished_usec = mtime_usec_at(p->dir_fd, "exited");
+        (void) read_pid(p->dir_fd, &p->pid);
+
+        if (p->manifest) {
+                p->n_apps = p->manifest->n_apps;
+                p->apps = calloc(p->n_apps, sizeof(PodAppStatus));
+                if (!p->apps)
+                        return -ENOMEM;
+                for (size_t i = 0; i < p->n_apps; i++) {
+                        p->apps[i].name = strdup(p->manifest->apps[i].name);
+                        if (!p->apps[i].name)
+                                return -ENOMEM;
+                        r = read_app_exit(p->dir_fd, p->apps[i].name, &p->apps[i]);
+                        if (r < 0)
+                                return r;
+                        /* Without the stage1's "exited" (its supervisor was killed), the last app exit. */
+                        if (p->state >= POD_EXITED && p->finished_usec == 0)
+                                p->finished_usec = MAX(p->finished_usec, p->apps[i].when_usec);
+                }
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int cmp_created(const void *a, const void *b) {
+        const Pod *x = *(Pod *const *) a, *y = *(Pod *const *) b;
+
+        if (x->created_usec != y->created_usec)
+                return x->created_usec < y->created_usec ? -1 : 1;
+        return strcmp(x->uuid, y->uuid);
+}
+
+int pod_list(int pods_fd, Pod ***ret, size_t *ret_n) {
+        Pod **l = NULL;
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(dir_states); i++) {
+                _cleanup_(closedirp) DIR *d = NULL;
+
+                r = opendir_at(pods_fd, pod_state_dir(dir_states[i]), &d);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        goto fail;
+                for (struct dirent *de; (de = readdir(d)); ) {
+                        Pod *p = NULL, **t;
+
+                        if (de->d_name[0] == '.')
+                                continue;
+                        r = pod_load(pods_fd, dir_states[i], de->d_name, &p);
+                        if (r == -ENOENT || r == -EINVAL)
+                                continue;       /* moved meanwhile, or not a pod */
+                        if (r < 0)
+                                goto fail;
+                        t = realloc(l, (n + 1) * sizeof(Pod *));
+                        if (!t) {
+                                pod_free(p);
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        l = t;
+                        l[n++] = p;
+                }
+        }
+        if (n > 0)
+                qsort(l, n, sizeof(Pod *), cmp_created);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+fail:
+        pod_array_free(l, n);
+        return r;
+}
+
+int pod_resolve(int pods_fd, const char *what, Pod **ret) {
+        Pod **l = NULL, *found = NULL;
+        size_t n = 0, n_prefix = 0;
+        int r;
+
+        if (isempty(what))
+                return -ENOENT;
+        r = pod_list(pods_fd, &l, &n);
+        if (r < 0)
+                return r;
+        /* Exact UUID, then name, then UUID prefix. */
+        for (size_t i = 0; i < n && !found; i++)
+                if (streq(l[i]->uuid, what))
+                        found = l[i];
+        for (size_t i = n; i > 0 && !found; i--) {
+                Pod *p = l[i - 1];
+
+                if (p->manifest && streq(p->manifest->name, what) && p->state < POD_EXITED)
+                        found = p;
+        }
+        for (size_t i = n; i > 0 && !found; i--) {
+                Pod *p = l[i - 1];
+
+                if (p->manifest && streq(p->manifest->name, what))
+                        found = p;
+        }
+        if (!found)
+                for (size_t i = 0; i < n; i++)
+                        if (startswith(l[i]->uuid, what)) {
+                                found = l[i];
+                                n_prefix++;
+                        }
+        if (n_prefix > 1) {
+                pod_array_free(l, n);
+                return -ENOTUNIQ;
+        }
+        if (found)
+                for (size_t i = 0; i < n; i++)
+                        if (l[i] == found)
+                                l[i] = NULL;
+        pod_array_free(l, n);
+        if (!found)
+                return -ENOENT;
+        *ret = found;
+        return 0;
+}
+
+/* The stage1 links the pod's journal into the host's /var/log/journal; the link follows the pod. */
+static void relink_journal(int pods_fd, const Pod *p, const char *dst) {
+        char mid[33], link[PATH_MAX], old[PATH_MAX], self[64];
+        _cleanup_free_ char *pods = NULL, *target = NULL;
+        ssize_t n;
+
+        if (pod_machine_id(p->uuid, mid) < 0)
+                return;
+        snprintf(link, sizeof link, "/var/log/journal/%s", mid);
+        n = readlink(link, old, sizeof old - 1);
+        if (n <= 0)
+                return;
+        old[n] = 0;
+        snprintf(self, sizeof self, "/proc/self/fd/%i", pods_fd);
+        pods = realpath(self, NULL);
+        if (!pods || asprintf(&target, "%s/%s/journal", pods, dst) < 0)
+                return;
+        if (!endswith(old, strjoina(p->uuid, "/journal")) || streq(old, target))
+                return;
+        if (unlink(link) >= 0)
+                (void) symlink(target, link);
+}
+
+int pod_transition(int pods_fd, Pod *p, PodState to) {
+        _cleanup_free_ char *dst = NULL;
+
+        if (asprintf(&dst, "%s/%s", pod_state_dir(to), p->uuid) < 0)
+                return -ENOMEM;
+        if (renameat(pods_fd, p->path, pods_fd, dst) < 0)
+                return -errno;
+        relink_journal(pods_fd, p, dst);
+        free(p->path);
+        p->path = TAKE_PTR(dst);
+        p->state = to;
+        return 0;
+}
+
+int pod_remove(int pods_fd, Pod *p) {
+        _cleanup_free_ char *tmp = NULL;
+        int r;
+
+        /* Out of sight first (a rename), then away; a crash in between leaves only a hidden directory,
+         * which the next gc removes. */
+        if (asprintf(&tmp, "garbage/.deleting-%s", p->uuid) < 0)
+                return -ENOMEM;
+        if (renameat(pods_fd, p->path, pods_fd, tmp) < 0)
+                return -errno;
+        r = rm_rf_at(pods_fd, tmp);
+        if (r < 0)
+                return r;
+        free(p->path);
+        p->path = TAKE_PTR(tmp);
+        return 0;
+}
+
+int pod_uuid_new(char ret[static 37]) {
+        sd_id128_t id;
+        int r;
+
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return r;
+        snprintf(ret, 37, SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(id));
+        return 0;
+}
+
+bool pod_app_failed(const PodAppStatus *a) {
+        if (!a->exited)
+                return false;
+        if (streq(a->how, "exited"))
+                return a->status != 0;
+        /* As systemd judges services: SIGHUP, SIGINT, SIGTERM and SIGPIPE are clean ends. */
+        return !streq(a->how, "killed") || !IN_SET(a->status, SIGHUP, SIGINT, SIGTERM, SIGPIPE);
+}
+
+int pod_exit_status(const Pod *p) {
+        const PodAppStatus *first = NULL;
+
+        for (size_t i = 0; i < p->n_apps; i++) {
+                const PodAppStatus *a = &p->apps[i];
+
+                if (!a->exited)
+                        return -ENODATA;
+                if (pod_app_failed(a) && (!first || a->when_usec < first->when_usec))
+                        first = a;
+        }
+        if (!first)
+                return 0;
+        return streq(first->how, "exited") ? first->status : 128 + first->status;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fs-util.h"
+#include "log.h"
+#include "rocket-pod.h"
+#include "string-util.h"
+
+int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd) {
+        int r;
+
+        r = pods_open(ctx->dir, create, ret_fd);
+        if (r == -ENOENT && !create)
+                return log_debug_errno(r, "No pods at '%s/pods' yet.", ctx->dir);
+        if (r == -EACCES || r == -EPERM)
+                return log_error_errno(r, "Cannot open the pods at '%s/pods': %m (run as root).", ctx->dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the pods at '%s/pods': %m", ctx->dir);
+        return 0;
+}
+
+int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret) {
+        int r;
+
+        r = pods_fd < 0 ? -ENOENT : pod_resolve(pods_fd, what, ret);
+        if (r == -ENOENT)
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "No pod is named '%s' or has a UUID starting with it.",
+                                       what);
+        if (r == -ENOTUNIQ)
+                return log_error_errno(r, "'%s' matches more than one pod UUID; give more of it.", what);
+        if (r < 0)
+                return log_error_errno(r, "Failed to look up pod '%s': %m", what);
+        return 0;
+}
+
+int rocket_stage1_find(const char *path, const char *name, char **ret) {
+        _cleanup_free_ char *dir = NULL, *abs = NULL, *run = NULL, *json = NULL;
+
+        if (path)
+                dir = strdup(path);
+        else if (name) {
+                if (!name_is_valid(name))
+                        return log_usage("Invalid stage1 name '%s'.", name);
+                if (asprintf(&dir, "%s/stage1-%s", ROCKET_STAGE1_DIR, name) < 0)
+                        dir = NULL;
+        } else
+                dir = strdup(getenv("ROCKET_STAGE1_PATH") ?: ROCKET_STAGE1_DEFAULT);
+        if (!dir)
+                return log_oom();
+        abs = realpath(dir, NULL);
+        if (!abs)
+                return log_error_errno(errno, "No stage1 at '%s': %m", dir);
+        if (asprintf(&run, "%s/run", abs) < 0 || asprintf(&json, "%s/stage1.json", abs) < 0)
+                return log_oom();
+        if (access(run, X_OK) < 0 || access(json, R_OK) < 0)
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "'%s' is not a stage1 (no run entrypoint or stage1.json).",
+                                       abs);
+        *ret = TAKE_PTR(abs);
+        return 0;
+}
+
+static _noreturn_ void exec_entrypoint(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint,
+                                       char *const *args) {
+        _cleanup_free_ char *path = NULL;
+        char **argv;
+        size_t n = strv_length((char **) args), i = 0;
+
+        if (!p->manifest || asprintf(&path, "%s/%s", p->manifest->stage1, entrypoint) < 0)
+                _exit(EXIT_FAILURE);
+        argv = calloc(n + 2, sizeof(char *));
+        if (!argv)
+                _exit(EXIT_FAILURE);
+        argv[i++] = path;
+        for (size_t j = 0; j < n; j++)
+                argv[i++] = args[j];
+        if (fchdir(pod_fd) < 0) {
+                log_error_errno(errno, "Failed to enter the pod directory: %m");
+                _exit(EXIT_FAILURE);
+        }
+        if (pod_fd != 3) {
+                if (dup2(pod_fd, 3) < 0)
+                        _exit(EXIT_FAILURE);
+        } else if (fcntl(3, F_SETFD, 0) < 0)
+                _exit(EXIT_FAILURE);
+        execv(path, argv);
+        log_error_errno(errno, "Failed to execute the stage1's %s entrypoint %s: %m", entrypoint, path);
+        _exit(EXIT_FAILURE);
+}
+
+int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *const *args) {
+        pid_t pid;
+        int status;
+
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "fork: %m");
+        if (pid == 0)
+                exec_entrypoint(pods_fd, p, p->dir_fd, entrypoint, args);
+        if (waitpid(pid, &status, 0) < 0)
+                return log_error_errno(errno, "waitpid: %m");
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        return 128 + WTERMSIG(status);
+}
+
+int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args) {
+        fflush(stdout);
+        fflush(stderr);
+        exec_entrypoint(pods_fd, p, pod_fd, entrypoint, args);
+}
+
+int rocket_pods_images_in_use(RocketContext *ctx, char ***ret) {
+        _cleanup_strv_free_ char **ids = NULL;
+        _cleanup_close_ int pods_fd = -EBADF;
+        Pod **l = NULL;
+        size_t n = 0;
+        int r;
+
+        r = pods_open(ctx->dir, false, &pods_fd);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = pod_list(pods_fd, &l, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (!l[i]->manifest)
+                        continue;
+                for (size_t j = 0; j < l[i]->manifest->n_apps && r >= 0; j++)
+                        if (!strv_contains(ids, l[i]->manifest->apps[j].image_id))
+                                r = strv_extend(&ids, l[i]->manifest->apps[j].image_id);
+        }
+        pod_array_free(l, n);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ids);
+        return 0;
+}

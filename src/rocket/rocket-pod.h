@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "pod.h"
+#include "rocket.h"
+
+/* Opens ROCKET_DIR/pods (creating it with create), logging a clear error. Without create, a missing
+ * directory is -ENOENT, logged at debug level only (no pods yet). */
+int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd);
+/* Finds a pod by UUID, UUID prefix or name, logging why not. */
+int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret);
+
+/* The stage1 directory for --stage1-path/--stage1-name (NULL: the default), checked to be one. */
+int rocket_stage1_find(const char *path, const char *name, char **ret);
+
+/* Runs (fork, wait) or execs one of the pod's stage1 entrypoints with cwd = the pod directory and fd 3 =
+ * the pod directory. Returns the entrypoint's exit status. */
+int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *const *args);
+int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args);
+
+/* Lists the image IDs that pods still use (so image gc keeps them). */
+int rocket_pods_images_in_use(RocketContext *ctx, char ***ret);

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Where the pod sits in the host's cgroup tree. The pod's systemd always gets the unified (cgroup2) layout:
+ * on a cgroup2 host, its own subtree; on a legacy or hybrid host (systemd tracks processes in the v1
+ * name=systemd hierarchy), a subtree of the cgroup2 hierarchy at the same path as its v1 cgroup, created
+ * here and removed by the stage1's gc, so pods never share a cgroup. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include <systemd/sd-login.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "stage1.h"
+#include "string-util.h"
+
+static bool is_fs(const char *path, long magic) {
+        struct statfs fs;
+
+        return statfs(path, &fs) == 0 && fs.f_type == magic;
+}
+
+/* Our cgroup in the hierarchy whose /proc/self/cgroup line starts with prefix ("0::" or
+ * "N:name=systemd:"). */
+static int cgroup_of(pid_t pid, const char *controller, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof path, "/proc/%i/cgroup", (int) (pid ?: getpid()));
+        r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+                char *c1, *c2;
+
+                nl = strchr(l, '\n');
+                if (nl)
+                        *nl = 0;
+                c1 = strchr(l, ':');
+                c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c2 = 0;
+                if (streq(c1 + 1, controller)) {
+                        *ret = strdup(c2 + 1);
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        return -ENOENT;
+}
+
+bool cgroup_host_is_unified(void) {
+        return is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC);
+}
+
+/* The hierarchy systemd tracks units in: its mount point and our path in it. */
+static int systemd_hierarchy(pid_t pid, const char **ret_mnt, char **ret_path) {
+        if (cgroup_host_is_unified()) {
+                *ret_mnt = "/sys/fs/cgroup";
+                return cgroup_of(pid, "", ret_path);
+        }
+        if (is_fs("/sys/fs/cgroup/systemd", CGROUP_SUPER_MAGIC)) {
+                *ret_mnt = "/sys/fs/cgroup/systemd";
+                return cgroup_of(pid, "name=systemd", ret_path);
+        }
+        return -EOPNOTSUPP;
+}
+
+bool machine_in_delegated_unit(void) {
+        _cleanup_free_ char *unit = NULL, *cg = NULL, *dir = NULL, *session = NULL;
+        const char *mnt;
+        char v[8];
+
+        if (!getenv("INVOCATION_ID"))
+                return false;
+        if (sd_pid_get_unit(0, &unit) < 0 || sd_pid_get_session(0, &session) >= 0)
+                return false;
+        if (systemd_hierarchy(0, &mnt, &cg) < 0 || asprintf(&dir, "%s%s", mnt, cg) < 0)
+                return false;
+        /* systemd marks the cgroups it delegates. */
+        if (getxattr(dir, "trusted.delegate", v, sizeof v) > 0 && v[0] == '1')
+                return true;
+        log_debug("Running in %s, which does not delegate its cgroup; the pod gets a scope of its own.", unit);
+        return false;
+}
+
+static int attach(const char *dir, const char *sub, pid_t pid) {
+        _cleanup_free_ char *p = NULL;
+        char buf[32];
+        ssize_t n;
+        int fd;
+
+        if (asprintf(&p, "%s/%s", dir, sub) < 0)
+                return -ENOMEM;
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        free(p);
+        if (asprintf(&p, "%s/%s/cgroup.procs", dir, sub) < 0)
+                return -ENOMEM;
+        fd = open(p, O_WRONLY|O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        snprintf(buf, sizeof buf, "%i\n", (int) pid);
+        n = write(fd, buf, strlen(buf));
+        safe_close(fd);
+        return n < 0 ? -errno : 0;
+}
+
+int machine_split_unit_cgroup(pid_t pid) {
+        _cleanup_free_ char *cg = NULL, *dir = NULL;
+        const char *mnt;
+        int r;
+
+        r = systemd_hierarchy(0, &mnt, &cg);
+        if (r < 0)
+                return r;
+        if (asprintf(&dir, "%s%s", mnt, cg) < 0)
+                return -ENOMEM;
+        /* Inner cgroups hold no processes in cgroup v2: we go to supervisor/, the pod to payload/. */
+        r = attach(dir, "payload", pid);
+        if (r >= 0)
+                r = attach(dir, "supervisor", getpid());
+        return r;
+}
+
+/* Creates path (and its parents) in the cgroup2 hierarchy mounted at mnt and moves us into it. */
+static int join_v2(const char *mnt, const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if (asprintf(&dir, "%s%s", mnt, path) < 0)
+                return -ENOMEM;
+        r = mkdir_p_at(AT_FDCWD, dir, 0755);
+        if (r < 0)
+                return r;
+        return attach(dir, ".", 0);
+}
+
+int cgroup_child_prepare(const char *scratch, char **ret_v2_path) {
+        _cleanup_free_ char *path = NULL;
+        const char *mnt;
+        int r;
+
+        *ret_v2_path = NULL;
+        if (cgroup_host_is_unified())
+                return 0;       /* already in a cgroup of our own (the scope, or payload/) */
+        r = systemd_hierarchy(0, &mnt, &path);
+        if (r < 0)
+                return r;
+        if (streq(path, "/"))
+                return -EOPNOTSUPP;
+        /* The cgroup2 hierarchy, mounted for a moment (our mounts do not propagate to the host). */
+        if (mount("cgroup2", scratch, "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0)
+                return -errno;
+        r = join_v2(scratch, path);
+        (void) umount2(scratch, MNT_DETACH);
+        if (r < 0)
+                return r;
+        *ret_v2_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* Removes a cgroup directory tree bottom-up (cgroupfs directories go with rmdir once empty). */
+static int rmdir_tree(int dir_fd, const char *name) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        r = opendir_at(dir_fd, name, &d);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        for (struct dirent *de; (de = readdir(d)); )
+                if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        (void) rmdir_tree(dirfd(d), de->d_name);
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int cgroup_v2_remove(const char *scratch, const char *path) {
+        _cleanup_free_ char *rel = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!startswith(path, "/") || strstr(path, "/.."))
+                return -EINVAL;
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0)
+                return -errno;
+        if (mount("cgroup2", scratch, "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0)
+                return -errno;
+        fd = open(scratch, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (fd < 0)
+                r = -errno;
+        else
+                r = rmdir_tree(fd, path + 1);
+        fd = safe_close(fd);
+        (void) umount2(scratch, MNT_DETACH);
+        return r;
+}

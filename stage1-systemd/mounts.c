@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "stage1.h"
+#include "string-util.h"
+
+#define MNT_FLAGS_SAFE (MS_NOSUID|MS_NODEV|MS_NOEXEC)
+
+static int openat2_in_root(int root_fd, const char *path, int flags, int *ret) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd;
+
+        fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        if (fd < 0)
+                return -errno;
+        *ret = (int) fd;
+        return 0;
+}
+
+int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd) {
+        _cleanup_strv_free_ char **parts = NULL;
+        _cleanup_close_ int cur = -EBADF;
+        _cleanup_free_ char *prefix = NULL;
+        int r;
+
+        r = openat2_in_root(root_fd, path, O_PATH, ret_fd);
+        if (r != -ENOENT || !create_dirs)
+                return r;
+
+        r = strv_split(path, "/", &parts);
+        if (r < 0)
+                return r;
+        cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        if (cur < 0)
+                return -errno;
+        prefix = strdup("");
+        if (!prefix)
+                return -ENOMEM;
+        STRV_FOREACH(c, parts) {
+                _cleanup_free_ char *p = NULL;
+                int fd = -EBADF;
+
+                if (asprintf(&p, "%s/%s", prefix, *c) < 0)
+                        return -ENOMEM;
+                r = openat2_in_root(root_fd, p, O_PATH, &fd);
+                if (r == -ENOENT) {
+                        if (mkdirat(cur, *c, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        r = openat2_in_root(root_fd, p, O_PATH, &fd);
+                }
+                if (r < 0)
+                        return r;
+                safe_close(cur);
+                cur = fd;
+                free(prefix);
+                prefix = TAKE_PTR(p);
+        }
+        *ret_fd = TAKE_FD(cur);
+        return 0;
+}
+
+static int fd_path(int fd, char ret[static 64]) {
+        snprintf(ret, 64, "/proc/self/fd/%i", fd);
+        return 0;
+}
+
+/* Mounts source onto path inside root (a file or directory, created to match the source if missing). */
+static int bind_in_root(int root_fd, const char *source, const char *path, unsigned long extra, bool read_only) {
+        _cleanup_close_ int fd = -EBADF, parent = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        struct stat st;
+        char where[64];
+        const char *base;
+        int r;
+
+        if (stat(source, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                r = open_in_root(root_fd, path, true, &fd);
+        else {
+                base = strrchr(path, '/');
+                dir = strndup(path, base ? (size_t) (base - path) : 0);
+                if (!dir)
+                        return -ENOMEM;
+                base = base ? base + 1 : path;
+                r = open_in_root(root_fd, isempty(dir) ? "/" : dir, true, &parent);
+                if (r < 0)
+                        return r;
+                r = openat2_in_root(root_fd, path, O_PATH, &fd);
+                if (r == -ENOENT) {
+                        int f = openat(parent, base, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0644);
+
+                        if (f < 0)
+                                return -errno;
+                        safe_close(f);
+                        r = openat2_in_root(root_fd, path, O_PATH, &fd);
+                }
+        }
+        if (r < 0)
+                return r;
+        fd_path(fd, where);
+        if (mount(source, where, NULL, MS_BIND|MS_REC|extra, NULL) < 0)
+                return -errno;
+        if (read_only && mount(NULL, where, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|extra, NULL) < 0) {
+                /* where still names the mount point's underlying directory: reopen to reach the new mount. */
+                _cleanup_close_ int top = -EBADF;
+                char w2[64];
+
+                r = openat2_in_root(root_fd, path, O_PATH, &top);
+                if (r < 0)
+                        return r;
+                fd_path(top, w2);
+                if (mount(NULL, w2, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|extra, NULL) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+/* Writes a small file at path inside root, replacing what is there (also a symlink, never followed). */
+static int write_in_root(int root_fd, const char *dir, const char *name, const char *content) {
+        _cleanup_close_ int d = -EBADF, f = -EBADF;
+        size_t n = strlen(content);
+        int r;
+
+        r = open_in_root(root_fd, dir, true, &d);
+        if (r < 0)
+                return r;
+        (void) unlinkat(d, name, 0);
+        f = openat(d, name, O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC, 0644);
+        if (f < 0)
+                return -errno;
+        if (write(f, content, n) != (ssize_t) n)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+static int mount_overlay(const char *target, const char *lowerdir, const char *upper, const char *work) {
+        _cleanup_free_ char *opts = NULL;
+
+        if (strpbrk(upper, ",:") || strpbrk(work, ","))
+                return -EINVAL;
+        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lowerdir, upper, work) < 0)
+                return -ENOMEM;
+        if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0)
+                return -errno;
+        return 0;
+}
+
+/* The app's image layers, top first, as names relative to the store's layers directory (the option
+ * string is limited to a page; absolute paths would allow far fewer layers). */
+static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *target) {
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
+        _cleanup_close_ int cwd = -EBADF;
+        size_t n = strv_length(a->layers);
+        int r;
+
+        for (size_t i = n; i > 0; i--) {
+                char *t;
+
+                if (asprintf(&t, "%s%s%s", lower ?: "", lower ? ":" : "", a->layers[i - 1]) < 0)
+                        return -ENOMEM;
+                free(lower);
+                lower = t;
+        }
+        if (asprintf(&upper, "%s/apps/%s/upper", pod_dir, a->name) < 0 ||
+            asprintf(&work, "%s/apps/%s/work", pod_dir, a->name) < 0)
+                return -ENOMEM;
+        cwd = open(".", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (cwd < 0)
+                return -errno;
+        if (chdir(a->layers_dir) < 0)
+                return -errno;
+        r = mount_overlay(target, lower, upper, work);
+        if (fchdir(cwd) < 0 && r >= 0)
+                r = -errno;
+        return r;
+}
+
+static int make_dev(const char *root) {
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+        _cleanup_free_ char *dev = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char p[PATH_MAX];
+
+        if (asprintf(&dev, "%s/dev", root) < 0)
+                return -ENOMEM;
+        if (mount("tmpfs", dev, "tmpfs", MS_NOSUID|MS_STRICTATIME, "mode=0755,size=4m") < 0)
+                return -errno;
+        fd = open(dev, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                struct stat st;
+
+                snprintf(p, sizeof p, "/dev/%s", nodes[i]);
+                if (stat(p, &st) < 0 || !S_ISCHR(st.st_mode))
+                        return log_error_errno(SYNTHETIC_ERRNO(ENODEV), "The host has no %s device.", p);
+                if (mknodat(fd, nodes[i], S_IFCHR|0666, st.st_rdev) < 0 || fchmodat(fd, nodes[i], 0666, 0) < 0)
+                        return log_error_errno(errno, "Failed to create %s/%s: %m", dev, nodes[i]);
+        }
+        /* No terminal: the console is /dev/null. */
+        {
+                int c = openat(fd, "console", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600);
+
+                if (c < 0)
+                        return -errno;
+                safe_close(c);
+                snprintf(p, sizeof p, "%s/console", dev);
+                if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+                        return -errno;
+        }
+        if (mkdirat(fd, "pts", 0755) < 0 || mkdirat(fd, "shm", 01777) < 0 || mkdirat(fd, "mqueue", 0755) < 0)
+                return -errno;
+        snprintf(p, sizeof p, "%s/pts", dev);
+        if (mount("devpts", p, "devpts", MS_NOSUID|MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+                return -errno;
+        snprintf(p, sizeof p, "%s/shm", dev);
+        if (mount("tmpfs", p, "tmpfs", MNT_FLAGS_SAFE, "mode=01777") < 0)
+                return -errno;
+        snprintf(p, sizeof p, "%s/mqueue", dev);
+        if (mount("mqueue", p, "mqueue", MNT_FLAGS_SAFE, NULL) < 0)
+                return -errno;
+        if (symlinkat("pts/ptmx", fd, "ptmx") < 0 || symlinkat("/proc/self/fd", fd, "fd") < 0 ||
+            symlinkat("/proc/self/fd/0", fd, "stdin") < 0 || symlinkat("/proc/self/fd/1", fd, "stdout") < 0 ||
+            symlinkat("/proc/self/fd/2", fd, "stderr") < 0)
+                return -errno;
+        return 0;
+}
+
+static int read_host_file(const char *path, char **ret) {
+        int r = read_full_file_at(AT_FDCWD, path, 64 * 1024, ret, NULL);
+
+        if (r == -ENOENT) {
+                *ret = strdup("");
+                return *ret ? 0 : -ENOMEM;
+        }
+        return r;
+}
+
+/* What each app gets of the pod: /proc, /dev, /sys (read-only), hosts, resolv.conf, hostname, volumes. */
+static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *root,
+                          const char *resolv) {
+        _cleanup_free_ char *app_root = NULL, *hosts = NULL, *hostname = NULL, *proc = NULL, *dev = NULL,
+                *sys = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (asprintf(&app_root, "%s" STAGE1_STAGE2_DIR "/%s/rootfs", root, a->name) < 0 ||
+            asprintf(&proc, "%s/proc", root) < 0 || asprintf(&dev, "%s/dev", root) < 0 ||
+            asprintf(&sys, "%s/sys", root) < 0)
+                return -ENOMEM;
+        fd = open(app_root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        r = bind_in_root(fd, proc, "/proc", 0, false);
+        if (r >= 0)
+                r = bind_in_root(fd, dev, "/dev", 0, false);
+        if (r >= 0)
+                r = bind_in_root(fd, sys, "/sys", 0, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount the API filesystems into app %s: %m", a->name);
+
+        if (asprintf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
+                     m->hostname) < 0 ||
+            asprintf(&hostname, "%s\n", m->hostname) < 0)
+                return -ENOMEM;
+        r = write_in_root(fd, "/etc", "hosts", hosts);
+        if (r >= 0)
+                r = write_in_root(fd, "/etc", "hostname", hostname);
+        if (r >= 0)
+                r = write_in_root(fd, "/etc", "resolv.conf", resolv);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write /etc/hosts, /etc/hostname or /etc/resolv.conf of app %s: %m",
+                                       a->name);
+
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                const PodMount *pm = &a->mounts[i];
+                const PodVolume *v = pod_manifest_find_volume(m, pm->volume);
+                _cleanup_free_ char *src = NULL;
+
+                if (v->kind == VOLUME_HOST)
+                        src = strdup(v->source);
+                else if (asprintf(&src, "%s/volumes/%s", pod_dir, v->name) < 0)
+                        src = NULL;
+                if (!src)
+                        return -ENOMEM;
+                r = bind_in_root(fd, src, pm->target, MS_NOSUID|MS_NODEV, v->read_only || pm->read_only);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to mount volume %s at %s in app %s: %m", v->name,
+                                               pm->target, a->name);
+        }
+        return 0;
+}
+
+int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *resolv = NULL, *osrel = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        char mid[33], p[PATH_MAX];
+        int r;
+
+        r = pod_machine_id(m->uuid, mid);
+        if (r < 0)
+                return r;
+        /* The stage1 tree, read-only below the pod's own writable layer. */
+        if (asprintf(&lower, "%s/rootfs", m->stage1) < 0 || asprintf(&upper, "%s/stage1/upper", pod_dir) < 0 ||
+            asprintf(&work, "%s/stage1/work", pod_dir) < 0)
+                return -ENOMEM;
+        if (strpbrk(lower, ",:"))
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "The stage1 path %s contains ',' or ':'.", m->stage1);
+        r = mount_overlay(root, lower, upper, work);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount the stage1 root at %s: %m", root);
+        root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (root_fd < 0)
+                return -errno;
+
+        /* Every app's image, stacked with overlayfs under its writable layer in the pod directory. */
+        for (size_t i = 0; i < m->n_apps; i++) {
+                const PodApp *a = &m->apps[i];
+
+                snprintf(p, sizeof p, "opt/stage2/%s/rootfs", a->name);
+                r = mkdir_p_at(root_fd, p, 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create %s/%s: %m", root, p);
+                snprintf(p, sizeof p, "%s/opt/stage2/%s/rootfs", root, a->name);
+                r = mount_app_rootfs(a, pod_dir, p);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
+        }
+
+        snprintf(p, sizeof p, "%s/proc", root);
+        if (mount("proc", p, "proc", MNT_FLAGS_SAFE, NULL) < 0)
+                return log_error_errno(errno, "Failed to mount %s: %m", p);
+        snprintf(p, sizeof p, "%s/sys", root);
+        if (mount("sysfs", p, "sysfs", MNT_FLAGS_SAFE|MS_RDONLY, NULL) < 0)
+                return log_error_errno(errno, "Failed to mount %s: %m", p);
+        /* The pod's own cgroup subtree (the cgroup namespace's root), writable, in the unified layout. */
+        snprintf(p, sizeof p, "%s/sys/fs/cgroup", root);
+        if (mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, "nsdelegate") < 0 &&
+            mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, NULL) < 0)
+                return log_error_errno(errno, "Failed to mount the cgroup2 hierarchy at %s: %m", p);
+        r = make_dev(root);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the pod's /dev: %m");
+        snprintf(p, sizeof p, "%s/run", root);
+        if (mount("tmpfs", p, "tmpfs", MS_NOSUID|MS_NODEV|MS_STRICTATIME, "mode=0755,size=20%") < 0)
+                return log_error_errno(errno, "Failed to mount %s: %m", p);
+        snprintf(p, sizeof p, "%s/tmp", root);
+        if (mount("tmpfs", p, "tmpfs", MS_NOSUID|MS_NODEV|MS_STRICTATIME, "mode=01777") < 0)
+                return log_error_errno(errno, "Failed to mount %s: %m", p);
+
+        /* journald writes persistently at once (as after a flush), into the pod directory's journal/. */
+        r = mkdir_p_at(root_fd, "run/systemd/journal", 0755);
+        if (r >= 0)
+                r = write_file_atomic_at(root_fd, "run/systemd/journal/flushed", "", 0, 0644);
+        if (r >= 0)
+                r = mkdir_p_at(root_fd, "run/host", 0755);
+        if (r >= 0 && read_host_file("/etc/os-release", &osrel) >= 0)
+                r = write_file_atomic_at(root_fd, "run/host/os-release", osrel, strlen(osrel), 0444);
+        if (r < 0)
+                return log_error_errno(r, "Failed to populate the pod's /run: %m");
+        snprintf(p, sizeof p, "var/log/journal/%s", mid);
+        r = mkdir_p_at(root_fd, p, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s/%s: %m", root, p);
+        {
+                char src[PATH_MAX], dst[PATH_MAX];
+
+                snprintf(src, sizeof src, "%s/journal", pod_dir);
+                snprintf(dst, sizeof dst, "%s/var/log/journal/%s", root, mid);
+                if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                        return log_error_errno(errno, "Failed to mount the pod journal: %m");
+                snprintf(dst, sizeof dst, "%s" STAGE1_POD_DIR, root);
+                if (mount(pod_dir, dst, NULL, MS_BIND, NULL) < 0)
+                        return log_error_errno(errno, "Failed to mount the pod directory into the pod: %m");
+        }
+
+        /* Identity. */
+        {
+                char line[64];
+
+                snprintf(line, sizeof line, "%s\n", mid);
+                r = write_file_atomic_at(root_fd, "etc/machine-id", line, strlen(line), 0444);
+        }
+        if (r >= 0) {
+                _cleanup_free_ char *h = NULL;
+
+                if (asprintf(&h, "%s\n", m->hostname) < 0)
+                        return -ENOMEM;
+                r = write_file_atomic_at(root_fd, "etc/hostname", h, strlen(h), 0644);
+        }
+        if (r >= 0)
+                r = units_write(root_fd, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the pod's configuration: %m");
+
+        r = read_host_file("/etc/resolv.conf", &resolv);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read /etc/resolv.conf: %m");
+        for (size_t i = 0; i < m->n_apps; i++) {
+                r = setup_app_root(m, &m->apps[i], pod_dir, root, resolv);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

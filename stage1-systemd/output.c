@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "stage1.h"
+#include "string-util.h"
+
+/* The apps' stdout and stderr go to the pod's journald; rocket run prints the messages of the apps' units,
+ * as `journalctl -o cat` would, while they come. */
+struct AppOutput {
+        sd_journal *j;
+};
+
+AppOutput *app_output_free(AppOutput *o) {
+        if (!o)
+                return NULL;
+        sd_journal_close(o->j);
+        free(o);
+        return NULL;
+}
+
+int app_output_new(const PodManifest *m, const char *journal_dir, AppOutput **ret) {
+        AppOutput *o = calloc(1, sizeof(AppOutput));
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = sd_journal_open_directory(&o->j, journal_dir, 0);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                _cleanup_free_ char *match = NULL;
+
+                if (asprintf(&match, "_SYSTEMD_UNIT=%s.service", m->apps[i].name) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                r = sd_journal_add_match(o->j, match, 0);
+                if (r < 0)
+                        goto fail;
+        }
+        r = sd_journal_seek_head(o->j);
+        if (r < 0)
+                goto fail;
+        *ret = o;
+        return 0;
+fail:
+        app_output_free(o);
+        return r;
+}
+
+int app_output_fd(AppOutput *o) {
+        return sd_journal_get_fd(o->j);
+}
+
+int app_output_flush(AppOutput *o) {
+        int r;
+
+        (void) sd_journal_process(o->j);
+        for (;;) {
+                const void *data;
+                size_t len;
+
+                r = sd_journal_next(o->j);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                if (sd_journal_get_data(o->j, "MESSAGE", &data, &len) < 0 || len < 8)
+                        continue;
+                fwrite((const char *) data + 8, 1, len - 8, stdout);
+                fputc('\n', stdout);
+        }
+        fflush(stdout);
+        return 0;
+}

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rocket-pod-helper: runs inside the pod, under the pod's systemd, from the stage1 image. Linked against
+ * libc only, since the stage1 image carries nothing else of ours.
+ *
+ *   hold-lock DIR            take a shared lock on DIR and keep it while the pod runs (Type=forking)
+ *   exec APP [--user=U] [--group=G] [--workdir=W] -- CMD [ARGS...]
+ *                            chroot into the app's rootfs, become its user, exec CMD
+ *   app-exited APP           record the app's exit ($EXIT_CODE, $EXIT_STATUS) and power the pod off
+ *                            when it failed or was the last one running
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#define POD_DIR "/rocket/pod"
+#define STAGE2_DIR "/opt/stage2"
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *app_name = "rocket-pod-helper";
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "%s: ", app_name);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return code;
+}
+
+static bool valid_name(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static int hold_lock(const char *dir) {
+        int fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        pid_t pid;
+
+        if (fd < 0)
+                return fail(1, "cannot open %s: %m", dir);
+        if (flock(fd, LOCK_SH) < 0)
+                return fail(1, "cannot lock %s: %m", dir);
+        pid = fork();
+        if (pid < 0)
+                return fail(1, "fork: %m");
+        if (pid > 0)
+                return 0;       /* the child keeps the lock: it shares the open file description */
+        setsid();
+        for (;;)
+                pause();
+}
+
+static bool is_number(const char *s) {
+        return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* Looks NAME (or a number) up in the file itself: no NSS modules of ours or of the image are loaded. */
+static int find_user(const char *spec, uid_t *uid, gid_t *gid, char **name, char **home) {
+        FILE *f = fopen("/etc/passwd", "re");
+        struct passwd *pw;
+
+        if (f) {
+                while ((pw = fgetpwent(f))) {
+                        if (is_number(spec) ? pw->pw_uid == (uid_t) strtoul(spec, NULL, 10) : strcmp(pw->pw_name, spec) == 0) {
+                                *uid = pw->pw_uid;
+                                *gid = pw->pw_gid;
+                                *name = strdup(pw->pw_name);
+                                *home = strdup(pw->pw_dir);
+                                fclose(f);
+                                return 0;
+                        }
+                }
+                fclose(f);
+        }
+        if (!is_number(spec))
+                return -ESRCH;
+        /* A number the image does not list: run with it anyway, in group 0, as Docker does. */
+        *uid = (uid_t) strtoul(spec, NULL, 10);
+        *gid = 0;
+        *name = NULL;
+        *home = strdup("/");
+        return 0;
+}
+
+static int find_group(const char *spec, gid_t *gid) {
+        FILE *f;
+        struct group *gr;
+
+        if (is_number(spec)) {
+                *gid = (gid_t) strtoul(spec, NULL, 10);
+                return 0;
+        }
+        f = fopen("/etc/group", "re");
+        if (!f)
+                return -ESRCH;
+        while ((gr = fgetgrent(f)))
+                if (strcmp(gr->gr_name, spec) == 0) {
+                        *gid = gr->gr_gid;
+                        fclose(f);
+                        return 0;
+                }
+        fclose(f);
+        return -ESRCH;
+}
+
+/* The groups the image's /etc/group lists the user in. */
+static int supplementary_groups(const char *user, gid_t primary, gid_t **ret, size_t *ret_n) {
+        FILE *f = fopen("/etc/group", "re");
+        struct group *gr;
+        gid_t *l = NULL;
+        size_t n = 0;
+
+        if (f && user)
+                while ((gr = fgetgrent(f))) {
+                        if (gr->gr_gid == primary)
+                                continue;
+                        for (char **m = gr->gr_mem; m && *m; m++)
+                                if (strcmp(*m, user) == 0) {
+                                        gid_t *t = realloc(l, (n + 1) * sizeof(gid_t));
+
+                                        if (!t) {
+                                                fclose(f);
+                                                free(l);
+                                                return -ENOMEM;
+                                        }
+                                        l = t;
+                                        l[n++] = gr->gr_gid;
+                                        break;
+                                }
+                }
+        if (f)
+                fclose(f);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+static int exec_app(int argc, char *argv[]) {
+        const char *user = NULL, *group = NULL, *workdir = NULL;
+        char root[PATH_MAX], *name = NULL, *home = NULL;
+        uid_t uid = 0;
+        gid_t gid = 0, *groups = NULL;
+        size_t n_groups = 0;
+        int i;
+
+        if (argc < 2 || !valid_name(argv[1]))
+                return fail(1, "exec: missing or invalid app name");
+        app_name = argv[1];
+        for (i = 2; i < argc; i++) {
+                if (strcmp(argv[i], "--") == 0) {
+                        i++;
+                        break;
+                }
+                if (strncmp(argv[i], "--user=", 7) == 0)
+                        user = argv[i] + 7;
+                else if (strncmp(argv[i], "--group=", 8) == 0)
+                        group = argv[i] + 8;
+                else if (strncmp(argv[i], "--workdir=", 10) == 0)
+                        workdir = argv[i] + 10;
+                else
+                        return fail(1, "exec: unknown argument '%s'", argv[i]);
+        }
+        if (i >= argc)
+                return fail(1, "exec: no command");
+
+        snprintf(root, sizeof root, STAGE2_DIR "/%s/rootfs", app_name);
+        if (chroot(root) < 0 || chdir("/") < 0)
+                return fail(1, "cannot enter %s: %m", root);
+
+        if (user && *user) {
+                /* OCI's "user:group" form. */
+                char *colon = strchr(user, ':');
+                char *u = strndup(user, colon ? (size_t) (colon - user) : strlen(user));
+
+                if (!u)
+                        return fail(1, "out of memory");
+                if (colon && !group)
+                        group = colon + 1;
+                if (find_user(u, &uid, &gid, &name, &home) < 0)
+                        return fail(1, "user '%s' is not in the image's /etc/passwd", u);
+                free(u);
+        } else {
+                name = strdup("root");
+                home = NULL;
+                if (find_user("0", &uid, &gid, &name, &home) < 0)
+                        home = strdup("/");
+        }
+        if (group && *group && find_group(group, &gid) < 0)
+                return fail(1, "group '%s' is not in the image's /etc/group", group);
+        if (supplementary_groups(name, gid, &groups, &n_groups) < 0)
+                return fail(1, "out of memory");
+
+        if (setgroups(n_groups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                return fail(1, "cannot become %u:%u: %m", (unsigned) uid, (unsigned) gid);
+        if (!getenv("HOME"))
+                setenv("HOME", home && *home ? home : "/", 1);
+        if (!getenv("PATH"))
+                setenv("PATH", DEFAULT_PATH, 1);
+        if (workdir && chdir(workdir) < 0)
+                return fail(1, "cannot change to the working directory %s: %m", workdir);
+
+        execvp(argv[i], argv + i);
+        return fail(errno == ENOENT ? 127 : 126, "cannot execute %s: %m", argv[i]);
+}
+
+static bool all_exited(void) {
+        DIR *d = opendir(POD_DIR "/apps");
+        struct dirent *de;
+        bool all = true;
+
+        if (!d)
+                return false;
+        while ((de = readdir(d)) && all) {
+                char p[PATH_MAX];
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(p, sizeof p, POD_DIR "/apps/%s/exit", de->d_name);
+                if (access(p, F_OK) < 0)
+                        all = false;
+        }
+        closedir(d);
+        return all;
+}
+
+static int app_exited(int argc, char *argv[]) {
+        const char *code = getenv("EXIT_CODE"), *status = getenv("EXIT_STATUS");
+        char path[PATH_MAX], tmp[PATH_MAX];
+        struct timespec ts;
+        bool failed;
+        FILE *f;
+
+        if (argc < 2 || !valid_name(argv[1]))
+                return fail(1, "app-exited: missing or invalid app name");
+        app_name = argv[1];
+        /* Never started (a failed condition or dependency): recorded as a failure. */
+        if (!code || !*code || !status || !*status) {
+                code = "exited";
+                status = "1";
+        }
+        /* As systemd judges services: exit 0, or death by SIGHUP, SIGINT, SIGTERM or SIGPIPE, is clean. */
+        if (strcmp(code, "exited") == 0)
+                failed = strcmp(status, "0") != 0;
+        else
+                failed = strcmp(code, "killed") != 0 ||
+                         !(strcmp(status, "HUP") == 0 || strcmp(status, "INT") == 0 ||
+                           strcmp(status, "TERM") == 0 || strcmp(status, "PIPE") == 0);
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(path, sizeof path, POD_DIR "/apps/%s/exit", app_name);
+        snprintf(tmp, sizeof tmp, POD_DIR "/apps/%s/.exit.tmp", app_name);
+        f = fopen(tmp, "we");
+        if (!f)
+                return fail(1, "cannot record the exit: %m");
+        fprintf(f, "%s %s %llu\n", code, status,
+                (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+                fclose(f);
+                return fail(1, "cannot record the exit: %m");
+        }
+        fclose(f);
+        if (rename(tmp, path) < 0)
+                return fail(1, "cannot record the exit: %m");
+
+        /* The pod ends when an app fails (as rkt's did) or when the last app has exited. */
+        if (failed || all_exited())
+                if (kill(1, SIGRTMIN + 4) < 0)
+                        return fail(1, "cannot power the pod off: %m");
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        if (argc >= 3 && strcmp(argv[1], "hold-lock") == 0)
+                return hold_lock(argv[2]);
+        if (argc >= 2 && strcmp(argv[1], "exec") == 0)
+                return exec_app(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "app-exited") == 0)
+                return app_exited(argc - 1, argv + 1);
+        return fail(1, "usage: rocket-pod-helper hold-lock DIR | exec APP ... -- CMD | app-exited APP");
+}

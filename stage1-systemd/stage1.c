@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* stage1-systemd's entrypoints, one binary: run, enter, stop, gc (by the name it is called as, or the first
+ * argument). The contract is rocket-stage1(7): cwd is the pod directory, fd 3 the pod directory locked. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "stage1.h"
+#include "string-util.h"
+
+int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret) {
+        _cleanup_free_ char *text = NULL, *env = NULL, *want = NULL;
+        char path[64];
+        size_t size = 0;
+        long v;
+        int r;
+
+        r = read_full_file_at(pod_fd, "pid", 64, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        v = strtol(text, NULL, 10);
+        if (v <= 1)
+                return -EBADMSG;
+        /* The PID may have been reused: the pod's PID 1 carries the pod's UUID in its environment. */
+        snprintf(path, sizeof path, "/proc/%li/environ", v);
+        r = read_full_file_at(AT_FDCWD, path, 1 << 20, &env, &size);
+        if (r < 0)
+                return -ESRCH;
+        if (asprintf(&want, "container_uuid=") < 0)
+                return -ENOMEM;
+        for (size_t off = 0; off < size; off += strlen(env + off) + 1) {
+                const char *val = startswith(env + off, want);
+                char mid[33];
+
+                if (val && pod_machine_id(val, mid) >= 0 && streq(mid, machine_id)) {
+                        *ret = (pid_t) v;
+                        return 0;
+                }
+        }
+        return -ESRCH;
+}
+
+static int load_pod(PodManifest **ret, char mid[static 33]) {
+        int r = pod_manifest_load_at(AT_FDCWD, "pod", ret);
+
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the pod manifest: %m");
+        return pod_machine_id((*ret)->uuid, mid);
+}
+
+int stage1_stop(int argc, char *argv[]) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
+        bool force = argc > 1 && streq(argv[1], "--force");
+        char mid[33];
+        pid_t pid;
+        int r;
+
+        r = load_pod(&m, mid);
+        if (r < 0)
+                return r;
+        r = pod_leader_pid(AT_FDCWD, mid, &pid);
+        if (r < 0)
+                return log_error_errno(r, "Pod %s is not running.", m->uuid);
+        /* SIGRTMIN+4 is the pod's systemd's poweroff; SIGKILL to PID 1 ends the whole PID namespace. */
+        if (kill(pid, force ? SIGKILL : SIGRTMIN + 4) < 0)
+                return log_error_errno(errno, "Failed to signal pod %s: %m", m->uuid);
+        return 0;
+}
+
+int stage1_gc(int argc, char *argv[]) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
+        _cleanup_free_ char *cwd = NULL, *target = NULL;
+        char mid[33], link[PATH_MAX];
+        int r;
+
+        r = load_pod(&m, mid);
+        if (r < 0)
+                return r;
+        (void) machine_unregister_by_name(m->name, mid);
+        /* The cgroup2 subtree the pod had on a legacy/hybrid host. */
+        {
+                _cleanup_free_ char *cg = NULL;
+
+                if (read_full_file_at(AT_FDCWD, "cgroup", PATH_MAX, &cg, NULL) >= 0) {
+                        r = cgroup_v2_remove("stage1/rootfs", cg);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to remove the pod's cgroup %s: %m", cg);
+                }
+        }
+        /* The journal link points into this pod directory: remove it with the pod. */
+        snprintf(link, sizeof link, "/var/log/journal/%s", mid);
+        cwd = getcwd(NULL, 0);
+        if (cwd && asprintf(&target, "%s/journal", cwd) >= 0) {
+                char buf[PATH_MAX];
+                ssize_t n = readlink(link, buf, sizeof buf - 1);
+
+                if (n > 0) {
+                        buf[n] = 0;
+                        if (streq(buf, target) || endswith(buf, strjoina(m->uuid, "/journal")))
+                                (void) unlink(link);
+                }
+        }
+        return 0;
+}
+
+int stage1_enter(int argc, char *argv[]) {
+        static const char *const namespaces[] = { "ipc", "uts", "cgroup", "pid", "mnt" };
+        static const struct option options[] = {
+                { "app", required_argument, NULL, 'a' },
+                {}
+        };
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
+        const char *app = NULL;
+        int fds[ELEMENTSOF(namespaces)];
+        char mid[33], path[PATH_MAX];
+        char *const default_cmd[] = { (char *) "/bin/sh", NULL };
+        char *const *cmd;
+        pid_t pid, child;
+        int c, r, status;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
+                switch (c) {
+                case 'a':
+                        app = optarg;
+                        break;
+                default:
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "enter: unknown option.");
+                }
+        cmd = optind < argc ? argv + optind : default_cmd;
+
+        r = load_pod(&m, mid);
+        if (r < 0)
+                return r;
+        if (!app)
+                app = m->apps[0].name;
+        if (!pod_manifest_find_app(m, app))
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", m->uuid, app);
+        r = pod_leader_pid(AT_FDCWD, mid, &pid);
+        if (r < 0)
+                return log_error_errno(r, "Pod %s is not running.", m->uuid);
+
+        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
+                snprintf(path, sizeof path, "/proc/%i/ns/%s", (int) pid, namespaces[i]);
+                fds[i] = open(path, O_RDONLY|O_CLOEXEC);
+                if (fds[i] < 0)
+                        return log_error_errno(errno, "Failed to open %s: %m", path);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
+                if (setns(fds[i], 0) < 0)
+                        return log_error_errno(errno, "Failed to enter the pod's %s namespace: %m", namespaces[i]);
+                safe_close(fds[i]);
+        }
+        /* The PID namespace applies to children only. */
+        child = fork();
+        if (child < 0)
+                return log_error_errno(errno, "fork: %m");
+        if (child == 0) {
+                const char *term = getenv("TERM");
+
+                snprintf(path, sizeof path, STAGE1_STAGE2_DIR "/%s/rootfs", app);
+                if (chroot(path) < 0 || chdir("/") < 0) {
+                        log_error_errno(errno, "Failed to enter the rootfs of app %s: %m", app);
+                        _exit(1);
+                }
+                clearenv();
+                setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+                setenv("HOME", "/", 1);
+                setenv("AC_APP_NAME", app, 1);
+                if (term)
+                        setenv("TERM", term, 1);
+                execvp(cmd[0], cmd);
+                log_error_errno(errno, "Failed to execute %s in app %s: %m", cmd[0], app);
+                _exit(errno == ENOENT ? 127 : 126);
+        }
+        if (waitpid(child, &status, 0) < 0)
+                return log_error_errno(errno, "waitpid: %m");
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+}
+
+int main(int argc, char *argv[]) {
+        static const struct {
+                const char *name;
+                int (*run)(int argc, char *argv[]);
+        } entrypoints[] = {
+                { "run", stage1_run },
+                { "enter", stage1_enter },
+                { "stop", stage1_stop },
+                { "gc", stage1_gc },
+        };
+        _cleanup_free_ char *copy = strdup(argv[0]);
+        const char *name = copy ? basename(copy) : argv[0];
+        int r;
+
+        log_setup("rocket");
+        if (argc > 1 && !startswith(name, "run") && !startswith(name, "enter") && !startswith(name, "stop") &&
+            !startswith(name, "gc")) {
+                name = argv[1];
+                argc--;
+                argv++;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(entrypoints); i++)
+                if (streq(name, entrypoints[i].name)) {
+                        r = entrypoints[i].run(argc, argv);
+                        return r < 0 ? 1 : r;
+                }
+        fprintf(stderr, "rocket stage1-systemd: unknown entrypoint '%s' (run, enter, stop, gc).\n", name);
+        return 2;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* stage1-systemd: the entrypoints rocket execs (see rocket-stage1(7)), one binary dispatching on its name. */
+
+#include <sys/types.h>
+
+#include "pod-manifest.h"
+
+#define STAGE1_HELPER "/usr/lib/systemd/rocket-pod-helper"
+#define STAGE1_SYSTEMD "/usr/lib/systemd/systemd"
+/* Where a pod's pieces sit inside the pod (stage1 view). */
+#define STAGE1_POD_DIR "/rocket/pod"
+#define STAGE1_STAGE2_DIR "/opt/stage2"
+
+int stage1_run(int argc, char *argv[]);
+int stage1_enter(int argc, char *argv[]);
+int stage1_stop(int argc, char *argv[]);
+int stage1_gc(int argc, char *argv[]);
+
+/* units.c: writes APP.service for every app into the pod root's /etc/systemd/system. */
+int units_write(int root_fd, const PodManifest *m);
+/* Quotes one word for an Exec*= or Environment= line (systemd's quoting, % and $ escaped). */
+int unit_quote(const char *s, bool exec, char **ret);
+
+/* mounts.c: builds the pod's filesystem in the child, before pivot_root. */
+int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root);
+/* Opens path inside root (symlinks resolved within root), creating the missing directories. */
+int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd);
+
+/* machine.c: machined registration and the cgroup placement of the pod. */
+typedef struct MachineRegistration MachineRegistration;
+int machine_register(const PodManifest *m, pid_t leader, const char *root_directory, bool keep_unit,
+                     MachineRegistration **ret);
+void machine_unregister(MachineRegistration *reg);
+/* Whether rocket runs inside a unit that delegates its cgroup to us (then the pod stays in it). */
+bool machine_in_delegated_unit(void);
+/* Moves us into <unit>/supervisor and pid into <unit>/payload (keep-unit mode, before the child's cgroupns). */
+int machine_split_unit_cgroup(pid_t pid);
+int machine_unregister_by_name(const char *name, const char *machine_id);
+
+/* cgroup.c */
+bool cgroup_host_is_unified(void);
+/* In the child, before its cgroup namespace: on a host that does not track in cgroup2, moves us into a
+ * cgroup2 cgroup of our own (at our v1 path, mounting the hierarchy on scratch for a moment) and returns
+ * its path; NULL when the host is cgroup2. */
+int cgroup_child_prepare(const char *scratch, char **ret_v2_path);
+/* gc: removes what cgroup_child_prepare() created (in a mount namespace of our own). */
+int cgroup_v2_remove(const char *scratch, const char *path);
+
+/* output.c: prints the apps' output from the pod's journal, as it comes. */
+typedef struct AppOutput AppOutput;
+int app_output_new(const PodManifest *m, const char *journal_dir, AppOutput **ret);
+int app_output_fd(AppOutput *o);
+/* Prints what is new. */
+int app_output_flush(AppOutput *o);
+AppOutput *app_output_free(AppOutput *o);
+
+/* The pod's PID 1 from the pod directory's "pid", checked to be this pod's (its $container_uuid). */
+int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret);

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Pods from the outside in: a one-shot pod prints its app's output and exits with its status, the pod's
+# journal is readable from the host while it runs and after it exited, a two-app pod shares IPC and UTS
+# but not its rootfs, volumes, prepare/run-prepared, and bad input leaves nothing behind.
+set -euxo pipefail
+. "$ROCKET_TEST_DIR/integration/lib.sh"
+
+pod_test_setup
+
+pods_on_disk() { find "$ROCKET_DIR/pods" -mindepth 2 -maxdepth 2 -type d | sort; }
+rocket_mounts() { findmnt -rn -o TARGET | grep -c "^$ROCKET_DIR/pods" || true; }
+
+# --- one app: its output on stdout, status 0, and the image's default command -------------------------
+out=$(rocket run --name hello --exec /bin/echo "$img" -- hello from a pod)
+assert_eq "$out" "hello from a pod"
+out=$(rocket run --name greet "$img")
+assert_in "Hello from pod greet: Linux" "$out"
+st=$(rocket status hello)
+assert_in "state=exited" "$st"
+assert_in "app-busybox=0" "$st"
+# The host reads the pod's journal after it exited (linked into /var/log/journal, as --link-journal does).
+uuid=$(rocket status --format=json hello | jq -r .uuid)
+mid=${uuid//-/}
+[ -L "/var/log/journal/$mid" ]
+assert_eq "$(journalctl -m _MACHINE_ID="$mid" -t busybox -o cat --no-pager)" "hello from a pod"
+# And while the pod runs, through machined: journalctl -M.
+rocket run --name chatty --exec /bin/sh "$img" -- -c 'echo chatty-says-hi; exec sleep 1000' >/dev/null 2>&1 &
+wait_until "journalctl -M chatty -t busybox -o cat --no-pager 2>/dev/null | grep -qx chatty-says-hi"
+rocket stop chatty
+wait
+assert_eq "$(journalctl -m _MACHINE_ID="$(rocket status --format=json chatty | jq -r .uuid | tr -d -)" -t busybox -o cat --no-pager)" chatty-says-hi
+
+# --- exit status propagation, stdout and stderr, user and environment from the image ---------------
+rc=0
+out=$(rocket run --exec /bin/sh "$img" -- -c 'echo to-stdout; echo to-stderr >&2; exit 7' 2>/dev/null) || rc=$?
+assert_eq "$rc" 7
+assert_in "to-stdout" "$out"
+assert_in "to-stderr" "$out"
+out=$(rocket run --set-env=GREETING=hi --user=app --exec /bin/sh "$img" -- -c 'echo "$(id -u):$(id -g):$(id -G):$GREETING:$HOME:$PATH"; pwd')
+assert_in "1000:1000:1000 50:hi:/home/app:/usr/sbin:/usr/bin:/sbin:/bin" "$out"
+out=$(rocket run --working-dir=/tmp --exec /bin/pwd "$img")
+assert_eq "$out" /tmp
+# The pod's own hostname, /etc/hosts and resolv.conf.
+out=$(rocket run --name hn --hostname=pod-host --exec /bin/sh "$img" -- -c 'hostname; grep -c pod-host /etc/hosts; test -f /etc/resolv.conf && echo resolv')
+assert_eq "$out" "$(printf 'pod-host\n1\nresolv')"
+
+# --- two apps: one serves, one polls; they share IPC and UTS, each has its own rootfs ---------------
+rocket run --name duo --hostname=duo-host \
+        "$img" --name server --exec /bin/sh -- -c 'touch /only-in-server;
+                echo "ns $(readlink /proc/self/ns/ipc) $(readlink /proc/self/ns/uts)";
+                exec httpd -f -p 127.0.0.1:18080 -h /var/www' --- \
+        "$img" --name client --exec /bin/sh -- -c 'for i in $(seq 100); do wget -q -O - http://127.0.0.1:18080/ && break; sleep 0.1; done;
+                echo "ns $(readlink /proc/self/ns/ipc) $(readlink /proc/self/ns/uts)";
+                test ! -e /only-in-server && echo "no server files here"; hostname; exit 0' >/dev/null 2>&1 &
+wait_until "rocket status duo 2>/dev/null | grep -q app-client=0"
+rocket stop duo
+wait
+st=$(rocket status duo)
+assert_in "app-client=0" "$st"
+assert_in "app-server=143" "$st"
+j=$(journalctl -m _MACHINE_ID="$(rocket status --format=json duo | jq -r .uuid | tr -d -)" -o cat --no-pager -t server -t client)
+assert_in "hello from the busybox image" "$j"
+assert_in "no server files here" "$j"
+assert_in "duo-host" "$j"
+[ "$(grep '^ns ' <<<"$j" | sort -u | wc -l)" -eq 1 ]       # same IPC and UTS namespaces
+[ "$(grep -c '^ns ' <<<"$j")" -eq 2 ]
+[ "$(rocket status --format=json duo | jq '[.apps[].exitStatus] | sort')" = "$(printf '[\n  0,\n  143\n]')" ]
+
+# --- volumes: a host directory and an empty one, read-only where asked ----------------------------
+vol=$(mktemp -d)
+echo from-host >"$vol/in"
+out=$(rocket run --volume data,kind=host,source="$vol" --volume ro,kind=host,source="$vol",readOnly=true \
+        --volume scratch,kind=empty --mount volume=scratch,target=/scratch \
+        --exec /bin/sh "$img" --mount volume=data,target=/data --mount volume=ro,target=/ro -- \
+        -c 'cat /data/in; echo written >/data/out; { echo x >/ro/fail; } 2>/dev/null || echo read-only; echo s >/scratch/s && echo scratch')
+assert_eq "$out" "$(printf 'from-host\nread-only\nscratch')"
+assert_eq "$(cat "$vol/out")" written
+[ ! -e "$vol/fail" ]
+
+# --- prepare, run-prepared, cat-manifest -----------------------------------------------------------
+u=$(rocket prepare --quiet --name prep --exec /bin/echo "$img" -- prepared-ok)
+[[ "$u" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
+assert_in "state=prepared" "$(rocket status prep)"
+assert_eq "$(rocket cat-manifest prep | jq -r '.apps[0].exec | join(" ")')" "/bin/echo prepared-ok"
+assert_eq "$(rocket run-prepared "${u:0:8}")" prepared-ok
+assert_in "state=exited" "$(rocket status "$u")"
+assert_fails 1 rocket run-prepared prep
+
+# --- bad input: one line, non-zero, nothing left behind --------------------------------------------
+before=$(pods_on_disk)
+m_before=$(rocket_mounts)
+assert_fails 1 rocket run no-such-image
+assert_fails 1 rocket run ./no-such-file.aci
+assert_fails 1 rocket status no-such-pod
+assert_fails 1 rocket enter no-such-pod
+assert_fails 1 rocket run "$img" --- "$img"                              # two apps named busybox
+assert_fails 2 rocket run --volume v,kind=empty --mount volume=v,target=../etc "$img"
+assert_fails 2 rocket run --volume v,kind=empty --mount volume=nope,target=/x "$img"
+assert_fails 1 rocket run --volume v,kind=host,source=/no/such/dir --mount volume=v,target=/x "$img"
+assert_fails 2 rocket run --name Not_Valid "$img"
+assert_fails 2 rocket run --frobnicate "$img"
+rc=0
+out=$(rocket run --exec /no/such/binary "$img" 2>&1) || rc=$?
+assert_eq "$rc" 127
+assert_in "cannot execute /no/such/binary: No such file or directory" "$out"
+rocket run --name busy --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+wait_until "rocket status busy 2>/dev/null | grep -q state=running"
+assert_fails 1 rocket run --name busy "$img"                             # name in use
+assert_fails 1 rocket rm busy                                            # still running
+rocket stop busy
+wait
+after=$(pods_on_disk)
+# Only the pods that really ran were added (the failed --exec one and busy); nothing half-made.
+[ "$(comm -13 <(echo "$before") <(echo "$after") | wc -l)" -eq 2 ]
+assert_eq "$(rocket_mounts)" "$m_before"
+
+# --- gc removes every exited pod: no directory, mount, machine, journal link or scope remains -------
+rocket gc --grace-period=0
+assert_eq "$(pods_on_disk)" ""
+assert_eq "$(rocket list --no-legend)" ""
+assert_eq "$(rocket_mounts)" 0
+assert_eq "$(find /var/log/journal -maxdepth 1 -type l | wc -l)" 0
+machinectl list --no-pager | grep -q "No machines."
+[ -z "$(systemctl list-units --all --plain --no-legend 'machine-*' | grep -v '^$' || true)" ]
+# On hosts whose systemd does not track in cgroup2, the pods' cgroup2 subtrees are gone too.
+if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+        d=$(mktemp -d)
+        unshare -m sh -c "mount -t cgroup2 none '$d' && ! ls '$d/machine.slice' 2>/dev/null | grep -q machine-"
+        rmdir "$d"
+fi
+rm -rf "$fx" "$vol"

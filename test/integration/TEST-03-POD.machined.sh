@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Pods in systemd's eyes: registered with machined (class container, service rocket) in machine-NAME.scope
+# or in the unit that runs rocket (systemd-run -p Delegate=yes); machinectl poweroff/terminate; rocket
+# enter/stop/list; 20 pods at once; a kill -9 of 'rocket run' leaves a running, manageable pod.
+set -euxo pipefail
+. "$ROCKET_TEST_DIR/integration/lib.sh"
+
+pod_test_setup
+state() { rocket status "$1" 2>/dev/null | sed -n 's/^state=//p'; }
+
+# --- registered with machined, in its own scope, while it runs -------------------------------------
+rocket run --name web --exec /bin/sh "$img" -- -c 'trap "echo web-got-term; exit 3" TERM; echo web-up; while :; do sleep 0.1; done' \
+        >"$fx/web.out" 2>&1 &
+web_pid=$!
+wait_until "machinectl show web >/dev/null 2>&1"
+assert_eq "$(machinectl show web -p Class --value)" container
+assert_eq "$(machinectl show web -p Service --value)" rocket
+assert_eq "$(machinectl show web -p Unit --value)" machine-web.scope
+uuid=$(rocket status --format=json web | jq -r .uuid)
+assert_eq "$(machinectl show web -p Id --value)" "${uuid//-/}"
+assert_eq "$(machinectl show web -p Leader --value)" "$(rocket status --format=json web | jq .pid)"
+ms=$(machinectl status web --no-pager)
+assert_in "machine-web.scope" "$ms"
+assert_in "/usr/lib/systemd/systemd" "$ms"
+assert_in "sleep 0.1" "$ms"
+assert_eq "$(state web)" running
+assert_in "web" "$(rocket list --no-legend)"
+# enter: the pod's namespaces and the app's rootfs.
+assert_eq "$(rocket enter web /bin/sh -c 'hostname; cat /proc/1/comm; test -f /bin/busybox && echo app-rootfs')" \
+        "$(printf 'web\nsystemd\napp-rootfs')"
+# machinectl poweroff: a graceful stop; the app gets SIGTERM and its status is recorded.
+machinectl poweroff web
+rc=0
+wait "$web_pid" || rc=$?
+assert_eq "$rc" 3
+assert_in "web-up" "$(cat "$fx/web.out")"
+assert_in "web-got-term" "$(cat "$fx/web.out")"
+assert_eq "$(state web)" exited
+assert_in "app-busybox=3" "$(rocket status web)"
+! machinectl show web >/dev/null 2>&1
+
+# --- machinectl terminate kills it; rocket still records the pod as exited --------------------------
+rocket run --name victim --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+v_pid=$!
+wait_until "machinectl show victim >/dev/null 2>&1"
+machinectl terminate victim
+wait "$v_pid" || true
+wait_until "[ \"\$(state victim)\" = exited ]"
+! machinectl show victim >/dev/null 2>&1
+
+# --- rocket stop; --force ------------------------------------------------------------------------
+rocket run --name s1 --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+rocket run --name s2 --exec /bin/sh "$img" -- -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null 2>&1 &
+wait_until "[ \"\$(state s1)\" = running ] && [ \"\$(state s2)\" = running ]"
+assert_eq "$(rocket stop s1)" "$(rocket status --format=json s1 | jq -r .uuid)"
+assert_eq "$(state s1)" exited
+rocket stop --force s2 >/dev/null
+assert_eq "$(state s2)" exited
+wait
+
+# --- kill -9 of rocket run: the pod lives on and stays manageable -----------------------------------
+rocket run --name survivor --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+s_pid=$!
+wait_until "[ \"\$(state survivor)\" = running ]"
+sleep 0.3
+kill -9 "$s_pid"
+wait "$s_pid" || true
+sleep 0.3
+assert_eq "$(state survivor)" running
+rocket gc --grace-period=0
+assert_eq "$(state survivor)" running
+machinectl show survivor >/dev/null
+assert_eq "$(rocket enter survivor /bin/echo still-here)" still-here
+rocket stop survivor >/dev/null
+assert_eq "$(state survivor)" exited
+
+# --- 20 pods at once: all run, all are listed and registered, all stop -----------------------------
+for i in $(seq 20); do
+        rocket run --name "many-$i" --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+done
+wait_until "[ \$(rocket list --no-legend | grep -c ' running ') -eq 20 ]" 60
+assert_eq "$(machinectl list --no-legend --no-pager | grep -c '^many-')" 20
+rocket stop $(seq -f 'many-%g' 20) >/dev/null
+wait
+assert_eq "$(rocket list --no-legend | grep -c ' running ' || true)" 0
+
+# --- in the unit that runs rocket (RegisterMachine), when that unit delegates its cgroup -----------
+out=$(systemd-run --wait --pipe --quiet -p Delegate=yes rocket run --name ku --exec /bin/echo "$img" -- via-systemd-run)
+assert_eq "$out" via-systemd-run
+systemd-run --unit=rocket-ku2 -p Delegate=yes rocket run --name ku2 --exec /bin/sleep "$img" -- 1000
+wait_until "machinectl show ku2 >/dev/null 2>&1"
+assert_eq "$(machinectl show ku2 -p Unit --value)" rocket-ku2.service
+assert_in "sleep 1000" "$(systemctl status rocket-ku2.service --no-pager)"
+rocket stop ku2 >/dev/null
+wait_until "! systemctl is-active -q rocket-ku2.service"
+assert_eq "$(systemctl show rocket-ku2.service -p Result --value)" success
+! machinectl show ku2 >/dev/null 2>&1
+
+# --- everything gone after gc ----------------------------------------------------------------------
+rocket gc --grace-period=0
+assert_eq "$(rocket list --no-legend)" ""
+assert_eq "$(findmnt -rn -o TARGET | grep -c "^$ROCKET_DIR/pods" || true)" 0
+machinectl list --no-pager | grep -q "No machines."
+rm -rf "$fx"

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define TESTS_MAIN
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "pod.h"
+#include "pod-manifest.h"
+#include "stage1.h"
+#include "string-util.h"
+#include "tests.h"
+
+#define LAYER "sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const char *good =
+        "{\"version\":1,\"uuid\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"name\":\"web\",\"hostname\":\"web\","
+        "\"created\":1,\"stage1\":\"/usr/lib/rocket/stage1-systemd\","
+        "\"apps\":[{\"name\":\"app\",\"image\":\"sha256:x\",\"layersDir\":\"/var/lib/rocket/store/layers\","
+        "\"layers\":[\"" LAYER "\"],\"exec\":[\"/bin/sh\",\"-c\",\"echo $HOME 100%\"],"
+        "\"environment\":[\"A=1\"],\"user\":\"app\","
+        "\"mounts\":[{\"volume\":\"data\",\"target\":\"/data\",\"readOnly\":true}]}],"
+        "\"volumes\":[{\"name\":\"data\",\"kind\":\"empty\"}]}";
+
+static int parse(const char *text, PodManifest **ret) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        int r = json_parse_strict(text, strlen(text), &o);
+
+        return r < 0 ? r : pod_manifest_from_json(o, ret);
+}
+
+TEST(manifest_round_trip) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL, *m2 = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        char mid[33];
+
+        ASSERT_OK(parse(good, &m));
+        ASSERT_STREQ(m->name, "web");
+        ASSERT_EQ(m->n_apps, 1u);
+        ASSERT_STREQ(m->apps[0].exec[2], "echo $HOME 100%");
+        ASSERT_TRUE(m->apps[0].mounts[0].read_only);
+        ASSERT_EQ(m->volumes[0].kind, VOLUME_EMPTY);
+        ASSERT_OK(pod_manifest_to_json(m, &o));
+        ASSERT_OK(pod_manifest_from_json(o, &m2));
+        ASSERT_STREQ(m2->apps[0].user, "app");
+        ASSERT_OK(pod_machine_id(m->uuid, mid));
+        ASSERT_STREQ(mid, "0f8fad5bd9cb469fa16570867728950e");
+}
+
+TEST(manifest_rejects_bad_input) {
+        static const struct {
+                const char *from, *to;
+        } edits[] = {
+                { "\"name\":\"web\"", "\"name\":\"Web_1\"" },                         /* bad pod name */
+                { "\"layers\":[\"" LAYER "\"]", "\"layers\":[\"../../etc\"]" },      /* layer escape */
+                { "\"target\":\"/data\"", "\"target\":\"/a/../../x\"" },             /* mount escape */
+                { "\"volume\":\"data\"", "\"volume\":\"nope\"" },                    /* unknown volume */
+                { "\"kind\":\"empty\"", "\"kind\":\"host\"" },                        /* host w/o source */
+                { "\"version\":1", "\"version\":2" },
+                { "\"uuid\":\"0f8fad5b", "\"uuid\":\"zz8fad5b" },
+                { "\"exec\":[\"/bin/sh\",\"-c\",\"echo $HOME 100%\"]", "\"exec\":[]" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
+                _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
+                _cleanup_free_ char *t = NULL;
+                const char *at = strstr(good, edits[i].from);
+
+                ASSERT_NOT_NULL(at);
+                ASSERT_TRUE(asprintf(&t, "%.*s%s%s", (int) (at - good), good, edits[i].to,
+                                     at + strlen(edits[i].from)) > 0);
+                ASSERT_ERROR(parse(t, &m), EBADMSG);
+        }
+}
+
+TEST(unit_quoting) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+        ASSERT_OK(unit_quote("echo $HOME 100%", true, &a));
+        ASSERT_STREQ(a, "\"echo $$HOME 100%%\"");
+        ASSERT_OK(unit_quote("say \"hi\"\\n\n", true, &b));
+        ASSERT_STREQ(b, "\"say \\\"hi\\\"\\\\n\\n\"");
+        ASSERT_OK(unit_quote(";", true, &c));
+        ASSERT_STREQ(c, "\\;");
+        ASSERT_OK(unit_quote("K=$V", false, &d));
+        ASSERT_STREQ(d, "\"K=$V\"");
+}
+
+/* A pod directory's state: its location and its lock. */
+TEST(pod_states_and_exit) {
+        _cleanup_free_ char *dir = strdup("/tmp/rocket-test-pod.XXXXXX");
+        _cleanup_close_ int pods = -EBADF, lock = -EBADF;
+        _cleanup_(pod_freep) Pod *p = NULL, *q = NULL;
+        const char *uuid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        char path[256];
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_OK(pods_open(dir, true, &pods));
+        snprintf(path, sizeof path, "run/%s", uuid);
+        ASSERT_EQ(mkdirat(pods, path, 0700), 0);
+        snprintf(path, sizeof path, "run/%s/pod", uuid);
+        ASSERT_OK(write_file_atomic_at(pods, path, good, strlen(good), 0644));
+        snprintf(path, sizeof path, "run/%s/apps/app", uuid);
+        ASSERT_OK(mkdir_p_at(pods, path, 0755));
+
+        /* Unlocked in run/: exited; an app killed by SIGTERM is a clean end, one killed by SIGKILL not. */
+        snprintf(path, sizeof path, "run/%s/apps/app/exit", uuid);
+        ASSERT_OK(write_file_atomic_at(pods, path, "killed TERM 5\n", 14, 0644));
+        ASSERT_OK(pod_load(pods, POD_RUNNING, uuid, &p));
+        ASSERT_EQ(p->state, POD_EXITED);
+        ASSERT_EQ(pod_exit_status(p), 0);
+        p = pod_free(p);
+        ASSERT_OK(write_file_atomic_at(pods, path, "killed KILL 5\n", 14, 0644));
+        ASSERT_OK(pod_load(pods, POD_RUNNING, uuid, &p));
+        ASSERT_EQ(pod_exit_status(p), 137);
+        p = pod_free(p);
+        ASSERT_OK(write_file_atomic_at(pods, path, "exited 7 5\n", 11, 0644));
+
+        /* Locked (shared, as the stage1 and the pod hold it): running. */
+        snprintf(path, sizeof path, "run/%s", uuid);
+        lock = openat(pods, path, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        ASSERT_TRUE(lock >= 0);
+        ASSERT_EQ(flock(lock, LOCK_SH), 0);
+        ASSERT_OK(pod_resolve(pods, "web", &p));
+        ASSERT_EQ(p->state, POD_RUNNING);
+        ASSERT_ERROR(pod_lock_exclusive(p->dir_fd), EBUSY);
+        lock = safe_close(lock);
+
+        ASSERT_OK(pod_resolve(pods, "0f8f", &q));
+        ASSERT_EQ(q->state, POD_EXITED);
+        ASSERT_EQ(pod_exit_status(q), 7);
+        ASSERT_OK(pod_transition(pods, q, POD_EXITED_GARBAGE));
+        ASSERT_STREQ(pod_state_to_string(q->state), "exited-garbage");
+        ASSERT_OK(pod_remove(pods, q));
+        ASSERT_ERROR(pod_resolve(pods, "web", &p), ENOENT);
+        ASSERT_OK(rm_rf_at(AT_FDCWD, dir));
+}
