@@ -59,6 +59,32 @@ rocket stop --force s2 >/dev/null
 assert_eq "$(state s2)" exited
 wait
 
+# --- SIGTERM or SIGINT to rocket run stops the pod gracefully; status --wait returns when it has exited -
+rocket run --name sig --uuid-file-save="$fx/sig.uuid" --exec /bin/sh "$img" -- \
+        -c 'trap "echo sig-got-term; exit 0" TERM; while :; do sleep 0.1; done' >"$fx/sig.out" 2>&1 &
+sig_pid=$!
+wait_until "[ \"\$(state sig)\" = running ]"
+assert_eq "$(cat "$fx/sig.uuid")" "$(rocket status --format=json sig | jq -r .uuid)"
+( sleep 0.5; kill -TERM "$sig_pid" ) &
+st=$(rocket status --wait=20s sig)
+assert_in "state=exited" "$st"
+assert_in "app-busybox=0" "$st"
+rc=0
+wait "$sig_pid" || rc=$?
+assert_eq "$rc" 0
+assert_in "sig-got-term" "$(cat "$fx/sig.out")"
+
+# --- gc: prepared pods expire, exited ones are marked first and removed after the grace period ------
+rocket prepare --quiet --name stale --exec /bin/true "$img" >/dev/null
+rocket gc --grace-period=1h --expire-prepared=1h
+assert_eq "$(state stale)" prepared
+assert_eq "$(state sig)" exited-garbage
+rocket gc --grace-period=1h --expire-prepared=0
+! rocket status stale 2>/dev/null
+assert_eq "$(state sig)" exited-garbage
+j=$(journalctl -m _MACHINE_ID="$(tr -d - <"$fx/sig.uuid")" -t busybox -o cat --no-pager)
+assert_in "sig-got-term" "$j"                                   # the journal link followed the pod
+
 # --- kill -9 of rocket run: the pod lives on and stays manageable -----------------------------------
 rocket run --name survivor --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
 s_pid=$!
@@ -91,7 +117,7 @@ assert_eq "$out" via-systemd-run
 systemd-run --unit=rocket-ku2 -p Delegate=yes rocket run --name ku2 --exec /bin/sleep "$img" -- 1000
 wait_until "machinectl show ku2 >/dev/null 2>&1"
 assert_eq "$(machinectl show ku2 -p Unit --value)" rocket-ku2.service
-assert_in "sleep 1000" "$(systemctl status rocket-ku2.service --no-pager)"
+wait_until "systemctl status rocket-ku2.service --no-pager | grep -q 'sleep 1000'"
 rocket stop ku2 >/dev/null
 wait_until "! systemctl is-active -q rocket-ku2.service"
 assert_eq "$(systemctl show rocket-ku2.service -p Result --value)" success
