@@ -36,7 +36,11 @@ static int cgroup_of(pid_t pid, const char *controller, char **ret) {
         char path[64];
         int r;
 
-        snprintf(path, sizeof path, "/proc/%i/cgroup", (int) (pid ?: getpid()));
+        /* Not getpid(): in the pod's PID namespace that is 1, and /proc is still the host's. */
+        if (pid == 0)
+                snprintf(path, sizeof path, "/proc/self/cgroup");
+        else
+                snprintf(path, sizeof path, "/proc/%i/cgroup", (int) pid);
         r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &text, NULL);
         if (r < 0)
                 return r;
@@ -157,8 +161,16 @@ int cgroup_child_prepare(const char *scratch, char **ret_v2_path) {
         r = systemd_hierarchy(0, &mnt, &path);
         if (r < 0)
                 return r;
-        if (streq(path, "/"))
-                return -EOPNOTSUPP;
+        /* Only a cgroup that is the pod's own (its machine scope, or payload/ in keep-unit mode): the path is
+         * recorded for gc, which removes it. */
+        {
+                const char *base = strrchr(path, '/');
+
+                if (!base || !(streq(base, "/payload") || (startswith(base, "/machine-") && endswith(base, ".scope"))))
+                        return log_error_errno(SYNTHETIC_ERRNO(EBUSY),
+                                               "The pod is in cgroup %s, not in a machine scope or payload/ of its own.",
+                                               path);
+        }
         /* The cgroup2 hierarchy, mounted for a moment (our mounts do not propagate to the host). */
         if (mount("cgroup2", scratch, "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0)
                 return -errno;

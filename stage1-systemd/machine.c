@@ -32,6 +32,49 @@ static int machine_id128(const char *machine_id, sd_id128_t *ret) {
         return sd_id128_from_string(machine_id, ret);
 }
 
+/* The pod's own resource limits, as unit properties of its scope or service. */
+static int append_limits(sd_bus_message *msg, const PodManifest *m) {
+        int r = 0;
+
+        if (m->memory_max)
+                r = sd_bus_message_append(msg, "(sv)", "MemoryMax", "t", m->memory_max);
+        if (r >= 0 && m->cpu_quota_milli)
+                r = sd_bus_message_append(msg, "(sv)", "CPUQuotaPerSecUSec", "t", m->cpu_quota_milli * 1000);
+        if (r >= 0 && m->cpu_weight)
+                r = sd_bus_message_append(msg, "(sv)", "CPUWeight", "t", m->cpu_weight);
+        return r;
+}
+
+/* In keep-unit mode the limits go on the unit we run in, for as long as it runs. */
+static int set_unit_limits(sd_bus *bus, const PodManifest *m) {
+        _cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        if (!m->memory_max && !m->cpu_quota_milli && !m->cpu_weight)
+                return 0;
+        r = sd_pid_get_unit(0, &unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &msg, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "sb", unit, true);
+        if (r >= 0)
+                r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r >= 0)
+                r = append_limits(msg, m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(msg);
+        if (r >= 0)
+                r = sd_bus_call(bus, msg, 0, &error, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the pod's resource limits on %s: %s", unit,
+                                       error.message ?: strerror(-r));
+        return 0;
+}
+
 int machine_register(const PodManifest *m, pid_t leader, const char *root_directory, bool keep_unit,
                      MachineRegistration **ret) {
         _cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -53,6 +96,9 @@ int machine_register(const PodManifest *m, pid_t leader, const char *root_direct
                 return log_error_errno(r, "Failed to connect to the system bus (is this a systemd host?): %m");
 
         if (keep_unit) {
+                r = set_unit_limits(bus, m);
+                if (r < 0)
+                        return r;
                 r = sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
                                        "org.freedesktop.machine1.Manager", "RegisterMachine", &error, NULL,
                                        "sayssus", m->name, SD_BUS_MESSAGE_APPEND_ID128(id), "rocket", "container",
@@ -76,6 +122,8 @@ int machine_register(const PodManifest *m, pid_t leader, const char *root_direct
                                                   "KillSignal", "i", SIGRTMIN + 3,
                                                   "DevicePolicy", "s", "closed",
                                                   "DeviceAllow", "a(ss)", 2, "/dev/net/tun", "rwm", "char-pts", "rw");
+                if (r >= 0)
+                        r = append_limits(msg, m);
                 if (r >= 0)
                         r = sd_bus_message_close_container(msg);
                 if (r < 0)

@@ -31,6 +31,10 @@ for b in "${bins[@]}"; do
         cp -L "$b" "$tmp/usr/lib/systemd/"
 done
 install -m 0755 "$helper" "$tmp/usr/lib/systemd/rocket-pod-helper"
+# systemd stops mount units at shutdown with umount(8).
+for b in /usr/bin/umount /usr/bin/mount; do
+        [ -x "$b" ] && cp -L "$b" "$tmp/usr/bin/" && bins+=("$b")
+done
 
 # Every library those binaries load, at its canonical path (the dynamic loader included).
 copy_lib() {

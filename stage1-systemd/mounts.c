@@ -166,17 +166,10 @@ static int mount_overlay(const char *target, const char *lowerdir, const char *u
 static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *target) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
         _cleanup_close_ int cwd = -EBADF;
-        size_t n = strv_length(a->layers);
         int r;
 
-        for (size_t i = n; i > 0; i--) {
-                char *t;
-
-                if (asprintf(&t, "%s%s%s", lower ?: "", lower ? ":" : "", a->layers[i - 1]) < 0)
-                        return -ENOMEM;
-                free(lower);
-                lower = t;
-        }
+        if (pod_app_lowerdir(a, &lower) < 0)
+                return -ENOMEM;
         if (asprintf(&upper, "%s/apps/%s/upper", pod_dir, a->name) < 0 ||
             asprintf(&work, "%s/apps/%s/work", pod_dir, a->name) < 0)
                 return -ENOMEM;
@@ -355,6 +348,23 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
         if (mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, "nsdelegate") < 0 &&
             mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, NULL) < 0)
                 return log_error_errno(errno, "Failed to mount the cgroup2 hierarchy at %s: %m", p);
+        /* Per-app limits need the controllers in the pod's subtree; say once when they are not there. */
+        {
+                _cleanup_free_ char *ctl = NULL;
+                bool want_mem = false, want_cpu = false;
+
+                for (size_t i = 0; i < m->n_apps; i++) {
+                        want_mem = want_mem || m->apps[i].memory_max;
+                        want_cpu = want_cpu || m->apps[i].cpu_quota_milli || m->apps[i].cpu_weight;
+                }
+                snprintf(p, sizeof p, "%s/sys/fs/cgroup/cgroup.controllers", root);
+                if ((want_mem || want_cpu) && read_full_file_at(AT_FDCWD, p, 4096, &ctl, NULL) >= 0 &&
+                    ((want_mem && !strstr(ctl, "memory")) || (want_cpu && !strstr(ctl, "cpu"))))
+                        log_warning("The %s controller is not available to the pod here (cgroup v2 without it); the "
+                                    "apps' limits are recorded in their units but not enforced. Limits given before "
+                                    "the first image apply to the whole pod.",
+                                    want_mem && !strstr(ctl, "memory") ? "memory" : "cpu");
+        }
         r = make_dev(root);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pod's /dev: %m");
@@ -405,8 +415,6 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
                         return -ENOMEM;
                 r = write_file_atomic_at(root_fd, "etc/hostname", h, strlen(h), 0644);
         }
-        if (r >= 0)
-                r = units_write(root_fd, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the pod's configuration: %m");
 

@@ -5,6 +5,8 @@
  *   hold-lock DIR            take a shared lock on DIR and keep it while the pod runs (Type=forking)
  *   exec APP [--user=U] [--group=G] [--workdir=W] -- CMD [ARGS...]
  *                            chroot into the app's rootfs, become its user, exec CMD
+ *   wait-path APP PATH       wait until PATH exists in the app's rootfs (ExecStartPost=, for readiness),
+ *                            failing if the app ($MAINPID) exits first
  *   app-exited APP           record the app's exit ($EXIT_CODE, $EXIT_STATUS) and power the pod off
  *                            when it failed or was the last one running
  */
@@ -19,11 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 
 #define POD_DIR "/rocket/pod"
 #define STAGE2_DIR "/opt/stage2"
@@ -154,8 +159,33 @@ static int supplementary_groups(const char *user, gid_t primary, gid_t **ret, si
         return 0;
 }
 
+/* Keeps only the named capabilities in the bounding set (a root app then gets no others on exec). */
+static int drop_bounding_set(const char *list) {
+        char *copy = strdup(list), *save = NULL;
+        bool keep[CAP_LAST_CAP + 1] = {};
+
+        if (!copy)
+                return -1;
+        for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+                cap_value_t v;
+
+                if (cap_from_name(c, &v) < 0) {
+                        free(copy);
+                        errno = EINVAL;
+                        return -1;
+                }
+                if (v >= 0 && v <= CAP_LAST_CAP)
+                        keep[v] = true;
+        }
+        free(copy);
+        for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++)
+                if (!keep[v] && cap_drop_bound(v) < 0 && errno != EINVAL)
+                        return -1;
+        return 0;
+}
+
 static int exec_app(int argc, char *argv[]) {
-        const char *user = NULL, *group = NULL, *workdir = NULL;
+        const char *user = NULL, *group = NULL, *workdir = NULL, *caps = NULL;
         char root[PATH_MAX], *name = NULL, *home = NULL;
         uid_t uid = 0;
         gid_t gid = 0, *groups = NULL;
@@ -176,6 +206,8 @@ static int exec_app(int argc, char *argv[]) {
                         group = argv[i] + 8;
                 else if (strncmp(argv[i], "--workdir=", 10) == 0)
                         workdir = argv[i] + 10;
+                else if (strncmp(argv[i], "--caps=", 7) == 0)
+                        caps = argv[i] + 7;
                 else
                         return fail(1, "exec: unknown argument '%s'", argv[i]);
         }
@@ -209,6 +241,8 @@ static int exec_app(int argc, char *argv[]) {
         if (supplementary_groups(name, gid, &groups, &n_groups) < 0)
                 return fail(1, "out of memory");
 
+        if (caps && drop_bounding_set(caps) < 0)
+                return fail(1, "cannot restrict the capability bounding set to %s: %m", caps);
         if (setgroups(n_groups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
                 return fail(1, "cannot become %u:%u: %m", (unsigned) uid, (unsigned) gid);
         if (!getenv("HOME"))
@@ -288,12 +322,40 @@ static int app_exited(int argc, char *argv[]) {
         return 0;
 }
 
+static int wait_path(int argc, char *argv[]) {
+        const char *mainpid = getenv("MAINPID");
+        char root[PATH_MAX];
+        struct open_how how = { .flags = O_PATH|O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+        int root_fd;
+
+        if (argc < 3 || !valid_name(argv[1]) || argv[2][0] != '/')
+                return fail(1, "wait-path: usage: wait-path APP /PATH");
+        app_name = argv[1];
+        snprintf(root, sizeof root, STAGE2_DIR "/%s/rootfs", app_name);
+        root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (root_fd < 0)
+                return fail(1, "cannot open %s: %m", root);
+        for (;;) {
+                long fd = syscall(SYS_openat2, root_fd, argv[2], &how, sizeof how);
+
+                if (fd >= 0)
+                        return 0;
+                if (errno != ENOENT)
+                        return fail(1, "cannot check %s: %m", argv[2]);
+                if (mainpid && kill((pid_t) atol(mainpid), 0) < 0 && errno == ESRCH)
+                        return fail(1, "exited before %s appeared", argv[2]);
+                usleep(10 * 1000);
+        }
+}
+
 int main(int argc, char *argv[]) {
         if (argc >= 3 && strcmp(argv[1], "hold-lock") == 0)
                 return hold_lock(argv[2]);
         if (argc >= 2 && strcmp(argv[1], "exec") == 0)
                 return exec_app(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "wait-path") == 0)
+                return wait_path(argc - 1, argv + 1);
         if (argc >= 2 && strcmp(argv[1], "app-exited") == 0)
                 return app_exited(argc - 1, argv + 1);
-        return fail(1, "usage: rocket-pod-helper hold-lock DIR | exec APP ... -- CMD | app-exited APP");
+        return fail(1, "usage: rocket-pod-helper hold-lock DIR | exec APP ... -- CMD | wait-path APP PATH | app-exited APP");
 }

@@ -8,17 +8,23 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-login.h>
 
 #include "fs-util.h"
 #include "log.h"
@@ -43,11 +49,27 @@ static _noreturn_ void child_fail(int err_fd, int r, const char *what) {
         _exit(1);
 }
 
-static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, const char *root, int go_fd, int err_fd) {
+/* The passed sockets at 3… for the pod's systemd, as its own LISTEN_FDS (LISTEN_PID is 1 in the pod). */
+static int arrange_listen_fds(const PassedSocket *socks, size_t n) {
+        int tmp[64];
+
+        for (size_t i = 0; i < n; i++) {
+                tmp[i] = fcntl(socks[i].fd, F_DUPFD_CLOEXEC, 100);
+                if (tmp[i] < 0)
+                        return -errno;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (dup2(tmp[i], 3 + (int) i) < 0)
+                        return -errno;
+        return 0;
+}
+
+static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, const char *root, int go_fd, int err_fd,
+                                  const PassedSocket *socks, size_t n_socks, bool notify) {
         char mid[33], c;
-        const char *env[8];
+        const char *env[12];
         size_t n = 0;
-        _cleanup_free_ char *e_uuid = NULL, *e_mid = NULL;
+        _cleanup_free_ char *e_uuid = NULL, *e_mid = NULL, *e_fds = NULL, *e_names = NULL;
         int r;
 
         /* Wait until the parent has registered us with machined (which moves us into the pod's scope). */
@@ -75,6 +97,13 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         r = pod_mount_all(m, pod_dir, root);
         if (r < 0)
                 child_fail(err_fd, r, "Failed to build the pod's filesystem");
+        {
+                _cleanup_close_ int root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+
+                r = root_fd < 0 ? -errno : units_write(root_fd, m, socks, n_socks);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to write the pod's units");
+        }
 
         if (chdir(root) < 0)
                 child_fail(err_fd, -errno, "Failed to enter the pod root");
@@ -95,6 +124,25 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         env[n++] = e_mid;
         env[n++] = "PATH=/usr/bin:/usr/sbin";
         env[n++] = "LANG=C.UTF-8";
+        if (notify)
+                env[n++] = "NOTIFY_SOCKET=" STAGE1_POD_DIR "/notify";
+        if (n_socks > 0) {
+                _cleanup_strv_free_ char **names = NULL;
+                _cleanup_free_ char *joined = NULL;
+
+                for (size_t i = 0; i < n_socks; i++)
+                        if (strv_extend(&names, socks[i].name) < 0)
+                                child_fail(err_fd, -ENOMEM, "Out of memory");
+                if (strv_join(names, ":", &joined) < 0 || asprintf(&e_fds, "LISTEN_FDS=%zu", n_socks) < 0 ||
+                    asprintf(&e_names, "LISTEN_FDNAMES=%s", joined) < 0)
+                        child_fail(err_fd, -ENOMEM, "Out of memory");
+                env[n++] = e_fds;
+                env[n++] = e_names;
+                env[n++] = "LISTEN_PID=1";
+                r = arrange_listen_fds(socks, n_socks);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to pass the sockets to the pod");
+        }
         env[n] = NULL;
 
         /* stdin from /dev/null: the pod's systemd is not an interactive program. */
@@ -158,11 +206,70 @@ static void link_journal(const char *pod_dir, const char *mid) {
                 log_debug_errno(errno, "Failed to link %s to the pod journal: %m", link);
 }
 
+static bool stdout_is_journal(void) {
+        return fd_is_journal_stream(STDOUT_FILENO);
+}
+
+/* The pod's life as structured journal events when rocket runs under systemd (at debug level on a
+ * terminal, where the apps' output is what matters). */
+#define MESSAGE_POD_STARTED "MESSAGE_ID=7ecdba8ab5bb48a286aa8c1a26500b0c"
+#define MESSAGE_POD_EXITED "MESSAGE_ID=30dba63510654eb1ba349e52d3d9ef34"
+
+static void log_pod_event(const PodManifest *m, const char *message_id, const char *format, ...) _printf_(3, 4);
+static void log_pod_event(const PodManifest *m, const char *message_id, const char *format, ...) {
+        _cleanup_free_ char *f_uuid = NULL, *f_name = NULL, *f_images = NULL;
+        const char *fields[5];
+        va_list ap;
+
+        if (asprintf(&f_uuid, "POD_UUID=%s", m->uuid) < 0 || asprintf(&f_name, "POD_NAME=%s", m->name) < 0)
+                return;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                char *t = NULL;
+
+                if (asprintf(&t, "%s%s%s", f_images ?: "IMAGE_ID=", f_images ? " " : "", m->apps[i].image_id) < 0)
+                        return;
+                free(f_images);
+                f_images = t;
+        }
+        fields[0] = message_id;
+        fields[1] = f_uuid;
+        fields[2] = f_name;
+        fields[3] = f_images;
+        fields[4] = NULL;
+        va_start(ap, format);
+        (void) log_internalv(fd_is_journal_stream(STDERR_FILENO) ? LOG_INFO : LOG_DEBUG, 0, fields, __FILE__,
+                             __LINE__, __func__, format, ap);
+        va_end(ap);
+}
+
 static int write_stamp(int pod_fd, const char *name, const char *content) {
         return write_file_atomic_at(pod_fd, name, content, strlen(content), 0644);
 }
 
-static int supervise(pid_t child, AppOutput *out, int *ret_wait_status) {
+/* The pod's systemd says READY=1 once every app has started (default.target): pass it on, with STATUS=. */
+static void relay_notify(int fd, const PodManifest *m) {
+        char buf[4096];
+        ssize_t n;
+
+        while ((n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT)) > 0) {
+                buf[n] = 0;
+                for (char *l = buf, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+                        nl = strchr(l, '\n');
+                        if (nl)
+                                *nl = 0;
+                        if (streq(l, "READY=1")) {
+                                (void) sd_notifyf(false, "READY=1\nSTATUS=Running pod %s (%zu app%s)", m->name,
+                                                  m->n_apps, m->n_apps == 1 ? "" : "s");
+                                log_pod_event(m, MESSAGE_POD_STARTED, "Pod %s (%s) is up: %zu app%s started.",
+                                              m->name, m->uuid, m->n_apps, m->n_apps == 1 ? "" : "s");
+                        }
+                        else if (startswith(l, "STOPPING=1"))
+                                (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping the pod");
+                }
+        }
+}
+
+static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManifest *m, int *ret_wait_status) {
         _cleanup_close_ int sfd = -EBADF;
         sigset_t mask;
         bool stopping = false;
@@ -177,9 +284,10 @@ static int supervise(pid_t child, AppOutput *out, int *ret_wait_status) {
                 return log_error_errno(errno, "signalfd: %m");
 
         for (;;) {
-                struct pollfd p[2] = {
+                struct pollfd p[3] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = out ? app_output_fd(out) : -1, .events = POLLIN },
+                        { .fd = notify_fd, .events = POLLIN },
                 };
                 struct signalfd_siginfo si;
                 int status;
@@ -190,8 +298,10 @@ static int supervise(pid_t child, AppOutput *out, int *ret_wait_status) {
                         *ret_wait_status = status;
                         return 0;
                 }
-                if (poll(p, 2, 250) < 0 && errno != EINTR)
+                if (poll(p, 3, 250) < 0 && errno != EINTR)
                         return log_error_errno(errno, "poll: %m");
+                if (notify_fd >= 0)
+                        relay_notify(notify_fd, m);
                 while (read(sfd, &si, sizeof si) == sizeof si) {
                         if (si.ssi_signo == SIGCHLD)
                                 continue;
@@ -214,6 +324,9 @@ int stage1_run(int argc, char *argv[]) {
         _cleanup_close_ int go_r = -EBADF, go_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
         MachineRegistration *reg = NULL;
         AppOutput *out = NULL;
+        PassedSocket *socks = NULL;
+        size_t n_socks = 0;
+        _cleanup_close_ int notify_fd = -EBADF;
         bool keep_unit = false;
         char mid[33], buf[600];
         sigset_t mask;
@@ -251,16 +364,43 @@ int stage1_run(int argc, char *argv[]) {
         if (asprintf(&root, "%s/stage1/rootfs", pod_dir) < 0)
                 return log_oom();
         (void) pod_machine_id(m->uuid, mid);
+        if (keep_unit && !machine_in_delegated_unit()) {
+                _cleanup_free_ char *unit = NULL;
+
+                (void) sd_pid_get_unit(0, &unit);
+                return log_error_errno(SYNTHETIC_ERRNO(EPERM),
+                                       "--keep-unit: %s%s%s does not delegate its cgroup; start it with Delegate=yes "
+                                       "(systemd-run -p Delegate=yes).", unit ? "unit " : "", unit ?: "rocket's unit",
+                                       "");
+        }
         if (!keep_unit)
                 keep_unit = machine_in_delegated_unit();
 
         r = ensure_dirs(POD_FD, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the pod's directories: %m");
-        link_journal(pod_dir, mid);
-        r = app_output_new(m, strjoina(pod_dir, "/journal"), &out);
+        r = passed_sockets_take(m, &socks, &n_socks);
         if (r < 0)
-                log_warning_errno(r, "Cannot follow the pod's journal, the apps' output will not be shown: %m");
+                return r;
+        /* Under a Type=notify unit: a socket of ours for the pod's systemd, relayed to systemd's. */
+        if (getenv("NOTIFY_SOCKET")) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+                snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", pod_dir);
+                (void) unlink(sa.sun_path);
+                notify_fd = socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0);
+                if (notify_fd < 0 || strlen(pod_dir) + 8 > sizeof sa.sun_path ||
+                    bind(notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                        return log_error_errno(errno, "Failed to create the pod's notification socket: %m");
+        }
+        link_journal(pod_dir, mid);
+        /* The apps' output on our stdout, unless that is the journal already (a unit's), where the pod's
+         * journal has it anyway (journalctl -M). */
+        if (!stdout_is_journal()) {
+                r = app_output_new(m, strjoina(pod_dir, "/journal"), &out);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot follow the pod's journal, the apps' output will not be shown: %m");
+        }
 
         if (pipe2(pipe_go, O_CLOEXEC) < 0 || pipe2(pipe_err, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "pipe: %m");
@@ -286,7 +426,7 @@ int stage1_run(int argc, char *argv[]) {
                 sigprocmask(SIG_UNBLOCK, &mask, NULL);
                 go_w = safe_close(go_w);
                 err_r = safe_close(err_r);
-                child_main(m, pod_dir, root, go_r, err_w);
+                child_main(m, pod_dir, root, go_r, err_w, socks, n_socks, notify_fd >= 0);
         }
         go_r = safe_close(go_r);
         err_w = safe_close(err_w);
@@ -316,6 +456,9 @@ int stage1_run(int argc, char *argv[]) {
                 goto kill_child;
         }
         go_w = safe_close(go_w);
+        /* The pod holds the sockets now. */
+        for (size_t i = 0; i < n_socks; i++)
+                socks[i].fd = safe_close(socks[i].fd);
 
         n = read(err_r, buf, sizeof buf - 1);
         if (n > 0) {
@@ -325,7 +468,7 @@ int stage1_run(int argc, char *argv[]) {
                 goto finish;
         }
 
-        r = supervise(child, out, &status);
+        r = supervise(child, out, notify_fd, m, &status);
         if (r < 0)
                 goto kill_child;
         if (out)
@@ -337,6 +480,7 @@ kill_child:
         (void) waitpid(child, NULL, 0);
 finish:
         machine_unregister(reg);
+        passed_sockets_free(socks, n_socks);
         {
                 char now[32];
                 struct timespec ts;
@@ -358,6 +502,8 @@ finish:
 
                 if (pods_fd >= 0 && pod_load(pods_fd, POD_RUNNING, m->uuid, &p) >= 0)
                         ex = pod_exit_status(p);
+                log_pod_event(m, MESSAGE_POD_EXITED, "Pod %s (%s) exited with status %i.", m->name, m->uuid,
+                              ex >= 0 ? ex : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1);
                 if (ex >= 0)
                         return ex;
                 if (WIFSIGNALED(status))

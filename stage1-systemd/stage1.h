@@ -18,8 +18,23 @@ int stage1_enter(int argc, char *argv[]);
 int stage1_stop(int argc, char *argv[]);
 int stage1_gc(int argc, char *argv[]);
 
-/* units.c: writes APP.service for every app into the pod root's /etc/systemd/system. */
-int units_write(int root_fd, const PodManifest *m);
+/* A socket passed to rocket (socket activation), as the pod's systemd must declare it to take it over. */
+typedef struct PassedSocket {
+        int fd;                 /* in the stage1 process: 4… */
+        char *name;             /* LISTEN_FDNAMES */
+        const char *directive;  /* ListenStream, ListenDatagram, ListenSequentialPacket */
+        char *address;          /* as a .socket unit writes it */
+        int ipv6_only;          /* -1: not IPv6 */
+        const char *app;        /* the app it goes to, NULL: none asked */
+} PassedSocket;
+
+/* sockets.c: takes LISTEN_FDS/LISTEN_FDNAMES (fds 4…) and decides which app gets which. */
+int passed_sockets_take(const PodManifest *m, PassedSocket **ret, size_t *ret_n);
+void passed_sockets_free(PassedSocket *l, size_t n);
+
+/* units.c: writes APP.service for every app, and a .socket unit per passed socket, into the pod root's
+ * /etc/systemd/system. */
+int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks);
 /* Quotes one word for an Exec*= or Environment= line (systemd's quoting, % and $ escaped). */
 int unit_quote(const char *s, bool exec, char **ret);
 

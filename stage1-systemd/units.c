@@ -81,7 +81,75 @@ static int append_quoted(char **buf, size_t *len, const char *prefix, const char
         return r < 0 ? r : append(buf, len, q);
 }
 
-static int app_unit(const PodManifest *m, const PodApp *a, char **ret) {
+/* Paths an app never needs, masked with systemd's inaccessible nodes, and those it may only read. */
+static const char *const masked_paths[] = {
+        "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/proc/acpi",
+        "/proc/latency_stats", "/proc/timer_stats", "/proc/kmsg", "/sys/firmware", "/sys/kernel/debug", NULL,
+};
+static const char *const read_only_paths[] = {
+        "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", NULL,
+};
+/* What the helper itself must still do under an allowlist: chroot, change user, drop capabilities, exec. */
+static const char *const helper_syscalls[] = {
+        "chroot", "chdir", "setgroups", "setresuid", "setresgid", "prctl", "capget", "capset", "execve",
+        "openat", "read", "close", "fstat", "newfstatat", NULL,
+};
+
+static int isolation_directives(const PodApp *a, char **u, size_t *len) {
+        char line[128];
+        int r = 0;
+
+        if (a->no_new_privs)
+                r = append(u, len, "NoNewPrivileges=yes\n");
+        if (r >= 0 && a->seccomp_mode) {
+                bool retain = streq(a->seccomp_mode, "retain");
+
+                r = append(u, len, retain ? "SystemCallFilter=" : "SystemCallFilter=~");
+                STRV_FOREACH(n, a->seccomp_syscalls) {
+                        if (r >= 0 && n != a->seccomp_syscalls)
+                                r = append(u, len, " ");
+                        if (r >= 0)
+                                r = append(u, len, *n);
+                }
+                for (const char *const *h = helper_syscalls; retain && *h && r >= 0; h++) {
+                        r = append(u, len, " ");
+                        if (r >= 0)
+                                r = append(u, len, *h);
+                }
+                snprintf(line, sizeof line, "\nSystemCallErrorNumber=%s\n", a->seccomp_errno ?: "EPERM");
+                if (r >= 0)
+                        r = append(u, len, line);
+        }
+        /* No new user namespaces (unshare, clone, setns of CLONE_NEWUSER). */
+        if (r >= 0 && a->no_user_namespaces)
+                r = append(u, len, "RestrictNamespaces=~user\n");
+        /* Only the standard pseudo devices: mknod of anything else fails, whatever CAP_MKNOD allows. */
+        if (r >= 0 && a->mask_paths)
+                r = append(u, len, "DevicePolicy=closed\n");
+        for (const char *const *p = masked_paths; a->mask_paths && *p && r >= 0; p++) {
+                snprintf(line, sizeof line, "InaccessiblePaths=-" STAGE1_STAGE2_DIR "/%s/rootfs%s\n", a->name, *p);
+                r = append(u, len, line);
+        }
+        for (const char *const *p = read_only_paths; a->mask_paths && *p && r >= 0; p++) {
+                snprintf(line, sizeof line, "ReadOnlyPaths=-" STAGE1_STAGE2_DIR "/%s/rootfs%s\n", a->name, *p);
+                r = append(u, len, line);
+        }
+        if (r >= 0 && a->memory_max) {
+                snprintf(line, sizeof line, "MemoryMax=%llu\n", (unsigned long long) a->memory_max);
+                r = append(u, len, line);
+        }
+        if (r >= 0 && a->cpu_quota_milli) {
+                snprintf(line, sizeof line, "CPUQuota=%llu%%\n", (unsigned long long) (a->cpu_quota_milli + 9) / 10);
+                r = append(u, len, line);
+        }
+        if (r >= 0 && a->cpu_weight) {
+                snprintf(line, sizeof line, "CPUWeight=%llu\n", (unsigned long long) a->cpu_weight);
+                r = append(u, len, line);
+        }
+        return r;
+}
+
+static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks, char **ret) {
         _cleanup_free_ char *u = NULL, *head = NULL;
         size_t len = 0;
         int r;
@@ -114,6 +182,28 @@ static int app_unit(const PodManifest *m, const PodApp *a, char **ret) {
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < n_socks && r >= 0; i++)
+                if (socks[i].app && streq(socks[i].app, a->name)) {
+                        char line[64];
+
+                        snprintf(line, sizeof line, "Sockets=rocket-socket-%zu.socket\n", i);
+                        r = append(&u, &len, line);
+                }
+        if (r >= 0 && a->ready_path) {
+                /* Started (and the pod ready) only once the app has created this path. */
+                r = append(&u, &len, "ExecStartPost=" STAGE1_HELPER " wait-path ");
+                if (r >= 0)
+                        r = append(&u, &len, a->name);
+                if (r >= 0)
+                        r = append_quoted(&u, &len, " ", a->ready_path, true);
+                if (r >= 0)
+                        r = append(&u, &len, "\n");
+        }
+        if (r < 0)
+                return r;
+        r = isolation_directives(a, &u, &len);
+        if (r < 0)
+                return r;
         r = append(&u, &len, "Environment=\"AC_APP_NAME=");
         if (r >= 0)
                 r = append(&u, &len, a->name);
@@ -127,6 +217,15 @@ static int app_unit(const PodManifest *m, const PodApp *a, char **ret) {
                 r = append_quoted(&u, &len, " ", strjoina("--group=", a->group), true);
         if (r >= 0 && a->working_dir)
                 r = append_quoted(&u, &len, " ", strjoina("--workdir=", a->working_dir), true);
+        if (r >= 0 && !a->caps_all) {
+                _cleanup_free_ char *caps = NULL;
+
+                /* The helper drops the bounding set itself, after it chroots and changes user: it needs
+                 * capabilities for that which the app may not keep. */
+                r = strv_join(a->caps, ",", &caps);
+                if (r >= 0)
+                        r = append_quoted(&u, &len, " ", strjoina("--caps=", caps), true);
+        }
         if (r >= 0)
                 r = append(&u, &len, " --");
         STRV_FOREACH(arg, a->exec) {
@@ -142,8 +241,25 @@ static int app_unit(const PodManifest *m, const PodApp *a, char **ret) {
         return 0;
 }
 
-int units_write(int root_fd, const PodManifest *m) {
-        _cleanup_close_ int dir = -EBADF, wants = -EBADF;
+static int socket_unit(const PodManifest *m, const PassedSocket *ps, char **ret) {
+        if (asprintf(ret,
+                     "# Generated by rocket's stage1 for pod %s: a socket passed to the pod.\n"
+                     "[Unit]\n"
+                     "Description=Socket %s of pod %s\n"
+                     "\n"
+                     "[Socket]\n"
+                     "%s=%s\n"
+                     "FileDescriptorName=%s\n"
+                     "Service=%s.service\n"
+                     "%s",
+                     m->uuid, ps->name, m->name, ps->directive, ps->address, ps->name, ps->app,
+                     ps->ipv6_only < 0 ? "" : ps->ipv6_only ? "BindIPv6Only=ipv6-only\n" : "BindIPv6Only=both\n") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks) {
+        _cleanup_close_ int dir = -EBADF, wants = -EBADF, swants = -EBADF;
         int r;
 
         dir = open_mkdir_at(root_fd, "etc/systemd/system", 0755);
@@ -156,7 +272,7 @@ int units_write(int root_fd, const PodManifest *m) {
                 const PodApp *a = &m->apps[i];
                 _cleanup_free_ char *unit = NULL, *name = NULL, *target = NULL;
 
-                r = app_unit(m, a, &unit);
+                r = app_unit(m, a, socks, n_socks, &unit);
                 if (r < 0)
                         return r;
                 if (asprintf(&name, "%s.service", a->name) < 0 || asprintf(&target, "../%s.service", a->name) < 0)
@@ -166,6 +282,28 @@ int units_write(int root_fd, const PodManifest *m) {
                         return r;
                 (void) unlinkat(wants, name, 0);
                 if (symlinkat(target, wants, name) < 0)
+                        return -errno;
+        }
+        if (n_socks > 0) {
+                swants = open_mkdir_at(dir, "sockets.target.wants", 0755);
+                if (swants < 0)
+                        return swants;
+        }
+        for (size_t i = 0; i < n_socks; i++) {
+                _cleanup_free_ char *unit = NULL, *name = NULL, *target = NULL;
+
+                if (!socks[i].app)
+                        continue;
+                r = socket_unit(m, &socks[i], &unit);
+                if (r < 0)
+                        return r;
+                if (asprintf(&name, "rocket-socket-%zu.socket", i) < 0 || asprintf(&target, "../%s", name) < 0)
+                        return -ENOMEM;
+                r = write_file_atomic_at(dir, name, unit, strlen(unit), 0644);
+                if (r < 0)
+                        return r;
+                (void) unlinkat(swants, name, 0);
+                if (symlinkat(target, swants, name) < 0)
                         return -errno;
         }
         return 0;

@@ -30,6 +30,12 @@ static void pod_app_done(PodApp *a) {
                 free(a->mounts[i].target);
         }
         free(a->mounts);
+        free(a->ready_path);
+        strv_free(a->sockets);
+        strv_free(a->caps);
+        free(a->seccomp_mode);
+        strv_free(a->seccomp_syscalls);
+        free(a->seccomp_errno);
 }
 
 PodManifest *pod_manifest_free(PodManifest *m) {
@@ -136,6 +142,35 @@ static int app_to_json(const PodApp *a, json_object **ret) {
         if (r >= 0)
                 r = add_opt_string(o, "group", a->group);
         if (r >= 0)
+                r = add_opt_string(o, "readyPath", a->ready_path);
+        if (r >= 0)
+                r = json_add(o, "capabilities", a->caps_all ? json_object_new_string("all") : strv_to_json(a->caps));
+        if (r >= 0 && a->seccomp_mode) {
+                json_object *sc = json_object_new_object();
+
+                r = json_add(o, "seccomp", sc);
+                if (r >= 0)
+                        r = json_add_string(sc, "mode", a->seccomp_mode);
+                if (r >= 0)
+                        r = json_add(sc, "syscalls", strv_to_json(a->seccomp_syscalls));
+                if (r >= 0)
+                        r = add_opt_string(sc, "errno", a->seccomp_errno);
+        }
+        if (r >= 0)
+                r = json_add(o, "noNewPrivileges", json_object_new_boolean(a->no_new_privs));
+        if (r >= 0)
+                r = json_add(o, "maskPaths", json_object_new_boolean(a->mask_paths));
+        if (r >= 0)
+                r = json_add(o, "noUserNamespaces", json_object_new_boolean(a->no_user_namespaces));
+        if (r >= 0 && a->memory_max)
+                r = json_add_int64(o, "memoryMax", (int64_t) a->memory_max);
+        if (r >= 0 && a->cpu_quota_milli)
+                r = json_add_int64(o, "cpuQuotaMilli", (int64_t) a->cpu_quota_milli);
+        if (r >= 0 && a->cpu_weight)
+                r = json_add_int64(o, "cpuWeight", (int64_t) a->cpu_weight);
+        if (r >= 0 && a->sockets)
+                r = json_add(o, "sockets", strv_to_json(a->sockets));
+        if (r >= 0)
                 r = json_add(o, "mounts", TAKE_PTR(mounts));
         if (r < 0)
                 return r;
@@ -190,6 +225,12 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                 r = json_add(o, "apps", TAKE_PTR(apps));
         if (r >= 0)
                 r = json_add(o, "volumes", TAKE_PTR(vols));
+        if (r >= 0 && m->memory_max)
+                r = json_add_int64(o, "memoryMax", (int64_t) m->memory_max);
+        if (r >= 0 && m->cpu_quota_milli)
+                r = json_add_int64(o, "cpuQuotaMilli", (int64_t) m->cpu_quota_milli);
+        if (r >= 0 && m->cpu_weight)
+                r = json_add_int64(o, "cpuWeight", (int64_t) m->cpu_weight);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
@@ -269,8 +310,47 @@ static int app_from_json(json_object *o, PodApp *a) {
                 r = get_opt_string(o, "user", &a->user);
         if (r >= 0)
                 r = get_opt_string(o, "group", &a->group);
+        if (r >= 0)
+                r = get_opt_string(o, "readyPath", &a->ready_path);
+        if (r >= 0) {
+                r = json_get_strv(o, "sockets", &a->sockets);
+                if (r == -ENOENT)
+                        r = 0;
+        }
         if (r < 0)
                 return r == -ENOENT ? -EBADMSG : r;
+        if (a->ready_path && !path_is_safe_absolute(a->ready_path))
+                return -EBADMSG;
+        {
+                json_object *caps = NULL, *sc = NULL;
+                int64_t v;
+
+                if (json_object_object_get_ex(o, "capabilities", &caps) && json_object_is_type(caps, json_type_string))
+                        a->caps_all = streq(json_object_get_string(caps), "all");
+                else if (json_get_strv(o, "capabilities", &a->caps) < 0)
+                        a->caps_all = true;     /* absent: a stage1 applies no bounding set */
+                if (json_get_object(o, "seccomp", &sc) >= 0) {
+                        r = get_req_string(sc, "mode", &a->seccomp_mode);
+                        if (r >= 0)
+                                r = json_get_strv(sc, "syscalls", &a->seccomp_syscalls);
+                        if (r >= 0)
+                                r = get_opt_string(sc, "errno", &a->seccomp_errno);
+                        if (r < 0 || !(streq(a->seccomp_mode, "remove") || streq(a->seccomp_mode, "retain")))
+                                return -EBADMSG;
+                }
+                if (json_get_bool(o, "noNewPrivileges", &a->no_new_privs) < 0)
+                        a->no_new_privs = false;
+                if (json_get_bool(o, "maskPaths", &a->mask_paths) < 0)
+                        a->mask_paths = false;
+                if (json_get_bool(o, "noUserNamespaces", &a->no_user_namespaces) < 0)
+                        a->no_user_namespaces = false;
+                if (json_get_int64(o, "memoryMax", &v) >= 0 && v > 0)
+                        a->memory_max = (uint64_t) v;
+                if (json_get_int64(o, "cpuQuotaMilli", &v) >= 0 && v > 0)
+                        a->cpu_quota_milli = (uint64_t) v;
+                if (json_get_int64(o, "cpuWeight", &v) >= 0 && v > 0)
+                        a->cpu_weight = (uint64_t) MIN(v, 10000);
+        }
         if (!path_is_safe_absolute(a->layers_dir) || strv_length(a->layers) == 0 || strv_length(a->exec) == 0)
                 return -EBADMSG;
         STRV_FOREACH(l, a->layers)
@@ -342,6 +422,16 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                         return -EBADMSG;
         }
         m->created_usec = (uint64_t) MAX(created, 0);
+        {
+                int64_t v;
+
+                if (json_get_int64(o, "memoryMax", &v) >= 0 && v > 0)
+                        m->memory_max = (uint64_t) v;
+                if (json_get_int64(o, "cpuQuotaMilli", &v) >= 0 && v > 0)
+                        m->cpu_quota_milli = (uint64_t) v;
+                if (json_get_int64(o, "cpuWeight", &v) >= 0 && v > 0)
+                        m->cpu_weight = (uint64_t) MIN(v, 10000);
+        }
 
         m->n_apps = json_object_array_length(apps);
         if (m->n_apps == 0)
@@ -419,4 +509,14 @@ int pod_manifest_save_at(int dir_fd, const char *path, const PodManifest *m) {
                 return r;
         return json_write_file_atomic_at(dir_fd, path, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE,
                                          0644);
+}
+
+int pod_app_lowerdir(const PodApp *a, char **ret) {
+        _cleanup_strv_free_ char **top_first = NULL;
+        size_t n = strv_length(a->layers);
+
+        for (size_t i = n; i > 0; i--)
+                if (strv_extend(&top_first, a->layers[i - 1]) < 0)
+                        return -ENOMEM;
+        return strv_join(top_first, ":", ret);
 }

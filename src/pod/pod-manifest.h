@@ -44,6 +44,20 @@ typedef struct PodApp {
         char *group;            /* NULL: the user's primary group */
         PodMount *mounts;
         size_t n_mounts;
+        char *ready_path;       /* started once this path exists in the app's rootfs */
+        /* Isolation (all decided by stage0; a stage1 applies them as it can). */
+        char **caps;            /* the capability bounding set ("CAP_…"), unless caps_all */
+        bool caps_all;
+        char *seccomp_mode;     /* "remove" (a blocklist) or "retain" (an allowlist); NULL: no filter */
+        char **seccomp_syscalls;        /* names and systemd @groups */
+        char *seccomp_errno;    /* errno name, NULL: EPERM */
+        bool no_new_privs;
+        bool no_user_namespaces;        /* refuse new user namespaces */
+        bool mask_paths;        /* also: only the standard pseudo devices (a device policy) */        /* mask /proc/kcore & co., /proc/sys & co. read-only */
+        uint64_t memory_max;    /* bytes, 0: none */
+        uint64_t cpu_quota_milli;       /* 1000 = one CPU, 0: none */
+        uint64_t cpu_weight;    /* 1..10000, 0: default */
+        char **sockets;         /* passed sockets (by LISTEN_FDNAMES name, or "all") this app receives */
 } PodApp;
 
 typedef struct PodManifest {
@@ -56,6 +70,9 @@ typedef struct PodManifest {
         size_t n_apps;
         PodVolume *volumes;
         size_t n_volumes;
+        uint64_t memory_max;    /* the whole pod's limits, 0: none */
+        uint64_t cpu_quota_milli;
+        uint64_t cpu_weight;
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);
@@ -74,3 +91,5 @@ const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name);
 const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name);
 /* The 32 hex digits of the UUID: the pod's machine ID. */
 int pod_machine_id(const char *uuid, char ret[static 33]);
+/* overlayfs' lowerdir= for the app: its layer names, top first, ':'-separated (relative to layers_dir). */
+int pod_app_lowerdir(const PodApp *a, char **ret);

@@ -83,11 +83,11 @@ int pods_open(const char *rocket_dir, bool create, int *ret_fd) {
                 root = open_mkdir_at(AT_FDCWD, rocket_dir, 0755);
                 if (root < 0)
                         return root;
-                fd = open_mkdir_at(root, "pods", 0700);
+                fd = open_mkdir_at(root, "pods", 0750);
                 if (fd < 0)
                         return fd;
                 for (size_t i = 0; i < ELEMENTSOF(dir_states); i++) {
-                        r = mkdir_p_at(fd, pod_state_dir(dir_states[i]), 0700);
+                        r = mkdir_p_at(fd, pod_state_dir(dir_states[i]), 0750);
                         if (r < 0)
                                 return r;
                 }

@@ -21,7 +21,8 @@ int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd) {
         if (r == -ENOENT && !create)
                 return log_debug_errno(r, "No pods at '%s/pods' yet.", ctx->dir);
         if (r == -EACCES || r == -EPERM)
-                return log_error_errno(r, "Cannot open the pods at '%s/pods': %m (run as root).", ctx->dir);
+                return log_error_errno(r, "Cannot open the pods at '%s/pods': %m (run as root or as a member of group "
+                                       "'rocket').", ctx->dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the pods at '%s/pods': %m", ctx->dir);
         return 0;
@@ -67,8 +68,27 @@ int rocket_stage1_find(const char *path, const char *name, char **ret) {
         return 0;
 }
 
+/* fd 3 = the pod directory, 4… = the passed sockets, nothing else open across the exec. */
+int rocket_fds_arrange(int pod_fd, const int *listen_fds, size_t n) {
+        int tmp_pod, *tmp = calloc(n + 1, sizeof(int));
+
+        if (!tmp)
+                return -ENOMEM;
+        /* Out of the way first, so that no dup2() below overwrites a source. */
+        tmp_pod = fcntl(pod_fd, F_DUPFD_CLOEXEC, 100);
+        for (size_t i = 0; i < n; i++)
+                tmp[i] = fcntl(listen_fds[i], F_DUPFD_CLOEXEC, 100);
+        if (tmp_pod < 0 || dup2(tmp_pod, 3) < 0)
+                return -errno;
+        for (size_t i = 0; i < n; i++)
+                if (tmp[i] < 0 || dup2(tmp[i], 4 + (int) i) < 0)
+                        return -errno;
+        free(tmp);
+        return 0;
+}
+
 static _noreturn_ void exec_entrypoint(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint,
-                                       char *const *args) {
+                                       char *const *args, const int *listen_fds, size_t n_listen_fds) {
         _cleanup_free_ char *path = NULL;
         char **argv;
         size_t n = strv_length((char **) args), i = 0;
@@ -85,11 +105,10 @@ static _noreturn_ void exec_entrypoint(int pods_fd, const Pod *p, int pod_fd, co
                 log_error_errno(errno, "Failed to enter the pod directory: %m");
                 _exit(EXIT_FAILURE);
         }
-        if (pod_fd != 3) {
-                if (dup2(pod_fd, 3) < 0)
-                        _exit(EXIT_FAILURE);
-        } else if (fcntl(3, F_SETFD, 0) < 0)
+        if (rocket_fds_arrange(pod_fd, listen_fds, n_listen_fds) < 0) {
+                log_error_errno(errno, "Failed to pass file descriptors to the stage1: %m");
                 _exit(EXIT_FAILURE);
+        }
         execv(path, argv);
         log_error_errno(errno, "Failed to execute the stage1's %s entrypoint %s: %m", entrypoint, path);
         _exit(EXIT_FAILURE);
@@ -105,7 +124,7 @@ int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *
         if (pid < 0)
                 return log_error_errno(errno, "fork: %m");
         if (pid == 0)
-                exec_entrypoint(pods_fd, p, p->dir_fd, entrypoint, args);
+                exec_entrypoint(pods_fd, p, p->dir_fd, entrypoint, args, NULL, 0);
         if (waitpid(pid, &status, 0) < 0)
                 return log_error_errno(errno, "waitpid: %m");
         if (WIFEXITED(status))
@@ -113,10 +132,11 @@ int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *
         return 128 + WTERMSIG(status);
 }
 
-int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args) {
+int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args,
+                       const int *listen_fds, size_t n_listen_fds) {
         fflush(stdout);
         fflush(stderr);
-        exec_entrypoint(pods_fd, p, pod_fd, entrypoint, args);
+        exec_entrypoint(pods_fd, p, pod_fd, entrypoint, args, listen_fds, n_listen_fds);
 }
 
 int rocket_pods_images_in_use(RocketContext *ctx, char ***ret) {

@@ -16,7 +16,10 @@ int rocket_stage1_find(const char *path, const char *name, char **ret);
 /* Runs (fork, wait) or execs one of the pod's stage1 entrypoints with cwd = the pod directory and fd 3 =
  * the pod directory. Returns the entrypoint's exit status. */
 int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *const *args);
-int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args);
+int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args,
+                       const int *listen_fds, size_t n_listen_fds);
+/* Puts pod_fd at 3 and the sockets at 4… (not close-on-exec), as rocket-stage1(7) says. */
+int rocket_fds_arrange(int pod_fd, const int *listen_fds, size_t n);
 
 /* Lists the image IDs that pods still use (so image gc keeps them). */
 int rocket_pods_images_in_use(RocketContext *ctx, char ***ret);

@@ -58,6 +58,10 @@ static int log_import_error(const char *image, int r, const char *detail) {
         case -ENOPKG:
                 return log_error_errno(r, "Cannot import '%s': its dependency '%s' is not in the store; fetch it first.",
                                        image, strempty(detail));
+        case -EACCES:
+        case -EPERM:
+                return log_error_errno(r, "Cannot import '%s': %m (run as root or as a member of group 'rocket').",
+                                       image);
         case -EFBIG:
         case -E2BIG:
                 return log_error_errno(r, "Refusing image '%s': %s%s%stoo large.", image,

@@ -469,7 +469,7 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         for (int i = optind + 1; i < argc; i++)
                 if (strv_extend(&args, argv[i]) < 0)
                         return log_oom();
-        return rocket_stage1_exec(pods_fd, p, p->dir_fd, "enter", args);
+        return rocket_stage1_exec(pods_fd, p, p->dir_fd, "enter", args, NULL, 0);
 }
 
 int verb_stop(int argc, char *argv[], RocketContext *ctx) {

@@ -11,71 +11,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "fs-util.h"
 #include "image-config.h"
 #include "log.h"
 #include "rocket-pod.h"
 #include "rocket-store.h"
 #include "string-util.h"
+#include "pod-file.h"
+#include "run-args.h"
 #include "verb-list.h"
-
-/* What the command line says about one app; a pod-level instance holds the defaults for all apps. */
-typedef struct AppArgs {
-        char *image;
-        char *name;
-        char *exec;
-        char **args;
-        bool have_args;
-        char *user;
-        char *group;
-        char *working_dir;
-        char **env;             /* --environment (app) or --set-env (pod) */
-        char **mounts;          /* "volume=NAME,target=PATH[,readOnly=B]" */
-} AppArgs;
-
-typedef struct PodArgs {
-        char *name;
-        char *hostname;
-        char *uuid_file;
-        char *stage1_path;
-        char *stage1_name;
-        char **volumes;         /* "NAME,kind=host|empty,source=PATH,readOnly=B" */
-        bool keep_unit;
-        bool quiet;
-        AppArgs defaults;
-        AppArgs *apps;
-        size_t n_apps;
-} PodArgs;
-
-static void app_args_done(AppArgs *a) {
-        free(a->image);
-        free(a->name);
-        free(a->exec);
-        strv_free(a->args);
-        free(a->user);
-        free(a->group);
-        free(a->working_dir);
-        strv_free(a->env);
-        strv_free(a->mounts);
-}
-
-static void pod_args_done(PodArgs *p) {
-        free(p->name);
-        free(p->hostname);
-        free(p->uuid_file);
-        free(p->stage1_path);
-        free(p->stage1_name);
-        strv_free(p->volumes);
-        app_args_done(&p->defaults);
-        for (size_t i = 0; i < p->n_apps; i++)
-                app_args_done(&p->apps[i]);
-        free(p->apps);
-}
 
 static void help(const char *verb) {
         bool prepare = streq(verb, "prepare");
 
         printf("Usage: rocket %s [OPTIONS...] IMAGE [APP OPTIONS...] [-- ARGS...] [--- IMAGE ...]\n"
+               "       rocket %s [OPTIONS...] --pod=NAME|FILE\n"
                "\n"
                "%s\n"
                "\n"
@@ -93,6 +45,9 @@ static void help(const char *verb) {
                "     --uuid-file-save=FILE  Write the pod's UUID to FILE\n"
                "     --stage1-path=DIR    Use the stage1 in DIR\n"
                "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd)\n"
+               "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
+               "     --insecure-options=seccomp,capabilities,paths\n"
+               "                          Switch secure defaults off on purpose\n"
                "%s"
                "\n"
                "App options:\n"
@@ -103,8 +58,19 @@ static void help(const char *verb) {
                "     --working-dir=DIR    Start in DIR\n"
                "     --environment=K=V    Set an environment variable in this app\n"
                "     --mount=volume=NAME,target=PATH[,readOnly=BOOL]\n"
-               "                          Mount a volume at PATH in the app\n",
-               verb,
+               "                          Mount a volume at PATH in the app\n"
+               "     --ready-path=PATH    The app counts as started once PATH exists in it\n"
+               "     --caps-retain=CAP,...  Bounding set: only these capabilities\n"
+               "     --caps-remove=CAP,...  Bounding set: the default minus these\n"
+               "     --seccomp=mode=retain|remove[,errno=NAME],SYSCALL|@GROUP,...\n"
+               "                          Replace the default system call filter\n"
+               "     --memory=SIZE        Memory limit (256M, 1G); before the first IMAGE: the pod's\n"
+               "     --cpu=AMOUNT         CPU limit (500m, 2); before the first IMAGE: the pod's\n"
+               "     --cpu-shares=N       CPU weight, as cgroup v1 shares (1024 = default)\n"
+               "     --no-new-privs=BOOL  Set no_new_privs (default true)\n"
+               "     --sockets=NAME,...   Pass it these sockets of the ones rocket was given\n"
+               "                          (socket activation; by LISTEN_FDNAMES name, or all)\n",
+               verb, verb,
                prepare ? "Prepare a pod from images and print its UUID; start it with 'rocket run-prepared'."
                        : "Run a pod of one or more apps from images, in the foreground. Exits with the status of\n"
                          "the first app that failed, 0 if all succeeded. SIGINT/SIGTERM stop the pod gracefully.",
@@ -112,24 +78,6 @@ static void help(const char *verb) {
                        : "     --keep-unit          Stay in the systemd unit rocket runs in (default when\n"
                          "                          that unit delegates its cgroup)\n");
 }
-
-enum {
-        ARG_NAME = 0x100,
-        ARG_HOSTNAME,
-        ARG_SET_ENV,
-        ARG_VOLUME,
-        ARG_UUID_FILE,
-        ARG_STAGE1_PATH,
-        ARG_STAGE1_NAME,
-        ARG_KEEP_UNIT,
-        ARG_QUIET,
-        ARG_EXEC,
-        ARG_USER,
-        ARG_GROUP,
-        ARG_WORKDIR,
-        ARG_ENVIRONMENT,
-        ARG_MOUNT,
-};
 
 static const struct option app_options[] = {
         { "name", required_argument, NULL, ARG_NAME },
@@ -139,82 +87,34 @@ static const struct option app_options[] = {
         { "working-dir", required_argument, NULL, ARG_WORKDIR },
         { "environment", required_argument, NULL, ARG_ENVIRONMENT },
         { "mount", required_argument, NULL, ARG_MOUNT },
+        { "ready-path", required_argument, NULL, ARG_READY_PATH },
+        { "sockets", required_argument, NULL, ARG_SOCKETS },
+        { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },
+        { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },
+        { "seccomp", required_argument, NULL, ARG_SECCOMP },
+        { "memory", required_argument, NULL, ARG_MEMORY },
+        { "cpu", required_argument, NULL, ARG_CPU },
+        { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
+        { "no-new-privs", required_argument, NULL, ARG_NO_NEW_PRIVS },
         {}
 };
-
-static int set_string(char **dst, const char *v) {
-        char *t = strdup(v);
-
-        if (!t)
-                return log_oom();
-        free(*dst);
-        *dst = t;
-        return 0;
-}
-
-static int check_env(const char *verb, const char *kv) {
-        const char *eq = strchr(kv, '=');
-
-        if (!eq || eq == kv || strchr(kv, '\n'))
-                return log_usage("%s: '%s' is not an environment assignment K=V.", verb, kv);
-        return 0;
-}
-
-/* One app option (c from app_options) into a. */
-static int app_option(const char *verb, AppArgs *a, int c, const char *arg) {
-        int r;
-
-        switch (c) {
-        case ARG_NAME:
-                if (!name_is_valid(arg))
-                        return log_usage("%s: invalid app name '%s' (use a-z, 0-9 and '-').", verb, arg);
-                return set_string(&a->name, arg);
-        case ARG_EXEC:
-                if (isempty(arg))
-                        return log_usage("%s: --exec needs a command.", verb);
-                return set_string(&a->exec, arg);
-        case ARG_USER:
-                return set_string(&a->user, arg);
-        case ARG_GROUP:
-                return set_string(&a->group, arg);
-        case ARG_WORKDIR:
-                if (arg[0] != '/')
-                        return log_usage("%s: the working directory '%s' is not an absolute path.", verb, arg);
-                return set_string(&a->working_dir, arg);
-        case ARG_ENVIRONMENT:
-                r = check_env(verb, arg);
-                if (r < 0)
-                        return r;
-                return strv_extend(&a->env, arg) < 0 ? log_oom() : 0;
-        case ARG_MOUNT:
-                return strv_extend(&a->mounts, arg) < 0 ? log_oom() : 0;
-        default:
-                return -EINVAL;
-        }
-}
 
 /* Parses IMAGE [APP OPTIONS] [-- ARGS] [---] from argv[i], repeatedly. */
 static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *p) {
         while (i < argc) {
-                AppArgs *t, *a;
+                AppArgs *a;
+                int r;
 
                 if (argv[i][0] == '-')
                         return log_usage("%s: expected an IMAGE, got '%s'.", verb, argv[i]);
-                t = realloc(p->apps, (p->n_apps + 1) * sizeof(AppArgs));
-                if (!t)
-                        return log_oom();
-                p->apps = t;
-                a = &p->apps[p->n_apps++];
-                *a = (AppArgs) {};
-                a->image = strdup(argv[i++]);
-                if (!a->image)
-                        return log_oom();
+                r = pod_args_add_app(p, argv[i++], &a);
+                if (r < 0)
+                        return r;
 
                 while (i < argc) {
                         const char *s = argv[i], *val = NULL;
                         const struct option *o = NULL;
                         size_t len;
-                        int r;
 
                         if (streq(s, "---")) {
                                 i++;
@@ -243,14 +143,12 @@ static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *
                                 val = argv[++i];
                         else
                                 return log_usage("%s: option '%s' needs an argument.", verb, s);
-                        r = app_option(verb, a, o->val, val);
+                        r = run_app_option(verb, a, o->val, val);
                         if (r < 0)
                                 return r;
                         i++;
                 }
         }
-        if (p->n_apps == 0)
-                return log_usage("%s: no IMAGE given.", verb);
         return 0;
 }
 
@@ -266,12 +164,23 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                 { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
                 { "quiet", no_argument, NULL, ARG_QUIET },
+                { "pod", required_argument, NULL, ARG_POD },
                 { "exec", required_argument, NULL, ARG_EXEC },
                 { "user", required_argument, NULL, ARG_USER },
                 { "group", required_argument, NULL, ARG_GROUP },
                 { "working-dir", required_argument, NULL, ARG_WORKDIR },
                 { "environment", required_argument, NULL, ARG_ENVIRONMENT },
                 { "mount", required_argument, NULL, ARG_MOUNT },
+                { "ready-path", required_argument, NULL, ARG_READY_PATH },
+                { "sockets", required_argument, NULL, ARG_SOCKETS },
+                { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },
+                { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },
+                { "seccomp", required_argument, NULL, ARG_SECCOMP },
+                { "memory", required_argument, NULL, ARG_MEMORY },
+                { "cpu", required_argument, NULL, ARG_CPU },
+                { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
+                { "no-new-privs", required_argument, NULL, ARG_NO_NEW_PRIVS },
+                { "insecure-options", required_argument, NULL, ARG_INSECURE },
                 {}
         };
         bool prepare = streq(verb, "prepare");
@@ -284,33 +193,6 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                 case 'h':
                         help(verb);
                         return 0;
-                case ARG_NAME:
-                        if (!name_is_valid(optarg))
-                                return log_usage("%s: invalid pod name '%s' (1-63 of a-z, 0-9 and '-').", verb, optarg);
-                        r = set_string(&p->name, optarg);
-                        break;
-                case ARG_HOSTNAME:
-                        if (!name_is_valid(optarg))
-                                return log_usage("%s: invalid hostname '%s'.", verb, optarg);
-                        r = set_string(&p->hostname, optarg);
-                        break;
-                case ARG_SET_ENV:
-                        r = check_env(verb, optarg);
-                        if (r >= 0)
-                                r = strv_extend(&p->defaults.env, optarg) < 0 ? log_oom() : 0;
-                        break;
-                case ARG_VOLUME:
-                        r = strv_extend(&p->volumes, optarg) < 0 ? log_oom() : 0;
-                        break;
-                case ARG_UUID_FILE:
-                        r = set_string(&p->uuid_file, optarg);
-                        break;
-                case ARG_STAGE1_PATH:
-                        r = set_string(&p->stage1_path, optarg);
-                        break;
-                case ARG_STAGE1_NAME:
-                        r = set_string(&p->stage1_name, optarg);
-                        break;
                 case ARG_KEEP_UNIT:
                         if (prepare)
                                 return getopt_error(verb, '?', argv);
@@ -323,61 +205,31 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                         p->quiet = true;
                         r = 0;
                         break;
-                case ARG_EXEC:
-                case ARG_USER:
-                case ARG_GROUP:
-                case ARG_WORKDIR:
-                case ARG_ENVIRONMENT:
-                case ARG_MOUNT:
-                        r = app_option(verb, &p->defaults, c, optarg);
+                case ARG_POD:
+                        r = pod_file_find(optarg, &p->pod_file);
+                        if (r < 0)
+                                return r;
+                        r = pod_file_load(p->pod_file, pod_file_default_name(optarg), p);
                         break;
-                default:
+                case '?':
+                case ':':
                         return getopt_error(verb, c, argv);
+                default:
+                        r = run_pod_option(verb, p, c, optarg);
                 }
                 if (r < 0)
                         return r;
         }
         if (p->stage1_path && p->stage1_name)
                 return log_usage("%s: --stage1-path and --stage1-name exclude each other.", verb);
+        if (p->pod_file && optind < argc)
+                return log_usage("%s: --pod= defines the apps; give no IMAGE.", verb);
         r = parse_apps(verb, argc, argv, optind, p);
-        return r < 0 ? r : 1;
-}
-
-/* "a=b,c=d" into a value lookup. */
-static const char *kv_get(char **kv, const char *key) {
-        size_t n = strlen(key);
-
-        STRV_FOREACH(s, kv)
-                if (strneq(*s, key, n) && (*s)[n] == '=')
-                        return *s + n + 1;
-        return NULL;
-}
-
-static int kv_check(const char *verb, const char *what, const char *spec, char **kv, const char *const *allowed) {
-        STRV_FOREACH(s, kv) {
-                bool ok = false;
-
-                for (const char *const *a = allowed; *a; a++)
-                        if (startswith(*s, *a) && (*s)[strlen(*a)] == '=')
-                                ok = true;
-                if (!ok)
-                        return log_usage("%s: invalid %s '%s': unknown or malformed '%s'.", verb, what, spec, *s);
-        }
-        return 0;
-}
-
-static int parse_bool_opt(const char *verb, const char *spec, const char *v, bool *ret) {
-        int b;
-
-        if (!v) {
-                *ret = false;
-                return 0;
-        }
-        b = parse_boolean(v);
-        if (b < 0)
-                return log_usage("%s: invalid boolean '%s' in '%s'.", verb, v, spec);
-        *ret = b;
-        return 0;
+        if (r < 0)
+                return r;
+        if (p->n_apps == 0)
+                return log_usage("%s: no IMAGE given.", verb);
+        return 1;
 }
 
 static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
@@ -398,16 +250,16 @@ static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
                 if (!parts || !name_is_valid(parts[0]))
                         return log_usage("%s: invalid volume '%s': it must start with a name (a-z, 0-9, '-').", verb,
                                          *spec);
-                r = kv_check(verb, "volume", *spec, parts + 1, allowed);
+                r = spec_check(verb, "volume", *spec, parts + 1, allowed);
                 if (r < 0)
                         return r;
                 if (pod_manifest_find_volume(m, parts[0]))
                         return log_usage("%s: volume '%s' is defined twice.", verb, parts[0]);
-                kind = kv_get(parts + 1, "kind") ?: "host";
+                kind = spec_get(parts + 1, "kind") ?: "host";
                 v->kind = volume_kind_from_string(kind);
                 if (v->kind < 0)
                         return log_usage("%s: volume '%s': kind must be host or empty, not '%s'.", verb, parts[0], kind);
-                source = kv_get(parts + 1, "source");
+                source = spec_get(parts + 1, "source");
                 if (v->kind == VOLUME_HOST) {
                         if (!source || source[0] != '/')
                                 return log_usage("%s: volume '%s' needs source=ABSOLUTE-PATH.", verb, parts[0]);
@@ -418,7 +270,7 @@ static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
                                 return log_oom();
                 } else if (source)
                         return log_usage("%s: volume '%s' of kind empty takes no source.", verb, parts[0]);
-                r = parse_bool_opt(verb, *spec, kv_get(parts + 1, "readOnly"), &v->read_only);
+                r = spec_bool(verb, *spec, spec_get(parts + 1, "readOnly"), &v->read_only);
                 if (r < 0)
                         return r;
                 v->name = strdup(parts[0]);
@@ -427,17 +279,6 @@ static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
                 m->n_volumes++;
         }
         return 0;
-}
-
-static bool target_is_safe(const char *t) {
-        _cleanup_strv_free_ char **parts = NULL;
-
-        if (!t || t[0] != '/' || strv_split(t, "/", &parts) < 0 || !parts)
-                return false;
-        STRV_FOREACH(c, parts)
-                if (streq(*c, "..") || streq(*c, "."))
-                        return false;
-        return true;
 }
 
 static int build_mounts(const char *verb, const PodManifest *m, char **specs, PodApp *app) {
@@ -451,11 +292,11 @@ static int build_mounts(const char *verb, const PodManifest *m, char **specs, Po
 
                 if (strv_split(*spec, ",", &parts) < 0)
                         return log_oom();
-                r = kv_check(verb, "mount", *spec, parts, allowed);
+                r = spec_check(verb, "mount", *spec, parts, allowed);
                 if (r < 0)
                         return r;
-                vol = kv_get(parts, "volume");
-                target = kv_get(parts, "target");
+                vol = spec_get(parts, "volume");
+                target = spec_get(parts, "target");
                 if (!vol || !target)
                         return log_usage("%s: invalid mount '%s': it needs volume=NAME,target=PATH.", verb, *spec);
                 if (!pod_manifest_find_volume(m, vol))
@@ -469,7 +310,7 @@ static int build_mounts(const char *verb, const PodManifest *m, char **specs, Po
                 app->mounts = t;
                 pm = &app->mounts[app->n_mounts];
                 *pm = (PodMount) {};
-                r = parse_bool_opt(verb, *spec, kv_get(parts, "readOnly"), &pm->read_only);
+                r = spec_bool(verb, *spec, spec_get(parts, "readOnly"), &pm->read_only);
                 if (r < 0)
                         return r;
                 pm->volume = strdup(vol);
@@ -561,14 +402,22 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
                 free(app->layers_dir);
                 app->layers_dir = abs;
         }
+        {
+                _cleanup_free_ char *detail = NULL;
+
+                /* An image fetched without root has verified blobs only: extract them now. */
+                r = store_image_ensure_layers(s, rec, &detail);
+                if (r == -STORE_ERR_DIGEST_MISMATCH)
+                        return log_error_errno(r, "Image %s: blob %s no longer matches its digest; run 'rocket image verify'.",
+                                               app->image_id, strempty(detail));
+                if (r < 0)
+                        return log_error_errno(r, "Failed to extract the layers of image %s%s%s%s: %m", app->image_id,
+                                               detail ? " (entry '" : "", strempty(detail), detail ? "')" : "");
+        }
         for (size_t i = 0; i < rec->n_layers; i++) {
                 _cleanup_free_ char *path = NULL;
                 const char *base;
 
-                if (!store_layer_exists(s, rec->layers[i].digest))
-                        return log_error_errno(SYNTHETIC_ERRNO(ENOENT),
-                                               "Layer %s of image %s is not extracted; fetch the image as root.",
-                                               rec->layers[i].digest, app->image_id);
                 r = store_layer_path(rec->layers[i].digest, &path);
                 if (r < 0)
                         return log_oom();
@@ -616,6 +465,16 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
         if ((aa->group ?: d->group ?: cfg->group) && !(app->group = strdup(aa->group ?: d->group ?: cfg->group)))
                 return log_oom();
 
+        if ((aa->ready_path ?: d->ready_path) && !(app->ready_path = strdup(aa->ready_path ?: d->ready_path)))
+                return log_oom();
+        STRV_FOREACH(n, aa->sockets ?: d->sockets)
+                if (strv_extend(&app->sockets, *n) < 0)
+                        return log_oom();
+
+        r = isolation_apply(aa->image, &aa->iso, &d->iso, cfg->isolators, pa->insecure, app);
+        if (r < 0)
+                return r;
+
         r = build_mounts(verb, m, d->mounts, app);
         if (r >= 0)
                 r = build_mounts(verb, m, aa->mounts, app);
@@ -653,6 +512,9 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
         else if (asprintf(&m->name, "%.50s-%.8s", m->apps[0].name, uuid) < 0)
                 m->name = NULL;
         m->hostname = strdup(pa->hostname ?: m->name);
+        m->memory_max = pa->pod_iso.memory;
+        m->cpu_quota_milli = pa->pod_iso.cpu_milli;
+        m->cpu_weight = pa->pod_iso.cpu_shares ? MIN(MAX(pa->pod_iso.cpu_shares * 100 / 1024, 1u), 10000u) : 0;
         m->stage1 = strdup(stage1);
         if (!m->uuid || !m->name || !m->hostname || !m->stage1)
                 return log_oom();
@@ -720,7 +582,7 @@ static int create_pod(RocketContext *ctx, int pods_fd, PodManifest *m, PodState 
 
         if (asprintf(&rel, "embryo/%s", m->uuid) < 0)
                 return log_oom();
-        if (mkdirat(pods_fd, rel, 0700) < 0)
+        if (mkdirat(pods_fd, rel, 0750) < 0)
                 return log_error_errno(errno, "Failed to create the pod directory: %m");
         dir_fd = openat(pods_fd, rel, O_RDONLY|O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW);
         if (dir_fd < 0 || flock(dir_fd, LOCK_EX) < 0) {
@@ -764,8 +626,39 @@ fail:
         return r;
 }
 
-static int exec_run(RocketContext *ctx, int pods_fd, Pod *p, bool keep_unit) {
-        char *args[3];
+/* Sockets passed to us by systemd (socket activation): taken before we open anything else, handed to the
+ * stage1 at fd 4… with LISTEN_FDS and LISTEN_FDNAMES. */
+typedef struct ListenFds {
+        int *fds;
+        size_t n;
+        char **names;
+} ListenFds;
+
+static void listen_fds_done(ListenFds *l) {
+        for (size_t i = 0; i < l->n; i++)
+                safe_close(l->fds[i]);
+        free(l->fds);
+        strv_free(l->names);
+}
+
+static int listen_fds_take(ListenFds *l) {
+        int n = sd_listen_fds_with_names(true, &l->names);
+
+        if (n < 0)
+                return log_error_errno(n, "Failed to take the sockets passed by systemd: %m");
+        if (n == 0)
+                return 0;
+        l->fds = calloc((size_t) n, sizeof(int));
+        if (!l->fds)
+                return log_oom();
+        for (int i = 0; i < n; i++)
+                l->fds[i] = SD_LISTEN_FDS_START + i;    /* close-on-exec now, until we hand them on */
+        l->n = (size_t) n;
+        return 0;
+}
+
+static int exec_run(RocketContext *ctx, int pods_fd, Pod *p, bool keep_unit, ListenFds *lfds) {
+        char *args[3], buf[32];
         size_t n = 0;
 
         /* Shared from here on: the stage1 and the pod take it too; gc probes with an exclusive lock. */
@@ -776,13 +669,24 @@ static int exec_run(RocketContext *ctx, int pods_fd, Pod *p, bool keep_unit) {
         if (keep_unit)
                 args[n++] = (char *) "--keep-unit";
         args[n] = NULL;
-        return rocket_stage1_exec(pods_fd, p, p->dir_fd, "run", args);
+        if (lfds->n > 0) {
+                _cleanup_free_ char *names = NULL;
+
+                snprintf(buf, sizeof buf, "%zu", lfds->n);
+                if (strv_join(lfds->names, ":", &names) < 0 || setenv("LISTEN_FDS", buf, 1) < 0 ||
+                    setenv("LISTEN_FDNAMES", names, 1) < 0)
+                        return log_oom();
+        }
+        (void) sd_notifyf(false, "STATUS=Starting pod %s (%zu app%s)", p->manifest->name, p->manifest->n_apps,
+                          p->manifest->n_apps == 1 ? "" : "s");
+        return rocket_stage1_exec(pods_fd, p, p->dir_fd, "run", args, lfds->fds, lfds->n);
 }
 
 static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) {
-        _cleanup_(pod_args_done) PodArgs pa = {};
+        _cleanup_(pod_args_done) PodArgs pa = { .defaults.iso.no_new_privs = -1, .pod_iso.no_new_privs = -1 };
         _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
         _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_(listen_fds_done) ListenFds lfds = {};
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_free_ char *stage1 = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
@@ -790,9 +694,15 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         char uuid[37];
         int r;
 
+        r = listen_fds_take(&lfds);
+        if (r < 0)
+                return r;
         r = parse_args(verb, argc, argv, &pa);
         if (r <= 0)
                 return r;
+        if (prepare && lfds.n > 0)
+                return log_usage("prepare: sockets are passed to 'rocket run' or 'run-prepared', not prepare.");
+        (void) sd_notify(false, "STATUS=Preparing the pod");
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "%s: running pods needs root.", verb);
         r = rocket_stage1_find(pa.stage1_path, pa.stage1_name, &stage1);
@@ -823,7 +733,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
                 return 0;
         }
         log_debug("Running pod %s (%s).", m->name, p->uuid);
-        return exec_run(ctx, pods_fd, p, pa.keep_unit);
+        return exec_run(ctx, pods_fd, p, pa.keep_unit, &lfds);
 }
 
 int verb_run(int argc, char *argv[], RocketContext *ctx) {
@@ -840,11 +750,15 @@ int verb_run_prepared(int argc, char *argv[], RocketContext *ctx) {
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
                 {}
         };
+        _cleanup_(listen_fds_done) ListenFds lfds = {};
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         bool keep_unit = false;
         int c, r;
 
+        r = listen_fds_take(&lfds);
+        if (r < 0)
+                return r;
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
@@ -883,5 +797,5 @@ int verb_run_prepared(int argc, char *argv[], RocketContext *ctx) {
         r = pod_transition(pods_fd, p, POD_RUNNING);
         if (r < 0)
                 return log_error_errno(r, "Failed to move pod %s to run/: %m", p->uuid);
-        return exec_run(ctx, pods_fd, p, keep_unit);
+        return exec_run(ctx, pods_fd, p, keep_unit, &lfds);
 }

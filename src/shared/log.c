@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
+#include <systemd/sd-login.h>
 
 #include "log.h"
 
@@ -78,16 +79,20 @@ LogTarget log_get_target(void) {
 }
 
 /* systemd.exec(5): $JOURNAL_STREAM is "DEV:INODE" of the stream connected to the journal. */
-static bool stderr_is_journal(void) {
+bool fd_is_journal_stream(int fd) {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;
         struct stat st;
 
         if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
                 return false;
-        if (fstat(STDERR_FILENO, &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return false;
         return st.st_dev == dev && st.st_ino == ino;
+}
+
+static bool stderr_is_journal(void) {
+        return fd_is_journal_stream(STDERR_FILENO);
 }
 
 static int log_to_journal(int level, int error, const char *const *fields, const char *file, int line,
@@ -116,6 +121,11 @@ static int log_to_journal(int level, int error, const char *const *fields, const
                 snprintf(errbuf, sizeof errbuf, "ERRNO=%i", ERRNO_VALUE(error));
                 iov[n++] = (struct iovec) { errbuf, strlen(errbuf) };
         }
+        /* A short-lived process may be gone before journald looks up its unit: name it ourselves, as root
+         * may (journalctl -u matches OBJECT_SYSTEMD_UNIT= of uid 0). */
+        _cleanup_free_ char *unit = NULL, *object = NULL;
+        if (geteuid() == 0 && sd_pid_get_unit(0, &unit) >= 0 && asprintf(&object, "OBJECT_SYSTEMD_UNIT=%s", unit) >= 0)
+                iov[n++] = (struct iovec) { object, strlen(object) };
         for (; fields && *fields && n < ELEMENTSOF(iov); fields++)
                 iov[n++] = (struct iovec) { (char *) *fields, strlen(*fields) };
 

@@ -22,6 +22,9 @@ LogTarget log_target_from_string(const char *s) _pure_;
 #define ERRNO_VALUE(e) (abs(e) & ~(1 << 30))
 #define IS_SYNTHETIC_ERRNO(e) ((abs(e) & (1 << 30)) != 0)
 
+/* Whether fd is the stream systemd connected to the journal ($JOURNAL_STREAM): running under systemd. */
+bool fd_is_journal_stream(int fd);
+
 /* Resets the logging state: the program name, the level from $ROCKET_LOG_LEVEL and the target. */
 void log_setup(const char *program);
 

@@ -27,7 +27,7 @@ static int open_subdir(Store *s, const char *name, bool create, int *ret) {
         int fd;
 
         if (create)
-                fd = open_mkdir_at(s->dir_fd, name, 0755);
+                fd = open_mkdir_at(s->dir_fd, name, s->shared ? 0775 : 0755);
         else {
                 fd = openat(s->dir_fd, name, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
                 if (fd < 0)
@@ -65,9 +65,19 @@ int store_open(const char *rocket_dir, StoreFlags flags, Store **ret) {
         s->dir_fd = open(s->path, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (s->dir_fd < 0)
                 return -errno;
+        /* A store shared with a group (tmpfiles makes it 2775 root:rocket): what we create stays writable by
+         * the group, whose members fetch images too. */
+        {
+                struct stat st;
+
+                if (fstat(s->dir_fd, &st) == 0 && (st.st_mode & S_ISGID) && (st.st_mode & S_IWGRP)) {
+                        s->shared = true;
+                        umask(umask(0) & ~(mode_t) 0070);
+                }
+        }
 
         /* The lock first: gc may be halfway through removing things. */
-        s->lock_fd = openat(s->dir_fd, "lock", O_RDWR|O_CLOEXEC|O_NOFOLLOW|(create ? O_CREAT : 0), 0644);
+        s->lock_fd = openat(s->dir_fd, "lock", O_RDWR|O_CLOEXEC|O_NOFOLLOW|(create ? O_CREAT : 0), s->shared ? 0664 : 0644);
         if (s->lock_fd < 0 && errno == EACCES)
                 s->lock_fd = openat(s->dir_fd, "lock", O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
         if (s->lock_fd < 0)

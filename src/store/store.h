@@ -43,6 +43,7 @@ typedef struct Store {
         int refs_fd;
         int tmp_fd;
         int lock_fd;
+        bool shared;            /* setgid and group-writable: group members write too */
 } Store;
 
 int store_open(const char *rocket_dir, StoreFlags flags, Store **ret);
@@ -157,6 +158,9 @@ int store_verify(Store *s, StoreVerifyReport report, void *userdata);
 
 /* Writes an OCI archive (tar of an OCI image layout) of the image to fd. */
 int store_export_oci_archive(Store *s, const char *id, const char *ref_name, int fd);
+
+/* Extracts the layers of an image fetched without root (root only; the blobs are verified again first). */
+int store_image_ensure_layers(Store *s, const ImageRecord *rec, char **reterr_entry);
 
 /* Extracts the image's layers into dir_fd in order, as one tree (no overlay). */
 int store_image_render(Store *s, const char *id, int dir_fd, bool as_root, char **reterr_entry);

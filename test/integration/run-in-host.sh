@@ -75,7 +75,13 @@ teardown_host() {
         leader=
 }
 
+# Every pod's systemd, journald and rocket watch files with inotify; the default of 128 instances per user
+# (machine-wide for root) runs out after some 30 pods. Raised for the run, restored after.
+old_inotify=$(cat /proc/sys/fs/inotify/max_user_instances)
+[ "$old_inotify" -ge 1024 ] || echo 1024 >/proc/sys/fs/inotify/max_user_instances
+
 cleanup() {
+        [ "$old_inotify" -ge 1024 ] || echo "$old_inotify" >/proc/sys/fs/inotify/max_user_instances
         teardown_host
         if findmnt -rn -o TARGET | grep -F "$work" >/dev/null; then
                 echo "# leftover mounts under $work:"

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pod-file.h"
+#include "string-util.h"
+
+static const char *const search_dirs[] = { "/etc/rocket/pods", "/run/rocket/pods", "/usr/lib/rocket/pods" };
+
+int pod_file_find(const char *name_or_path, char **ret_path) {
+        _cleanup_strv_free_ char **dirs = NULL;
+
+        if (strchr(name_or_path, '/')) {
+                if (access(name_or_path, R_OK) < 0)
+                        return log_error_errno(errno, "Cannot read pod file '%s': %m", name_or_path);
+                *ret_path = strdup(name_or_path);
+                return *ret_path ? 0 : log_oom();
+        }
+        if (!name_is_valid(name_or_path))
+                return log_usage("Invalid pod name '%s'.", name_or_path);
+        if (getenv("ROCKET_POD_PATH") && strv_split(getenv("ROCKET_POD_PATH"), ":", &dirs) < 0)
+                return log_oom();
+        for (size_t i = 0; i < ELEMENTSOF(search_dirs); i++)
+                if (strv_extend(&dirs, search_dirs[i]) < 0)
+                        return log_oom();
+        STRV_FOREACH(d, dirs) {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s/%s.pod", *d, name_or_path) < 0)
+                        return log_oom();
+                if (access(p, F_OK) == 0) {
+                        *ret_path = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        return log_error_errno(SYNTHETIC_ERRNO(ENOENT),
+                               "No pod file %s.pod in /etc/rocket/pods, /run/rocket/pods or /usr/lib/rocket/pods.",
+                               name_or_path);
+}
+
+const char *pod_file_default_name(const char *name_or_path) {
+        static char buf[64];
+        const char *base = strrchr(name_or_path, '/');
+        size_t n;
+
+        base = base ? base + 1 : name_or_path;
+        n = strlen(base);
+        if (endswith(base, ".pod"))
+                n -= 4;
+        snprintf(buf, sizeof buf, "%.*s", (int) MIN(n, sizeof buf - 1), base);
+        return buf;
+}
+
+typedef struct Parser {
+        const char *path;
+        FILE *f;
+        unsigned line;          /* of the line inih handed us last */
+        PodArgs *p;
+        AppArgs *app;           /* of the current [App NAME] section */
+        char *section;
+        int error;              /* first error: logged already */
+        bool in_pod;
+} Parser;
+
+static const struct {
+        const char *key;
+        int option;
+        bool pod;               /* [Pod] (true) or [App] (false) */
+} keys[] = {
+        { "Name", ARG_NAME, true },
+        { "Hostname", ARG_HOSTNAME, true },
+        { "Environment", ARG_SET_ENV, true },
+        { "Volume", ARG_VOLUME, true },
+        { "Stage1", ARG_STAGE1_NAME, true },
+        { "Stage1Path", ARG_STAGE1_PATH, true },
+        { "InsecureOptions", ARG_INSECURE, true },
+        { "Memory", ARG_MEMORY, true },
+        { "CPU", ARG_CPU, true },
+        { "CPUShares", ARG_CPU_SHARES, true },
+        { "Exec", ARG_EXEC, false },
+        { "User", ARG_USER, false },
+        { "Group", ARG_GROUP, false },
+        { "WorkingDirectory", ARG_WORKDIR, false },
+        { "Environment", ARG_ENVIRONMENT, false },
+        { "Mount", ARG_MOUNT, false },
+        { "ReadyPath", ARG_READY_PATH, false },
+        { "Sockets", ARG_SOCKETS, false },
+        { "CapsRetain", ARG_CAPS_RETAIN, false },
+        { "CapsRemove", ARG_CAPS_REMOVE, false },
+        { "Seccomp", ARG_SECCOMP, false },
+        { "Memory", ARG_MEMORY, false },
+        { "CPU", ARG_CPU, false },
+        { "CPUShares", ARG_CPU_SHARES, false },
+        { "NoNewPrivileges", ARG_NO_NEW_PRIVS, false },
+};
+
+/* inih reads line by line through us, so we know the line a key is on. */
+static char *reader(char *str, int num, void *stream) {
+        Parser *ps = stream;
+        char *r = fgets(str, num, ps->f);
+
+        if (r)
+                ps->line++;
+        return r;
+}
+
+static int fail(Parser *ps, const char *fmt, ...) _printf_(2, 3);
+static int fail(Parser *ps, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        if (ps->error < 0)
+                return 0;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        ps->error = log_usage("%s:%u: %s", ps->path, ps->line, msg ?: "out of memory");
+        return 0;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+        Parser *ps = user;
+        char where[PATH_MAX + 32];
+        int r;
+
+        if (ps->error < 0)
+                return 0;
+        snprintf(where, sizeof where, "%s:%u", ps->path, ps->line);
+
+        if (!ps->section || !streq(ps->section, section)) {
+                const char *app;
+
+                free(ps->section);
+                ps->section = strdup(section);
+                if (!ps->section)
+                        return fail(ps, "out of memory");
+                ps->app = NULL;
+                ps->in_pod = streq(section, "Pod");
+                if (!ps->in_pod) {
+                        app = startswith(section, "App ");
+                        if (!app)
+                                return fail(ps, "unknown section [%s]; expected [Pod] or [App NAME]", section);
+                        if (!name_is_valid(app))
+                                return fail(ps, "invalid app name '%s' (use a-z, 0-9 and '-')", app);
+                        for (size_t i = 0; i < ps->p->n_apps; i++)
+                                if (streq(ps->p->apps[i].name, app))
+                                        return fail(ps, "app '%s' is defined twice", app);
+                        /* The image comes with Image=; until then the app has none. */
+                        if (pod_args_add_app(ps->p, "", &ps->app) < 0)
+                                return fail(ps, "out of memory");
+                        ps->app->name = strdup(app);
+                        if (!ps->app->name)
+                                return fail(ps, "out of memory");
+                }
+        }
+        if (!ps->in_pod && streq(name, "Image")) {
+                if (isempty(value))
+                        return fail(ps, "Image= is empty");
+                free(ps->app->image);
+                ps->app->image = strdup(value);
+                return ps->app->image ? 1 : fail(ps, "out of memory");
+        }
+        if (!ps->in_pod && streq(name, "Args")) {
+                _cleanup_strv_free_ char **words = NULL;
+
+                r = split_words(where, value, &words);
+                if (r < 0) {
+                        ps->error = r;
+                        return 0;
+                }
+                STRV_FOREACH(w, words)
+                        if (strv_extend(&ps->app->args, *w) < 0)
+                                return fail(ps, "out of memory");
+                ps->app->have_args = true;
+                return 1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (keys[i].pod != ps->in_pod || !streq(keys[i].key, name))
+                        continue;
+                r = ps->in_pod ? run_pod_option(where, ps->p, keys[i].option, value)
+                               : run_app_option(where, ps->app, keys[i].option, value);
+                if (r < 0) {
+                        ps->error = r;
+                        return 0;
+                }
+                return 1;
+        }
+        return fail(ps, "unknown key %s= in [%s]", name, section);
+}
+
+int pod_file_load(const char *path, const char *default_name, PodArgs *p) {
+        Parser ps = { .path = path, .p = p };
+        int r;
+
+        ps.f = fopen(path, "re");
+        if (!ps.f)
+                return log_error_errno(errno, "Cannot read pod file '%s': %m", path);
+        r = ini_parse_stream(reader, &ps, handler, &ps);
+        fclose(ps.f);
+        free(ps.section);
+        if (ps.error < 0)
+                return ps.error;
+        if (r < 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EIO), "Cannot read pod file '%s'.", path);
+        if (r > 0)
+                return log_usage("%s:%i: not a key=value line or a [section]", path, r);
+        if (p->n_apps == 0)
+                return log_usage("%s: no [App NAME] section.", path);
+        for (size_t i = 0; i < p->n_apps; i++)
+                if (isempty(p->apps[i].image))
+                        return log_usage("%s: app '%s' has no Image=.", path, p->apps[i].name);
+        if (!p->name && name_is_valid(default_name) && run_pod_option(path, p, ARG_NAME, default_name) < 0)
+                return -ERRNO_USAGE;
+        return 0;
+}

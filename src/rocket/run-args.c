@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pod-manifest.h"
+#include "run-args.h"
+#include "string-util.h"
+
+void app_args_done(AppArgs *a) {
+        free(a->image);
+        free(a->name);
+        free(a->exec);
+        strv_free(a->args);
+        free(a->user);
+        free(a->group);
+        free(a->working_dir);
+        strv_free(a->env);
+        strv_free(a->mounts);
+        free(a->ready_path);
+        strv_free(a->sockets);
+        isolation_args_done(&a->iso);
+}
+
+void pod_args_done(PodArgs *p) {
+        free(p->name);
+        free(p->hostname);
+        free(p->uuid_file);
+        free(p->stage1_path);
+        free(p->stage1_name);
+        strv_free(p->volumes);
+        app_args_done(&p->defaults);
+        isolation_args_done(&p->pod_iso);
+        for (size_t i = 0; i < p->n_apps; i++)
+                app_args_done(&p->apps[i]);
+        free(p->apps);
+}
+
+int pod_args_add_app(PodArgs *p, const char *image, AppArgs **ret) {
+        AppArgs *t = realloc(p->apps, (p->n_apps + 1) * sizeof(AppArgs));
+
+        if (!t)
+                return log_oom();
+        p->apps = t;
+        t = &p->apps[p->n_apps];
+        *t = (AppArgs) { .iso.no_new_privs = -1 };
+        t->image = strdup(image);
+        if (!t->image)
+                return log_oom();
+        p->n_apps++;
+        *ret = t;
+        return 0;
+}
+
+static int set_string(char **dst, const char *v) {
+        char *t = strdup(v);
+
+        if (!t)
+                return log_oom();
+        free(*dst);
+        *dst = t;
+        return 0;
+}
+
+static int check_env(const char *where, const char *kv) {
+        const char *eq = strchr(kv, '=');
+
+        if (!eq || eq == kv || strchr(kv, '\n'))
+                return log_usage("%s: '%s' is not an environment assignment K=V.", where, kv);
+        return 0;
+}
+
+const char *spec_get(char **kv, const char *key) {
+        size_t n = strlen(key);
+
+        STRV_FOREACH(s, kv)
+                if (strneq(*s, key, n) && (*s)[n] == '=')
+                        return *s + n + 1;
+        return NULL;
+}
+
+int spec_check(const char *where, const char *what, const char *spec, char **kv, const char *const *allowed) {
+        STRV_FOREACH(s, kv) {
+                bool ok = false;
+
+                for (const char *const *a = allowed; *a; a++)
+                        if (startswith(*s, *a) && (*s)[strlen(*a)] == '=')
+                                ok = true;
+                if (!ok)
+                        return log_usage("%s: invalid %s '%s': unknown or malformed '%s'.", where, what, spec, *s);
+        }
+        return 0;
+}
+
+int spec_bool(const char *where, const char *spec, const char *v, bool *ret) {
+        int b;
+
+        if (!v) {
+                *ret = false;
+                return 0;
+        }
+        b = parse_boolean(v);
+        if (b < 0)
+                return log_usage("%s: invalid boolean '%s' in '%s'.", where, v, spec);
+        *ret = b;
+        return 0;
+}
+
+bool target_is_safe(const char *t) {
+        _cleanup_strv_free_ char **parts = NULL;
+
+        if (!t || t[0] != '/' || strv_split(t, "/", &parts) < 0 || !parts)
+                return false;
+        STRV_FOREACH(c, parts)
+                if (streq(*c, "..") || streq(*c, "."))
+                        return false;
+        return true;
+}
+
+/* The syntax of a volume; whether a host source exists is checked when the pod is built. */
+static int check_volume(const char *where, const char *spec) {
+        static const char *const allowed[] = { "kind", "source", "readOnly", NULL };
+        _cleanup_strv_free_ char **parts = NULL;
+        const char *kind, *source;
+        bool ro;
+        int r;
+
+        if (strv_split(spec, ",", &parts) < 0)
+                return log_oom();
+        if (!parts || !name_is_valid(parts[0]))
+                return log_usage("%s: invalid volume '%s': it must start with a name (a-z, 0-9, '-').", where, spec);
+        r = spec_check(where, "volume", spec, parts + 1, allowed);
+        if (r < 0)
+                return r;
+        kind = spec_get(parts + 1, "kind") ?: "host";
+        source = spec_get(parts + 1, "source");
+        if (volume_kind_from_string(kind) < 0)
+                return log_usage("%s: volume '%s': kind must be host or empty, not '%s'.", where, parts[0], kind);
+        if (streq(kind, "host") && (!source || source[0] != '/'))
+                return log_usage("%s: volume '%s' needs source=ABSOLUTE-PATH.", where, parts[0]);
+        if (streq(kind, "empty") && source)
+                return log_usage("%s: volume '%s' of kind empty takes no source.", where, parts[0]);
+        return spec_bool(where, spec, spec_get(parts + 1, "readOnly"), &ro);
+}
+
+static int check_mount(const char *where, const char *spec) {
+        static const char *const allowed[] = { "volume", "target", "readOnly", NULL };
+        _cleanup_strv_free_ char **parts = NULL;
+        const char *target;
+        bool ro;
+        int r;
+
+        if (strv_split(spec, ",", &parts) < 0)
+                return log_oom();
+        r = spec_check(where, "mount", spec, parts, allowed);
+        if (r < 0)
+                return r;
+        target = spec_get(parts, "target");
+        if (!spec_get(parts, "volume") || !target)
+                return log_usage("%s: invalid mount '%s': it needs volume=NAME,target=PATH.", where, spec);
+        if (!target_is_safe(target))
+                return log_usage("%s: mount target '%s' is not an absolute path inside the app's rootfs.", where,
+                                 target);
+        return spec_bool(where, spec, spec_get(parts, "readOnly"), &ro);
+}
+
+int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {
+        int r;
+
+        switch (option) {
+        case ARG_NAME:
+                if (!name_is_valid(arg))
+                        return log_usage("%s: invalid app name '%s' (use a-z, 0-9 and '-').", where, arg);
+                return set_string(&a->name, arg);
+        case ARG_EXEC:
+                if (isempty(arg))
+                        return log_usage("%s: the command to execute is empty.", where);
+                return set_string(&a->exec, arg);
+        case ARG_USER:
+                if (isempty(arg))
+                        return log_usage("%s: the user is empty.", where);
+                return set_string(&a->user, arg);
+        case ARG_GROUP:
+                if (isempty(arg))
+                        return log_usage("%s: the group is empty.", where);
+                return set_string(&a->group, arg);
+        case ARG_WORKDIR:
+                if (!target_is_safe(arg) && !streq(arg, "/"))
+                        return log_usage("%s: the working directory '%s' is not an absolute path.", where, arg);
+                return set_string(&a->working_dir, arg);
+        case ARG_ENVIRONMENT:
+                r = check_env(where, arg);
+                if (r < 0)
+                        return r;
+                return strv_extend(&a->env, arg) < 0 ? log_oom() : 0;
+        case ARG_MOUNT:
+                r = check_mount(where, arg);
+                if (r < 0)
+                        return r;
+                return strv_extend(&a->mounts, arg) < 0 ? log_oom() : 0;
+        case ARG_READY_PATH:
+                if (!target_is_safe(arg))
+                        return log_usage("%s: the ready path '%s' is not an absolute path.", where, arg);
+                return set_string(&a->ready_path, arg);
+        case ARG_SOCKETS: {
+                _cleanup_strv_free_ char **l = NULL;
+
+                if (strv_split(arg, ", ", &l) < 0)
+                        return log_oom();
+                STRV_FOREACH(n, l) {
+                        if (strlen(*n) > 255 || strpbrk(*n, ":"))
+                                return log_usage("%s: invalid socket name '%s'.", where, *n);
+                        if (strv_extend(&a->sockets, *n) < 0)
+                                return log_oom();
+                }
+                return 0;
+        }
+        case ARG_CAPS_RETAIN:
+                strv_free(a->iso.caps_retain);
+                a->iso.caps_retain = NULL;
+                return isolation_parse_caps(where, arg, &a->iso.caps_retain);
+        case ARG_CAPS_REMOVE:
+                strv_free(a->iso.caps_remove);
+                a->iso.caps_remove = NULL;
+                return isolation_parse_caps(where, arg, &a->iso.caps_remove);
+        case ARG_SECCOMP:
+                r = isolation_parse_seccomp(where, arg);
+                if (r < 0)
+                        return r;
+                return set_string(&a->iso.seccomp, arg);
+        case ARG_MEMORY:
+                return isolation_parse_memory(where, arg, &a->iso.memory);
+        case ARG_CPU:
+                return isolation_parse_cpu(where, arg, &a->iso.cpu_milli);
+        case ARG_CPU_SHARES: {
+                char *end;
+                unsigned long v = strtoul(arg, &end, 10);
+
+                if (*end || v < 2 || v > 262144)
+                        return log_usage("%s: invalid CPU shares '%s' (2-262144).", where, arg);
+                a->iso.cpu_shares = v;
+                return 0;
+        }
+        case ARG_NO_NEW_PRIVS:
+                r = parse_boolean(arg);
+                if (r < 0)
+                        return log_usage("%s: invalid boolean '%s'.", where, arg);
+                a->iso.no_new_privs = r;
+                return 0;
+        default:
+                return log_usage("%s: not an app option.", where);
+        }
+}
+
+int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
+        int r;
+
+        switch (option) {
+        case ARG_NAME:
+                if (!name_is_valid(arg))
+                        return log_usage("%s: invalid pod name '%s' (1-63 of a-z, 0-9 and '-').", where, arg);
+                return set_string(&p->name, arg);
+        case ARG_HOSTNAME:
+                if (!name_is_valid(arg))
+                        return log_usage("%s: invalid hostname '%s'.", where, arg);
+                return set_string(&p->hostname, arg);
+        case ARG_SET_ENV:
+                r = check_env(where, arg);
+                if (r < 0)
+                        return r;
+                return strv_extend(&p->defaults.env, arg) < 0 ? log_oom() : 0;
+        case ARG_VOLUME:
+                r = check_volume(where, arg);
+                if (r < 0)
+                        return r;
+                return strv_extend(&p->volumes, arg) < 0 ? log_oom() : 0;
+        case ARG_UUID_FILE:
+                return set_string(&p->uuid_file, arg);
+        case ARG_STAGE1_PATH:
+                return set_string(&p->stage1_path, arg);
+        case ARG_STAGE1_NAME:
+                if (!name_is_valid(arg))
+                        return log_usage("%s: invalid stage1 name '%s'.", where, arg);
+                return set_string(&p->stage1_name, arg);
+        case ARG_MEMORY:
+        case ARG_CPU:
+        case ARG_CPU_SHARES: {
+                /* Before the first image, resource limits are the whole pod's. */
+                AppArgs tmp = { .iso = p->pod_iso };
+
+                r = run_app_option(where, &tmp, option, arg);
+                p->pod_iso = tmp.iso;
+                return r;
+        }
+        case ARG_INSECURE:
+                return isolation_parse_insecure(where, arg, &p->insecure);
+        default:
+                return run_app_option(where, &p->defaults, option, arg);
+        }
+}
+
+int split_words(const char *where, const char *s, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *w = malloc(strlen(s) + 1);
+        size_t n = 0;
+        bool in_word = false;
+        char quote = 0;
+
+        if (!w)
+                return log_oom();
+        for (const char *c = s;; c++) {
+                if (!*c || (!quote && strchr(" \t\n", *c))) {
+                        if (quote)
+                                return log_usage("%s: unterminated quote in '%s'.", where, s);
+                        if (in_word) {
+                                w[n] = 0;
+                                if (strv_extend(&l, w) < 0)
+                                        return log_oom();
+                                n = 0;
+                                in_word = false;
+                        }
+                        if (!*c)
+                                break;
+                        continue;
+                }
+                in_word = true;
+                if (quote && *c == quote) {
+                        quote = 0;
+                        continue;
+                }
+                if (!quote && (*c == '\'' || *c == '"')) {
+                        quote = *c;
+                        continue;
+                }
+                if (*c == '\\' && quote != '\'') {
+                        if (!c[1])
+                                return log_usage("%s: trailing backslash in '%s'.", where, s);
+                        c++;
+                }
+                w[n++] = *c;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What `rocket run`/`prepare` are asked for, from the command line or a .pod file (rocket.pod(5)): the
+ * same options either way, checked by the same code. */
+
+#include "isolation.h"
+#include "macro.h"
+
+/* What the command line says about one app; a pod-level instance holds the defaults for all apps. */
+typedef struct AppArgs {
+        char *image;
+        char *name;
+        char *exec;
+        char **args;
+        bool have_args;
+        char *user;
+        char *group;
+        char *working_dir;
+        char **env;             /* --environment (app) or --set-env (pod) */
+        char **mounts;          /* "volume=NAME,target=PATH[,readOnly=B]" */
+        char *ready_path;       /* the app is started once this path exists in its rootfs */
+        char **sockets;         /* names (LISTEN_FDNAMES) of the passed sockets this app gets; "all" */
+        IsolationArgs iso;
+} AppArgs;
+
+typedef struct PodArgs {
+        char *name;
+        char *hostname;
+        char *uuid_file;
+        char *stage1_path;
+        char *stage1_name;
+        char **volumes;         /* "NAME,kind=host|empty,source=PATH,readOnly=B" */
+        bool keep_unit;
+        bool quiet;
+        char *pod_file;         /* --pod= */
+        char *pod_manifest;     /* --pod-manifest= */
+        IsolationArgs pod_iso;  /* --memory/--cpu/--cpu-shares before the first image: the whole pod's */
+        InsecureOption insecure;
+        AppArgs defaults;
+        AppArgs *apps;
+        size_t n_apps;
+} PodArgs;
+
+enum {
+        ARG_NAME = 0x100,
+        ARG_HOSTNAME,
+        ARG_SET_ENV,
+        ARG_VOLUME,
+        ARG_UUID_FILE,
+        ARG_STAGE1_PATH,
+        ARG_STAGE1_NAME,
+        ARG_KEEP_UNIT,
+        ARG_QUIET,
+        ARG_EXEC,
+        ARG_USER,
+        ARG_GROUP,
+        ARG_WORKDIR,
+        ARG_ENVIRONMENT,
+        ARG_MOUNT,
+        ARG_READY_PATH,
+        ARG_SOCKETS,
+        ARG_POD,
+        ARG_POD_MANIFEST,
+        ARG_CAPS_RETAIN,
+        ARG_CAPS_REMOVE,
+        ARG_SECCOMP,
+        ARG_MEMORY,
+        ARG_CPU,
+        ARG_CPU_SHARES,
+        ARG_NO_NEW_PRIVS,
+        ARG_INSECURE,
+};
+
+
+void app_args_done(AppArgs *a);
+void pod_args_done(PodArgs *p);
+/* Adds a new, empty app for image. */
+int pod_args_add_app(PodArgs *p, const char *image, AppArgs **ret);
+
+/* One option (an ARG_* value) with its argument; where prefixes error messages ("run", "web.pod:3"). Logs
+ * and returns -ERRNO_USAGE on bad input. */
+int run_app_option(const char *where, AppArgs *a, int option, const char *arg);
+int run_pod_option(const char *where, PodArgs *p, int option, const char *arg);
+
+/* "NAME,kind=host|empty,source=PATH,readOnly=BOOL" and "volume=NAME,target=PATH,readOnly=BOOL", split into
+ * key=value words (the first word of a volume is its name). */
+const char *spec_get(char **kv, const char *key);
+int spec_check(const char *where, const char *what, const char *spec, char **kv, const char *const *allowed);
+int spec_bool(const char *where, const char *spec, const char *v, bool *ret);
+bool target_is_safe(const char *t);
+/* Splits a command line into words: whitespace separates, '…' and "…" quote, \ escapes. */
+int split_words(const char *where, const char *s, char ***ret);

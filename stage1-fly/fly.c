@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* stage1-fly: a chroot-only stage1 for trusted system tools. One app; new mount, PID and IPC namespaces,
+ * the host's network and UTS; no systemd inside and no machined registration. It applies the app's
+ * capability bounding set and seccomp filter itself, with libcap and libseccomp. Same entrypoint contract
+ * as every stage1 (rocket-stage1(7)): run, enter, stop, gc, by the name it is called as. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fly.h"
+#include "fs-util.h"
+#include "log.h"
+#include "pod-manifest.h"
+#include "string-util.h"
+
+#define POD_FD 3
+
+static int load(PodManifest **ret, char mid[static 33]) {
+        int r = pod_manifest_load_at(AT_FDCWD, "pod", ret);
+
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the pod manifest: %m");
+        if ((*ret)->n_apps != 1)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "The fly stage1 runs exactly one app, not %zu.",
+                                       (*ret)->n_apps);
+        return pod_machine_id((*ret)->uuid, mid);
+}
+
+/* The app's rootfs: its layers under the pod's writable layer, at stage1/rootfs. */
+static int mount_rootfs(const PodApp *a, const char *pod_dir, const char *root) {
+        _cleanup_free_ char *lower = NULL, *opts = NULL, *upper = NULL, *work = NULL;
+
+        if (pod_app_lowerdir(a, &lower) < 0)
+                return -ENOMEM;
+        if (asprintf(&upper, "%s/apps/%s/upper", pod_dir, a->name) < 0 ||
+            asprintf(&work, "%s/apps/%s/work", pod_dir, a->name) < 0 ||
+            asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0)
+                return -ENOMEM;
+        if (mkdir_p_at(AT_FDCWD, upper, 0755) < 0 || mkdir_p_at(AT_FDCWD, work, 0755) < 0)
+                return -errno;
+        if (chdir(a->layers_dir) < 0)
+                return -errno;
+        if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+                return -errno;
+        return chdir(pod_dir) < 0 ? -errno : 0;
+}
+
+static int bind_into(const char *root, const char *src, const char *dst, unsigned long flags) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        if (asprintf(&p, "%s%s", root, dst) < 0)
+                return -ENOMEM;
+        r = mkdir_p_at(AT_FDCWD, p, 0755);
+        if (r < 0)
+                return r;
+        if (mount(src, p, NULL, MS_BIND|MS_REC, NULL) < 0)
+                return -errno;
+        if ((flags & MS_RDONLY) && mount(NULL, p, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|MS_REC, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static void record_exit(const PodManifest *m, int status) {
+        char path[PATH_MAX], line[96];
+        struct timespec ts;
+        const char *how = "exited";
+        int code = 0;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (WIFSIGNALED(status)) {
+                how = "killed";
+                code = WTERMSIG(status);
+        } else
+                code = WEXITSTATUS(status);
+        if (streq(how, "killed"))
+                snprintf(line, sizeof line, "killed %s %llu\n", sigabbrev_np(code) ?: "KILL",
+                         (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        else
+                snprintf(line, sizeof line, "exited %i %llu\n", code,
+                         (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        snprintf(path, sizeof path, "apps/%s/exit", m->apps[0].name);
+        (void) write_file_atomic_at(POD_FD, path, line, strlen(line), 0644);
+}
+
+static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_fd) {
+        const PodApp *a = &m->apps[0];
+        _cleanup_free_ char *root = NULL, *proc = NULL;
+        pid_t app;
+        char c;
+        int r, status;
+
+        if (read(go_fd, &c, 1) != 1)
+                _exit(1);
+        if (asprintf(&root, "%s/stage1/rootfs", pod_dir) < 0 || asprintf(&proc, "%s/stage1/rootfs/proc", pod_dir) < 0)
+                _exit(1);
+        if (mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0) {
+                log_error_errno(errno, "Failed to make / a slave mount: %m");
+                _exit(1);
+        }
+        r = mkdir_p_at(AT_FDCWD, root, 0755);
+        if (r >= 0)
+                r = mount_rootfs(a, pod_dir, root);
+        if (r < 0) {
+                log_error_errno(r, "Failed to mount the app's rootfs: %m");
+                _exit(1);
+        }
+        /* The host's /dev and /sys (read-only), a /proc of the pod's PID namespace. */
+        r = bind_into(root, "/dev", "/dev", 0);
+        if (r >= 0)
+                r = bind_into(root, "/sys", "/sys", MS_RDONLY);
+        if (r >= 0 && (mkdir_p_at(AT_FDCWD, proc, 0555) < 0 || mount("proc", proc, "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0))
+                r = -errno;
+        if (r < 0) {
+                log_error_errno(r, "Failed to mount the app's /dev, /sys or /proc: %m");
+                _exit(1);
+        }
+        if (a->mask_paths) {
+                r = fly_mask_paths(root);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to mask /proc paths: %m");
+                        _exit(1);
+                }
+        }
+
+        /* PID 1 of the pod: start the app, pass signals on, reap, leave with the app's status. */
+        app = fork();
+        if (app < 0)
+                _exit(1);
+        if (app == 0)
+                fly_exec_app(a, root);
+        fly_init_loop(app, &status);
+        /* Recorded here, by the pod itself, so a killed 'rocket run' loses nothing. */
+        record_exit(m, status);
+        {
+                char now[32];
+
+                snprintf(now, sizeof now, "%lld\n", (long long) time(NULL));
+                (void) write_file_atomic_at(POD_FD, "exited", now, strlen(now), 0644);
+        }
+        if (WIFSIGNALED(status))
+                _exit(128 + WTERMSIG(status));
+        _exit(WEXITSTATUS(status));
+}
+
+static int fly_run(int argc, char *argv[]) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
+        _cleanup_free_ char *pod_dir = NULL;
+        int pipe_go[2], status = 0;
+        char mid[33], pid[32], self[64];
+        sigset_t mask;
+        pid_t c;
+        int r;
+
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--debug"))
+                        log_set_max_level(LOG_DEBUG);
+        /* fd 3 stays open in the pod's PID 1 (it is not close-on-exec there): the pod holds its own lock. */
+        r = load(&m, mid);
+        if (r < 0)
+                return r;
+        snprintf(self, sizeof self, "/proc/self/fd/%i", POD_FD);
+        pod_dir = realpath(self, NULL);
+        if (!pod_dir)
+                return log_error_errno(errno, "fd 3 is not the pod directory: %m");
+        if (pipe2(pipe_go, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "pipe: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        c = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|SIGCHLD, NULL, NULL, NULL, 0);
+        if (c < 0)
+                return log_error_errno(errno, "Failed to create the pod's namespaces: %m");
+        if (c == 0) {
+                sigprocmask(SIG_UNBLOCK, &mask, NULL);
+                safe_close(pipe_go[1]);
+                child(m, pod_dir, pipe_go[0]);
+        }
+        safe_close(pipe_go[0]);
+        snprintf(pid, sizeof pid, "%i\n", (int) c);
+        r = write_file_atomic_at(POD_FD, "pid", pid, strlen(pid), 0644);
+        if (r < 0 || write(pipe_go[1], "g", 1) != 1) {
+                kill(c, SIGKILL);
+                waitpid(c, NULL, 0);
+                return log_error_errno(r < 0 ? r : -errno, "Failed to start the pod: %m");
+        }
+        safe_close(pipe_go[1]);
+
+        /* SIGINT/SIGTERM/SIGHUP to us: to the pod's PID 1, which passes them to the app. */
+        for (;;) {
+                struct timespec t = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
+                int sig = sigtimedwait(&mask, NULL, &t);
+
+                if (sig > 0)
+                        (void) kill(c, SIGTERM);
+                if (waitpid(c, &status, WNOHANG) == c)
+                        break;
+        }
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+}
+
+static int fly_stop(int argc, char *argv[]) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
+        bool force = argc > 1 && streq(argv[1], "--force");
+        char mid[33];
+        pid_t pid;
+        int r;
+
+        r = load(&m, mid);
+        if (r < 0)
+                return r;
+        r = fly_leader_pid(mid, &pid);
+        if (r < 0)
+                return log_error_errno(r, "Pod %s is not running.", m->uuid);
+        if (kill(pid, force ? SIGKILL : SIGTERM) < 0)
+                return log_error_errno(errno, "Failed to signal pod %s: %m", m->uuid);
+        return 0;
+}
+
+static int fly_gc(int argc, char *argv[]) {
+        return 0;       /* nothing outside the pod directory */
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_free_ char *copy = strdup(argv[0]);
+        const char *name = copy ? basename(copy) : argv[0];
+        int r;
+
+        log_setup("rocket");
+        if (argc > 1 && !IN_SET(name[0], 'r', 'e', 's', 'g')) {
+                name = argv[1];
+                argc--;
+                argv++;
+        }
+        if (streq(name, "run"))
+                r = fly_run(argc, argv);
+        else if (streq(name, "enter"))
+                r = fly_enter(argc, argv);
+        else if (streq(name, "stop"))
+                r = fly_stop(argc, argv);
+        else if (streq(name, "gc"))
+                r = fly_gc(argc, argv);
+        else {
+                fprintf(stderr, "rocket stage1-fly: unknown entrypoint '%s' (run, enter, stop, gc).\n", name);
+                return 2;
+        }
+        return r < 0 ? 1 : r;
+}

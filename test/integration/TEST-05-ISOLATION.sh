@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Isolation by default, attacked from inside a pod: each attempt fails, and the test asserts how (the
+# enforcing mechanism is noted per line); the matching override lets it through; what an ordinary app
+# needs still works; memory limits on the pod are enforced where the controller exists.
+set -euxo pipefail
+. "$ROCKET_TEST_DIR/integration/lib.sh"
+
+pod_test_setup
+gcc -static -O2 -o "$fx/attack" "$ROCKET_TEST_DIR/fixtures/attack.c"
+bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/atk" "$fx/attack"
+rocket fetch --name=attack:test "oci:$fx/atk:latest"
+
+attacks() {     # attacks [ROCKET RUN OPTIONS...] -- NAME... : "name: result" lines
+        local opts=() names
+        while [ "$1" != -- ]; do opts+=("$1"); shift; done
+        shift
+        names="$*"
+        rocket run "${opts[@]}" --exec /bin/sh attack:test -- -c \
+                "for a in $names; do echo \"\$a: \$(/usr/local/bin/attack \$a)\"; done"
+}
+
+out=$(attacks -- mount mknod-block write-hostname finit-module reboot keyctl unshare-user ptrace settime raise-cap)
+assert_in "mount: EPERM" "$out"                  # seccomp (mount family) and no CAP_SYS_ADMIN
+assert_in "mknod-block: EPERM" "$out"            # the app unit's device policy (CAP_MKNOD alone is not enough)
+assert_in "write-hostname: EROFS" "$out"         # /proc/sys is mounted read-only
+assert_in "finit-module: EPERM" "$out"           # seccomp (@module)
+assert_in "reboot: EPERM" "$out"                 # seccomp (@reboot)
+assert_in "keyctl: EPERM" "$out"                 # seccomp (keyctl)
+assert_in "unshare-user: EPERM" "$out"           # RestrictNamespaces=~user (and the app's chroot)
+assert_in "ptrace: EPERM" "$out"                 # seccomp (ptrace), no CAP_SYS_PTRACE
+assert_in "settime: EPERM" "$out"                # seccomp (@clock), no CAP_SYS_TIME
+assert_in "raise-cap: EPERM" "$out"              # CAP_SYS_ADMIN is outside the bounding set
+
+# Masked paths read as empty, inaccessible nodes; the same pod without the mask reads them.
+out=$(rocket run --exec /bin/sh attack:test -- -c 'cat /proc/timer_list /proc/keys | wc -c; ls /sys/firmware 2>&1 | wc -l')
+assert_eq "$out" "$(printf '0\n0')"                # empty files, an empty directory
+out=$(rocket run --insecure-options=paths --exec /bin/sh attack:test -- -c 'cat /proc/timer_list | wc -c')
+[ "$out" -gt 0 ]
+
+# The status fields show the confinement: the 14 default capabilities, seccomp filter mode, no_new_privs.
+out=$(rocket run --exec /bin/grep attack:test -- -E '^(CapBnd|NoNewPrivs|Seccomp):' /proc/self/status)
+assert_in "CapBnd:	00000000a80425fb" "$out"
+assert_in "NoNewPrivs:	1" "$out"
+assert_in "Seccomp:	2" "$out"
+
+# The matching overrides let the same attacks through.
+out=$(attacks --caps-retain=SYS_ADMIN,SYS_TIME,SYS_CHROOT,SETUID,SETGID --seccomp=mode=remove,reboot,finit_module -- \
+        mount keyctl settime)
+assert_in "mount: ok" "$out"
+assert_in "keyctl: ok" "$out"
+assert_in "settime: ok" "$out"
+out=$(attacks --insecure-options=paths -- mknod-block)
+assert_in "mknod-block: ok" "$out"
+out=$(rocket run --caps-remove=NET_RAW,MKNOD --no-new-privs=false --exec /bin/grep attack:test -- -E '^(CapBnd|NoNewPrivs):' /proc/self/status)
+assert_in "CapBnd:	00000000a00405fb" "$out"        # the default minus CAP_NET_RAW and CAP_MKNOD
+assert_in "NoNewPrivs:	0" "$out"
+# Unknown names are refused when parsed, naming them.
+assert_fails 2 rocket run --caps-retain=CAP_FROBNICATE attack:test
+assert_in "CAP_FROBNICATE" "$(rocket run --caps-retain=CAP_FROBNICATE attack:test 2>&1 || true)"
+assert_in "frobnicate" "$(rocket run --seccomp=mode=remove,frobnicate attack:test 2>&1 || true)"
+
+# What an ordinary app needs still works: chown, port 80 as root, su to a user of the image.
+out=$(rocket run --exec /bin/sh attack:test -- -c 'touch /tmp/f && chown 1000:1000 /tmp/f && stat -c %u /tmp/f;
+        nc -l -p 80 & p=$!; sleep 0.3; kill $p && echo bound-80; su app -c id')
+assert_in "1000" "$out"
+assert_in "bound-80" "$out"
+assert_in "uid=1000(app)" "$out"
+
+# --- memory: the pod's limit on its scope; an app over it is OOM-killed where the controller exists ---
+rocket run --name=capped --memory=64M --exec /bin/sleep attack:test -- 1000 >/dev/null 2>&1 &
+wait_until "machinectl show capped >/dev/null 2>&1"
+assert_eq "$(systemctl show machine-capped.scope -p MemoryMax --value)" 67108864
+rocket stop capped >/dev/null
+wait
+if [ -d /sys/fs/cgroup/memory ]; then
+        # The test host's v1 controllers are read-only as nspawn mounts them (a test quirk, see
+        # stage1-notes): make them writable to the host's systemd. After this re-exec the host's systemd no
+        # longer tracks new scopes reliably, so this comes last and asserts only the kernel's side.
+        mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
+        for c in memory cpu,cpuacct cpu cpuacct; do
+                [ -d "/sys/fs/cgroup/$c" ] && mount -o remount,bind,rw "/sys/fs/cgroup/$c" 2>/dev/null || true
+        done
+        systemctl daemon-reexec
+        wait_until "[[ \"\$(systemctl is-system-running 2>/dev/null)\" =~ ^(running|degraded)$ ]]"
+        rc=0
+        rocket run --name=oom --memory=64M --exec /bin/dd attack:test -- if=/dev/zero of=/dev/null bs=200M count=1 \
+                >/dev/null 2>&1 || rc=$?
+        assert_eq "$rc" 137                                     # SIGKILL from the OOM killer
+        assert_in "app-attack=137 (killed SIGKILL)" "$(rocket status oom)"
+else
+        echo "# no memory controller in this layout: the OOM kill is not testable here"
+fi
+# Per-app limits are written to the app's unit; where the pod has no controller, rocket says so once.
+out=$(rocket run --name=applimit --exec /bin/true attack:test --memory=32M --cpu=500m 2>&1)
+uuid=$(rocket status --format=json applimit | jq -r .uuid)
+unit=/var/lib/rocket/pods/run/$uuid/stage1/upper/etc/systemd/system/attack.service
+grep -qx 'MemoryMax=33554432' "$unit"
+grep -qx 'CPUQuota=50%' "$unit"
+if ! grep -qw memory "/sys/fs/cgroup/unified/machine.slice/cgroup.controllers" "/sys/fs/cgroup/machine.slice/cgroup.controllers" 2>/dev/null; then
+        assert_in "controller is not available to the pod" "$out"
+fi
+
+# --- the fly stage1: chroot only, its own caps and seccomp; listed, stoppable, no machine ------------
+out=$(rocket run --name=flying --stage1-name=fly --exec /bin/sh attack:test -- \
+        -c 'grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; /usr/local/bin/attack mount; /usr/local/bin/attack settime; exit 4' \
+        2>&1) || rc=$?
+assert_eq "${rc:-0}" 4
+assert_in "CapBnd:	00000000a80425fb" "$out"
+assert_in "Seccomp:	2" "$out"
+assert_in "NoNewPrivs:	1" "$out"
+assert_eq "$(grep -c EPERM <<<"$out")" 2
+assert_in "app-attack=4" "$(rocket status flying)"
+! machinectl show flying >/dev/null 2>&1
+rocket run --name=fly2 --stage1-name=fly --exec /bin/sleep attack:test -- 1000 >/dev/null 2>&1 &
+wait_until "rocket status fly2 2>/dev/null | grep -q state=running"
+assert_in "fly2" "$(rocket list --no-legend | grep running)"
+assert_in "/bin/sleep 1000" "$(rocket enter fly2 /bin/ps)"
+rocket stop fly2 >/dev/null
+wait
+assert_in "app-attack=143 (killed SIGTERM)" "$(rocket status fly2)"
+rocket gc --grace-period=0 >/dev/null
+rm -rf "$fx"
