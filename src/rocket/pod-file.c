@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include "json-util.h"
 #include "log.h"
 #include "pod-file.h"
 #include "string-util.h"
@@ -217,5 +220,121 @@ int pod_file_load(const char *path, const char *default_name, PodArgs *p) {
                         return log_usage("%s: app '%s' has no Image=.", path, p->apps[i].name);
         if (!p->name && name_is_valid(default_name) && run_pod_option(path, p, ARG_NAME, default_name) < 0)
                 return -ERRNO_USAGE;
+        return 0;
+}
+
+/* A JSON pod manifest (rocket-stage1(7) format; uuid, stage1, layers and the like are ignored, the images
+ * are resolved again) through the same option checks as the command line. */
+static int json_app(const char *where, json_object *ao, PodArgs *p) {
+        static const struct {
+                const char *key;
+                int option;
+        } strings[] = {
+                { "workingDirectory", ARG_WORKDIR },
+                { "user", ARG_USER },
+                { "group", ARG_GROUP },
+                { "readyPath", ARG_READY_PATH },
+        };
+        _cleanup_strv_free_ char **exec = NULL, **env = NULL, **sockets = NULL;
+        const char *name, *image, *v;
+        json_object *mounts;
+        AppArgs *a;
+        int r;
+
+        if (json_get_string(ao, "name", &name) < 0 || json_get_string(ao, "image", &image) < 0)
+                return log_usage("%s: every app needs \"name\" and \"image\".", where);
+        r = pod_args_add_app(p, image, &a);
+        if (r < 0)
+                return r;
+        r = run_app_option(where, a, ARG_NAME, name);
+        if (r < 0)
+                return r;
+        if (json_get_strv(ao, "exec", &exec) >= 0 && exec) {
+                r = run_app_option(where, a, ARG_EXEC, exec[0]);
+                if (r < 0)
+                        return r;
+                for (size_t i = 1; exec[i]; i++)
+                        if (strv_extend(&a->args, exec[i]) < 0)
+                                return log_oom();
+                a->have_args = true;
+        }
+        if (json_get_strv(ao, "environment", &env) >= 0)
+                STRV_FOREACH(e, env) {
+                        r = run_app_option(where, a, ARG_ENVIRONMENT, *e);
+                        if (r < 0)
+                                return r;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (json_get_string(ao, strings[i].key, &v) >= 0) {
+                        r = run_app_option(where, a, strings[i].option, v);
+                        if (r < 0)
+                                return r;
+                }
+        if (json_get_strv(ao, "sockets", &sockets) >= 0 && sockets && strv_join(sockets, ",", (char **) &v) >= 0) {
+                r = run_app_option(where, a, ARG_SOCKETS, v);
+                free((char *) v);
+                if (r < 0)
+                        return r;
+        }
+        if (json_get_array(ao, "mounts", &mounts) >= 0)
+                for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+                        json_object *mo = json_object_array_get_idx(mounts, i);
+                        const char *vol, *target;
+                        bool ro = false;
+                        _cleanup_free_ char *spec = NULL;
+
+                        if (json_get_string(mo, "volume", &vol) < 0 || json_get_string(mo, "target", &target) < 0)
+                                return log_usage("%s: app %s: a mount needs \"volume\" and \"target\".", where, name);
+                        (void) json_get_bool(mo, "readOnly", &ro);
+                        if (asprintf(&spec, "volume=%s,target=%s,readOnly=%s", vol, target, ro ? "true" : "false") < 0)
+                                return log_oom();
+                        r = run_app_option(where, a, ARG_MOUNT, spec);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+int pod_manifest_file_load(const char *path, PodArgs *p) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *apps, *vols;
+        const char *v;
+        int r;
+
+        r = json_parse_file_at(AT_FDCWD, path, 4 << 20, &o);
+        if (r == -EBADMSG)
+                return log_usage("%s: not valid JSON.", path);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read pod manifest '%s': %m", path);
+        if (json_get_array(o, "apps", &apps) < 0 || json_object_array_length(apps) == 0)
+                return log_usage("%s: no \"apps\".", path);
+        if (json_get_string(o, "name", &v) >= 0 && (r = run_pod_option(path, p, ARG_NAME, v)) < 0)
+                return r;
+        if (json_get_string(o, "hostname", &v) >= 0 && (r = run_pod_option(path, p, ARG_HOSTNAME, v)) < 0)
+                return r;
+        if (json_get_array(o, "volumes", &vols) >= 0)
+                for (size_t i = 0; i < json_object_array_length(vols); i++) {
+                        json_object *vo = json_object_array_get_idx(vols, i);
+                        const char *name, *kind = "host", *source = NULL;
+                        bool ro = false;
+                        _cleanup_free_ char *spec = NULL;
+
+                        if (json_get_string(vo, "name", &name) < 0)
+                                return log_usage("%s: a volume needs a \"name\".", path);
+                        (void) json_get_string(vo, "kind", &kind);
+                        (void) json_get_string(vo, "source", &source);
+                        (void) json_get_bool(vo, "readOnly", &ro);
+                        if (asprintf(&spec, "%s,kind=%s%s%s,readOnly=%s", name, kind, source ? ",source=" : "",
+                                     strempty(source), ro ? "true" : "false") < 0)
+                                return log_oom();
+                        r = run_pod_option(path, p, ARG_VOLUME, spec);
+                        if (r < 0)
+                                return r;
+                }
+        for (size_t i = 0; i < json_object_array_length(apps); i++) {
+                r = json_app(path, json_object_array_get_idx(apps, i), p);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }

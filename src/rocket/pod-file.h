@@ -13,3 +13,5 @@ int pod_file_find(const char *name_or_path, char **ret_path);
 const char *pod_file_default_name(const char *name_or_path);
 /* Parses path into p. Errors are "FILE:LINE: what is wrong", logged, -ERRNO_USAGE. */
 int pod_file_load(const char *path, const char *default_name, PodArgs *p);
+/* rocket run --pod-manifest=FILE: a JSON pod manifest (rocket-stage1(7)), its images resolved again. */
+int pod_manifest_file_load(const char *path, PodArgs *p);

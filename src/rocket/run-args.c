@@ -29,6 +29,8 @@ void pod_args_done(PodArgs *p) {
         free(p->uuid_file);
         free(p->stage1_path);
         free(p->stage1_name);
+        free(p->pod_file);
+        free(p->pod_manifest);
         strv_free(p->volumes);
         app_args_done(&p->defaults);
         isolation_args_done(&p->pod_iso);

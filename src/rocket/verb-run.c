@@ -46,6 +46,7 @@ static void help(const char *verb) {
                "     --stage1-path=DIR    Use the stage1 in DIR\n"
                "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd)\n"
                "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
+               "     --pod-manifest=FILE  Take the pod from a JSON pod manifest (rocket-stage1(7))\n"
                "     --insecure-options=seccomp,capabilities,paths\n"
                "                          Switch secure defaults off on purpose\n"
                "%s"
@@ -165,6 +166,7 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
                 { "quiet", no_argument, NULL, ARG_QUIET },
                 { "pod", required_argument, NULL, ARG_POD },
+                { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },
                 { "exec", required_argument, NULL, ARG_EXEC },
                 { "user", required_argument, NULL, ARG_USER },
                 { "group", required_argument, NULL, ARG_GROUP },
@@ -211,6 +213,11 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                                 return r;
                         r = pod_file_load(p->pod_file, pod_file_default_name(optarg), p);
                         break;
+                case ARG_POD_MANIFEST:
+                        r = pod_manifest_file_load(optarg, p);
+                        if (r >= 0 && !(p->pod_manifest = strdup(optarg)))
+                                r = log_oom();
+                        break;
                 case '?':
                 case ':':
                         return getopt_error(verb, c, argv);
@@ -222,8 +229,10 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
         }
         if (p->stage1_path && p->stage1_name)
                 return log_usage("%s: --stage1-path and --stage1-name exclude each other.", verb);
-        if (p->pod_file && optind < argc)
-                return log_usage("%s: --pod= defines the apps; give no IMAGE.", verb);
+        if ((p->pod_file || p->pod_manifest) && optind < argc)
+                return log_usage("%s: --pod=/--pod-manifest= define the apps; give no IMAGE.", verb);
+        if (p->pod_file && p->pod_manifest)
+                return log_usage("%s: --pod= and --pod-manifest= exclude each other.", verb);
         r = parse_apps(verb, argc, argv, optind, p);
         if (r < 0)
                 return r;

@@ -87,6 +87,12 @@ assert_in "/tmp/bad-mount.pod:3:" "$(rocket run --pod=/tmp/bad-mount.pod 2>&1 ||
 printf 'no section here\n' >/tmp/bad-syntax.pod
 assert_in "/tmp/bad-syntax.pod:1:" "$(rocket run --pod=/tmp/bad-syntax.pod 2>&1 || true)"
 assert_fails 1 rocket run --pod=no-such-pod
+# The JSON pod manifest takes the same way.
+printf '{"name":"fromjson","hostname":"jsonhost","apps":[{"name":"one","image":"%s","exec":["/bin/sh","-c","echo $X $(hostname)"],"environment":["X=json"]}]}' \
+        "$img" >"$fx/pod.json"
+assert_eq "$(rocket run --pod-manifest="$fx/pod.json")" "json jsonhost"
+echo '{"apps": []}' >"$fx/empty.json"
+assert_fails 2 rocket run --pod-manifest="$fx/empty.json"
 
 # --- socket activation: the socket unit's listening socket reaches the app as fd 3 ----------------
 printf '[App web]\nImage=sockserv:test\nExec=/usr/local/bin/sockserv\n' >/etc/rocket/pods/sock.pod
