@@ -17,6 +17,7 @@ static const Verb verbs[] = {
         { "list", verb_list, "List pods" },
         { "status", verb_status, "Show a pod's state and its apps' exit statuses" },
         { "enter", verb_enter, "Run a command inside a running pod" },
+        { "logs", verb_logs, "Show the output of a pod's apps" },
         { "stop", verb_stop, "Stop running pods" },
         { "rm", verb_rm, "Remove pods that are not running" },
         { "gc", verb_gc, "Remove exited and expired pods" },

@@ -17,3 +17,4 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx);
 int verb_stop(int argc, char *argv[], RocketContext *ctx);
 int verb_rm(int argc, char *argv[], RocketContext *ctx);
 int verb_gc(int argc, char *argv[], RocketContext *ctx);
+int verb_logs(int argc, char *argv[], RocketContext *ctx);

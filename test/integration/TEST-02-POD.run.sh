@@ -24,6 +24,8 @@ uuid=$(rocket status --format=json hello | jq -r .uuid)
 mid=${uuid//-/}
 [ -L "/var/log/journal/$mid" ]
 assert_eq "$(journalctl -m _MACHINE_ID="$mid" -t busybox -o cat --no-pager)" "hello from a pod"
+assert_eq "$(rocket logs --no-prefix hello)" "hello from a pod"
+[[ "$(rocket logs hello)" =~ ^[A-Z][a-z]{2}\ [0-9]{2}\ [0-9:]{8}\ busybox:\ hello\ from\ a\ pod$ ]]
 # And while the pod runs, through machined: journalctl -M.
 rocket run --name chatty --exec /bin/sh "$img" -- -c 'echo chatty-says-hi; exec sleep 1000' >/dev/null 2>&1 &
 wait_until "journalctl -M chatty -t busybox -o cat --no-pager 2>/dev/null | grep -qx chatty-says-hi"
@@ -60,6 +62,8 @@ st=$(rocket status duo)
 assert_in "app-client=0" "$st"
 assert_in "app-server=143" "$st"
 j=$(journalctl -m _MACHINE_ID="$(rocket status --format=json duo | jq -r .uuid | tr -d -)" -o cat --no-pager -t server -t client)
+assert_eq "$(rocket logs --no-prefix --app=client duo | grep -c '^ns ')" 1
+assert_fails 1 rocket logs --app=nope duo
 assert_in "hello from the busybox image" "$j"
 assert_in "no server files here" "$j"
 assert_in "duo-host" "$j"

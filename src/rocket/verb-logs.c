@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rocket logs: the apps' output from the pod's own journal (in the pod directory), while the pod runs and
+ * after it exited, until gc removes the pod. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "rocket-pod.h"
+#include "string-util.h"
+#include "verb-list.h"
+
+static void help(void) {
+        printf("Usage: rocket logs [OPTIONS...] POD\n"
+               "\n"
+               "Show the output of a pod's apps, from the pod's journal.\n"
+               "\n"
+               "Options:\n"
+               "  -h --help              Show this help\n"
+               "     --app=APP           Only this app\n"
+               "  -f --follow            Keep printing new output until the pod exits\n"
+               "  -n --lines=N           Only the last N lines\n"
+               "     --no-prefix         Print the messages alone, without time and app\n");
+}
+
+
+static int print_entry(sd_journal *j, bool prefix) {
+        const void *msg, *id;
+        size_t msg_len, id_len;
+        uint64_t usec;
+
+        if (sd_journal_get_data(j, "MESSAGE", &msg, &msg_len) < 0 || msg_len < 8)
+                return 0;
+        if (prefix) {
+                char when[32];
+                time_t t;
+                struct tm tm;
+
+                if (sd_journal_get_realtime_usec(j, &usec) < 0)
+                        usec = 0;
+                t = (time_t) (usec / 1000000);
+                strftime(when, sizeof when, "%b %d %H:%M:%S", localtime_r(&t, &tm));
+                if (sd_journal_get_data(j, "SYSLOG_IDENTIFIER", &id, &id_len) < 0 || id_len < 18) {
+                        id = "SYSLOG_IDENTIFIER=?";
+                        id_len = 19;
+                }
+                printf("%s %.*s: ", when, (int) (id_len - 18), (const char *) id + 18);
+        }
+        fwrite((const char *) msg + 8, 1, msg_len - 8, stdout);
+        fputc('\n', stdout);
+        return 0;
+}
+
+int verb_logs(int argc, char *argv[], RocketContext *ctx) {
+        enum { ARG_APP = 0x100, ARG_NO_PREFIX };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "app", required_argument, NULL, ARG_APP },
+                { "follow", no_argument, NULL, 'f' },
+                { "lines", required_argument, NULL, 'n' },
+                { "no-prefix", no_argument, NULL, ARG_NO_PREFIX },
+                {}
+        };
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_close_ int pods_fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        const char *app = NULL;
+        bool follow = false, prefix = true;
+        long lines = -1;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:hfn:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_APP:
+                        if (!name_is_valid(optarg))
+                                return log_usage("logs: invalid app name '%s'.", optarg);
+                        app = optarg;
+                        break;
+                case 'f':
+                        follow = true;
+                        break;
+                case 'n': {
+                        char *end;
+
+                        lines = strtol(optarg, &end, 10);
+                        if (*end || lines < 0)
+                                return log_usage("logs: invalid number of lines '%s'.", optarg);
+                        break;
+                }
+                case ARG_NO_PREFIX:
+                        prefix = false;
+                        break;
+                default:
+                        return getopt_error("logs", c, argv);
+                }
+        if (argc - optind != 1)
+                return log_usage("logs: give exactly one POD.");
+        r = rocket_pods_open(ctx, false, &pods_fd);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = rocket_pod_resolve(pods_fd, argv[optind], &p);
+        if (r < 0)
+                return r;
+        if (!p->manifest)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
+        if (app && !pod_manifest_find_app(p->manifest, app))
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, app);
+        if (asprintf(&dir, "%s/pods/%s/journal", ctx->dir, p->path) < 0)
+                return log_oom();
+        r = sd_journal_open_directory(&j, dir, 0);
+        if (r < 0)
+                return log_error_errno(r, "Pod %s has no journal (it never ran?): %m", p->uuid);
+        for (size_t i = 0; i < p->manifest->n_apps; i++) {
+                _cleanup_free_ char *match = NULL;
+
+                if (app && !streq(app, p->manifest->apps[i].name))
+                        continue;
+                if (asprintf(&match, "_SYSTEMD_UNIT=%s.service", p->manifest->apps[i].name) < 0)
+                        return log_oom();
+                r = sd_journal_add_match(j, match, 0);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to filter the journal: %m");
+        }
+        if (lines >= 0) {
+                r = sd_journal_seek_tail(j);
+                if (r >= 0)
+                        r = sd_journal_previous_skip(j, (uint64_t) lines + 1);
+        } else
+                r = sd_journal_seek_head(j);
+        if (r < 0)
+                return log_error_errno(r, "Failed to seek in the journal: %m");
+        if (lines == 0)
+                (void) sd_journal_next(j);
+
+        for (;;) {
+                r = sd_journal_next(j);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the journal: %m");
+                if (r > 0) {
+                        print_entry(j, prefix);
+                        continue;
+                }
+                fflush(stdout);
+                if (!follow || !pod_is_locked(p->dir_fd))
+                        break;
+                r = sd_journal_wait(j, 250 * 1000);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to wait for the journal: %m");
+        }
+        return 0;
+}
