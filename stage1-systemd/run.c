@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -210,6 +211,14 @@ static bool stdout_is_journal(void) {
         return fd_is_journal_stream(STDOUT_FILENO);
 }
 
+/* Nobody reads it: no need to follow the journal (an inotify instance and a wakeup per line, per pod). */
+static bool stdout_is_null(void) {
+        struct stat st;
+
+        return fstat(STDOUT_FILENO, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
+               minor(st.st_rdev) == 3;
+}
+
 /* The pod's life as structured journal events when rocket runs under systemd (at debug level on a
  * terminal, where the apps' output is what matters). */
 #define MESSAGE_POD_STARTED "MESSAGE_ID=7ecdba8ab5bb48a286aa8c1a26500b0c"
@@ -396,7 +405,7 @@ int stage1_run(int argc, char *argv[]) {
         link_journal(pod_dir, mid);
         /* The apps' output on our stdout, unless that is the journal already (a unit's), where the pod's
          * journal has it anyway (journalctl -M). */
-        if (!stdout_is_journal()) {
+        if (!stdout_is_journal() && !stdout_is_null()) {
                 r = app_output_new(m, strjoina(pod_dir, "/journal"), &out);
                 if (r < 0)
                         log_warning_errno(r, "Cannot follow the pod's journal, the apps' output will not be shown: %m");
