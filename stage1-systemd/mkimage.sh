@@ -24,6 +24,7 @@ mkdir -p "$tmp"/{usr/bin,usr/lib/systemd,etc/systemd/system,var/log/journal,run,
 ln -s usr/lib "$tmp/lib"
 ln -s usr/bin "$tmp/bin"
 ln -s usr/bin "$tmp/sbin"
+ln -s ../run "$tmp/var/run"
 
 bins=("$sdlib/systemd" "$sdlib/systemd-journald" "$sdlib/systemd-shutdown")
 for b in "${bins[@]}"; do
@@ -31,10 +32,6 @@ for b in "${bins[@]}"; do
         cp -L "$b" "$tmp/usr/lib/systemd/"
 done
 install -m 0755 "$helper" "$tmp/usr/lib/systemd/rocket-pod-helper"
-# systemd stops mount units at shutdown with umount(8).
-for b in /usr/bin/umount /usr/bin/mount; do
-        [ -x "$b" ] && cp -L "$b" "$tmp/usr/bin/" && bins+=("$b")
-done
 
 # Every library those binaries load, at its canonical path (the dynamic loader included).
 copy_lib() {

@@ -50,6 +50,20 @@ int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret) {
         return -ESRCH;
 }
 
+/* Right after 'rocket run' the pod's PID 1 may still be setting up (not yet systemd, so without its
+ * $container_uuid): give it a moment. */
+static int leader_pid_wait(const char *machine_id, pid_t *ret) {
+        int r = -ESRCH;
+
+        for (int i = 0; i < 100; i++) {
+                r = pod_leader_pid(AT_FDCWD, machine_id, ret);
+                if (r >= 0 || r == -EBADMSG)
+                        return r;
+                usleep(50 * 1000);
+        }
+        return r;
+}
+
 static int load_pod(PodManifest **ret, char mid[static 33]) {
         int r = pod_manifest_load_at(AT_FDCWD, "pod", ret);
 
@@ -68,7 +82,7 @@ int stage1_stop(int argc, char *argv[]) {
         r = load_pod(&m, mid);
         if (r < 0)
                 return r;
-        r = pod_leader_pid(AT_FDCWD, mid, &pid);
+        r = leader_pid_wait(mid, &pid);
         if (r < 0)
                 return log_error_errno(r, "Pod %s is not running.", m->uuid);
         /* SIGRTMIN+4 is the pod's systemd's poweroff; SIGKILL to PID 1 ends the whole PID namespace. */
@@ -148,7 +162,7 @@ int stage1_enter(int argc, char *argv[]) {
                 app = m->apps[0].name;
         if (!pod_manifest_find_app(m, app))
                 return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", m->uuid, app);
-        r = pod_leader_pid(AT_FDCWD, mid, &pid);
+        r = leader_pid_wait(mid, &pid);
         if (r < 0)
                 return log_error_errno(r, "Pod %s is not running.", m->uuid);
 
