@@ -14,6 +14,7 @@
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,17 +166,23 @@ _noreturn_ void fly_exec_app(const PodApp *a, const char *root) {
                         _exit(1);
                 }
         }
-        if (a->group) {
+        {
+                /* --group, or the group of OCI's "user:group". */
+                const char *g = a->group ?: (a->user && strchr(a->user, ':') ? strchr(a->user, ':') + 1 : NULL);
                 struct group *gr;
-                FILE *f = fopen("/etc/group", "re");
-                bool num = a->group[strspn(a->group, "0123456789")] == 0;
+                FILE *f;
+                bool num;
 
-                gid = num ? (gid_t) strtoul(a->group, NULL, 10) : gid;
-                while (!num && f && (gr = fgetgrent(f)))
-                        if (streq(gr->gr_name, a->group))
-                                gid = gr->gr_gid;
-                if (f)
-                        fclose(f);
+                if (g && *g) {
+                        f = fopen("/etc/group", "re");
+                        num = g[strspn(g, "0123456789")] == 0;
+                        gid = num ? (gid_t) strtoul(g, NULL, 10) : gid;
+                        while (!num && f && (gr = fgetgrent(f)))
+                                if (streq(gr->gr_name, g))
+                                        gid = gr->gr_gid;
+                        if (f)
+                                fclose(f);
+                }
         }
         setenv("HOME", "/", 0);
         if (!a->caps_all && drop_bounding_set(a->caps) < 0) {
@@ -290,6 +297,7 @@ int fly_enter(int argc, char *argv[]) {
                 if (c != 'a')
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "enter: unknown option.");
         cmd = optind < argc ? argv + optind : default_cmd;
+        (void) close(3);        /* the pod directory: not for the entered command */
         if (pod_manifest_load_at(AT_FDCWD, "pod", &m) < 0 || pod_machine_id(m->uuid, mid) < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Failed to load the pod manifest.");
         if (fly_leader_pid(mid, &pid) < 0)
@@ -314,6 +322,7 @@ int fly_enter(int argc, char *argv[]) {
                 if (chroot(path) < 0 || chdir("/") < 0)
                         _exit(1);
                 setenv("PATH", DEFAULT_PATH, 1);
+                (void) syscall(SYS_close_range, 3U, ~0U, 0U);
                 execvp(cmd[0], cmd);
                 log_error_errno(errno, "Failed to execute %s: %m", cmd[0]);
                 _exit(127);

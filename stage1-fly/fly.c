@@ -68,8 +68,13 @@ static int bind_into(const char *root, const char *src, const char *dst, unsigne
                 return r;
         if (mount(src, p, NULL, MS_BIND|MS_REC, NULL) < 0)
                 return -errno;
-        if ((flags & MS_RDONLY) && mount(NULL, p, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|MS_REC, NULL) < 0)
-                return -errno;
+        /* A read-only remount is not recursive: mount_setattr() is, for the submounts of /sys too. */
+        if (flags & MS_RDONLY) {
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV };
+
+                if (syscall(SYS_mount_setattr, AT_FDCWD, p, AT_RECURSIVE, &attr, sizeof attr) < 0)
+                        return -errno;
+        }
         return 0;
 }
 

@@ -166,6 +166,7 @@ void machine_unregister(MachineRegistration *reg) {
 
 int machine_unregister_by_name(const char *name, const char *machine_id) {
         _cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *owned = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *path;
@@ -178,8 +179,9 @@ int machine_unregister_by_name(const char *name, const char *machine_id) {
                 return 0;
         r = sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
                                "org.freedesktop.machine1.Manager", "GetMachine", &error, &reply, "s", name);
-        if (r < 0 || sd_bus_message_read(reply, "o", &path) < 0)
+        if (r < 0 || sd_bus_message_read(reply, "o", &path) < 0 || !(owned = strdup(path)))
                 return 0;
+        path = owned;
         /* Only ours: the same name may belong to a newer pod by now. */
         reply = sd_bus_message_unref(reply);
         r = sd_bus_get_property(bus, "org.freedesktop.machine1", path, "org.freedesktop.machine1.Machine", "Id",

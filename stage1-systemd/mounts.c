@@ -114,18 +114,25 @@ static int bind_in_root(int root_fd, const char *source, const char *path, unsig
         if (r < 0)
                 return r;
         fd_path(fd, where);
-        if (mount(source, where, NULL, MS_BIND|MS_REC|extra, NULL) < 0)
+        if (mount(source, where, NULL, MS_BIND|MS_REC, NULL) < 0)
                 return -errno;
-        if (read_only && mount(NULL, where, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|extra, NULL) < 0) {
-                /* where still names the mount point's underlying directory: reopen to reach the new mount. */
+        /* Flags given with a bind are ignored, and a read-only remount is not recursive: set them on the
+         * new mount and everything under it, through a fresh fd (the old one names what is underneath). */
+        {
+                struct mount_attr attr = {
+                        .attr_set = (read_only ? MOUNT_ATTR_RDONLY : 0) |
+                                    (extra & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+                                    (extra & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
+                                    (extra & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0),
+                };
                 _cleanup_close_ int top = -EBADF;
-                char w2[64];
 
+                if (attr.attr_set == 0)
+                        return 0;
                 r = openat2_in_root(root_fd, path, O_PATH, &top);
                 if (r < 0)
                         return r;
-                fd_path(top, w2);
-                if (mount(NULL, w2, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|extra, NULL) < 0)
+                if (syscall(SYS_mount_setattr, top, "", AT_EMPTY_PATH|AT_RECURSIVE, &attr, sizeof attr) < 0)
                         return -errno;
         }
         return 0;
@@ -261,11 +268,20 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
         if (fd < 0)
                 return -errno;
 
-        r = bind_in_root(fd, proc, "/proc", 0, false);
+        /* The masks are paths under these: they must be the directories we mount, not links elsewhere. */
+        for (const char *const *d = (const char *const[]) { "proc", "sys", "dev", NULL }; *d; d++) {
+                struct stat st;
+
+                if (fstatat(fd, *d, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+                        return log_error_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                               "The image of app %s has a /%s that is not a directory; refusing it.",
+                                               a->name, *d);
+        }
+        r = bind_in_root(fd, proc, "/proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, false);
         if (r >= 0)
-                r = bind_in_root(fd, dev, "/dev", 0, false);
+                r = bind_in_root(fd, dev, "/dev", MS_NOSUID|MS_NOEXEC, false);
         if (r >= 0)
-                r = bind_in_root(fd, sys, "/sys", 0, true);
+                r = bind_in_root(fd, sys, "/sys", MS_NOSUID|MS_NODEV|MS_NOEXEC, true);      /* cgroup2 under it too */
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the API filesystems into app %s: %m", a->name);
 
@@ -396,9 +412,17 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
                 snprintf(dst, sizeof dst, "%s/var/log/journal/%s", root, mid);
                 if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
                         return log_error_errno(errno, "Failed to mount the pod journal: %m");
+                /* Read-only (the manifest names the stage1 that host-side rocket runs), but for apps/, where
+                 * the apps' exits are recorded. */
                 snprintf(dst, sizeof dst, "%s" STAGE1_POD_DIR, root);
-                if (mount(pod_dir, dst, NULL, MS_BIND, NULL) < 0)
+                if (mount(pod_dir, dst, NULL, MS_BIND, NULL) < 0 ||
+                    mount(NULL, dst, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY|MNT_FLAGS_SAFE, NULL) < 0)
                         return log_error_errno(errno, "Failed to mount the pod directory into the pod: %m");
+                snprintf(src, sizeof src, "%s/apps", pod_dir);
+                snprintf(dst, sizeof dst, "%s" STAGE1_POD_DIR "/apps", root);
+                if (mount(src, dst, NULL, MS_BIND, NULL) < 0 ||
+                    mount(NULL, dst, NULL, MS_BIND|MS_REMOUNT|MNT_FLAGS_SAFE, NULL) < 0)
+                        return log_error_errno(errno, "Failed to mount the pod's apps directory into the pod: %m");
         }
 
         /* Identity. */

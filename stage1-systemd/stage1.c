@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,6 +155,8 @@ int stage1_enter(int argc, char *argv[]) {
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "enter: unknown option.");
                 }
         cmd = optind < argc ? argv + optind : default_cmd;
+        /* The pod directory (fd 3) must not reach the command: it is a way out of the app's root. */
+        (void) close(3);
 
         r = load_pod(&m, mid);
         if (r < 0)
@@ -189,6 +192,8 @@ int stage1_enter(int argc, char *argv[]) {
                         log_error_errno(errno, "Failed to enter the rootfs of app %s: %m", app);
                         _exit(1);
                 }
+                /* Nothing but stdin, stdout and stderr reaches the command. */
+                (void) syscall(SYS_close_range, 3U, ~0U, 0U);
                 clearenv();
                 setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
                 setenv("HOME", "/", 1);

@@ -50,7 +50,11 @@ int unit_quote(const char *s, bool exec, char **ret) {
                                 *p++ = '$';
                         break;
                 default:
-                        *p++ = *c;
+                        /* Every other control character too: systemd ends a line at a lone \r. */
+                        if ((unsigned char) *c < 0x20 || (unsigned char) *c == 0x7f)
+                                p += sprintf(p, "\\x%02x", (unsigned) (unsigned char) *c);
+                        else
+                                *p++ = *c;
                 }
         *p++ = '"';
         *p = 0;
@@ -168,7 +172,7 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
                      "StandardError=journal\n"
                      "SyslogIdentifier=%s\n"
                      "TimeoutStopSec=10s\n"
-                     "ExecStopPost=" STAGE1_HELPER " app-exited %s\n",
+                     "ExecStopPost=+" STAGE1_HELPER " app-exited %s\n",
                      m->uuid, a->name, m->name, a->name, a->name) < 0)
                 return -ENOMEM;
         r = append(&u, &len, head);
@@ -191,7 +195,7 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
                 }
         if (r >= 0 && a->ready_path) {
                 /* Started (and the pod ready) only once the app has created this path. */
-                r = append(&u, &len, "ExecStartPost=" STAGE1_HELPER " wait-path ");
+                r = append(&u, &len, "ExecStartPost=+" STAGE1_HELPER " wait-path ");
                 if (r >= 0)
                         r = append(&u, &len, a->name);
                 if (r >= 0)

@@ -417,15 +417,18 @@ bool pod_app_failed(const PodAppStatus *a) {
 int pod_exit_status(const Pod *p) {
         const PodAppStatus *first = NULL;
 
+        bool missing = false;
+
         for (size_t i = 0; i < p->n_apps; i++) {
                 const PodAppStatus *a = &p->apps[i];
 
                 if (!a->exited)
-                        return -ENODATA;
-                if (pod_app_failed(a) && (!first || a->when_usec < first->when_usec))
+                        missing = true;
+                else if (pod_app_failed(a) && (!first || a->when_usec < first->when_usec))
                         first = a;
         }
+        /* An app that never got to run (its start cancelled when another failed) does not hide the failure. */
         if (!first)
-                return 0;
+                return missing ? -ENODATA : 0;
         return streq(first->how, "exited") ? first->status : 128 + first->status;
 }

@@ -12,11 +12,11 @@
 #include "log.h"
 #include "string-util.h"
 
-/* rkt's default bounding set (the capabilities Docker grants, minus none). */
+/* rkt's default bounding set minus CAP_SYS_CHROOT: apps are confined to their rootfs by chroot(2), which
+ * a second chroot(2) could undo. */
 static const char *const default_caps[] = {
         "CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_KILL", "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETFCAP",
-        "CAP_SYS_CHROOT", NULL,
+        "CAP_NET_RAW", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETFCAP", NULL,
 };
 
 /* What Docker's and rkt's default profiles block, by name; a name this architecture lacks is left out
@@ -43,6 +43,11 @@ static const char *const systemd_groups[] = {
         "@process", "@raw-io", "@reboot", "@resources", "@sandbox", "@setuid", "@signal", "@swap", "@sync",
         "@system-service", "@timer", "@known", "@default", NULL,
 };
+
+static char *mfree(char *p) {
+        free(p);
+        return NULL;
+}
 
 static bool in_list(const char *const *l, const char *s) {
         for (; *l; l++)
@@ -283,6 +288,33 @@ int isolation_apply(const char *where, const IsolationArgs *app, const Isolation
                         goto finish;
         }
 
+        /* An image may only narrow what it gets: its retain set is intersected with the defaults, its seccomp
+         * remove set adds to the default filter, its retain set is ignored, and it can only turn
+         * no_new_privs on. The command line decides freely. */
+        if (img.caps_retain) {
+                for (size_t i = 0; img.caps_retain[i]; )
+                        if (!in_list(default_caps, img.caps_retain[i])) {
+                                free(img.caps_retain[i]);
+                                memmove(img.caps_retain + i, img.caps_retain + i + 1,
+                                        (strv_length(img.caps_retain + i + 1) + 1) * sizeof(char *));
+                        } else
+                                i++;
+        }
+        if (img_seccomp && startswith(img_seccomp, "mode=retain")) {
+                log_debug("%s: ignoring the image's seccomp retain set; the default filter applies.", where);
+                img_seccomp = mfree(img_seccomp);
+        } else if (img_seccomp) {
+                char *t = NULL;
+
+                if (asprintf(&t, "%s,@rocket-default,@clock,@module,@reboot,@swap,@raw-io,@cpu-emulation,@obsolete",
+                             img_seccomp) < 0)
+                        goto oom;
+                free(img_seccomp);
+                img_seccomp = t;
+        }
+        if (img.no_new_privs == 0)
+                img.no_new_privs = -1;
+
         /* Capabilities: a retain set replaces the default; a remove set takes from it. */
         retain = app->caps_retain ?: pod->caps_retain ?: img.caps_retain;
         remove = app->caps_remove ?: pod->caps_remove ?: img.caps_remove;
@@ -320,6 +352,8 @@ int isolation_apply(const char *where, const IsolationArgs *app, const Isolation
                 r = expand(raw, &ret->seccomp_syscalls);
                 if (r < 0)
                         goto oom;
+                /* The image's addition to the default filter keeps the rest of the default. */
+                ret->no_user_namespaces = spec == img_seccomp;
         } else if (!(insecure & INSECURE_SECCOMP)) {
                 char *def[] = { (char *) "@rocket-default", (char *) "@clock", (char *) "@module", (char *) "@reboot",
                                 (char *) "@swap", (char *) "@raw-io", (char *) "@cpu-emulation", (char *) "@obsolete",

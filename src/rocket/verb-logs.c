@@ -133,15 +133,17 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
                         return log_error_errno(r, "Failed to filter the journal: %m");
         }
         if (lines >= 0) {
+                /* On the Nth entry from the end (or the first, if there are fewer): print it, then on. */
                 r = sd_journal_seek_tail(j);
-                if (r >= 0)
-                        r = sd_journal_previous_skip(j, (uint64_t) lines + 1);
+                if (r >= 0 && lines > 0) {
+                        r = sd_journal_previous_skip(j, (uint64_t) lines);
+                        if (r > 0)
+                                print_entry(j, prefix);
+                }
         } else
                 r = sd_journal_seek_head(j);
         if (r < 0)
                 return log_error_errno(r, "Failed to seek in the journal: %m");
-        if (lines == 0)
-                (void) sd_journal_next(j);
 
         for (;;) {
                 r = sd_journal_next(j);

@@ -632,8 +632,9 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                                 ret = log_error_errno(r, "Failed to mark pod %s: %m", p->uuid);
                         break;
                 case POD_EMBRYO:
-                        /* Unlocked: its rocket died while creating it. */
-                        if (pod_lock_exclusive(p->dir_fd) >= 0)
+                        /* Unlocked for a while: its rocket died while creating it (a fresh one may not
+                         * have taken its lock yet). */
+                        if (p->created_usec + 60 * 1000000ULL < now && pod_lock_exclusive(p->dir_fd) >= 0)
                                 (void) pod_transition(pods_fd, p, POD_GARBAGE);
                         break;
                 default:

@@ -403,6 +403,10 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
                 app->layers_dir = NULL;
         if (!app->name || !app->image_name || !app->layers_dir)
                 return log_oom();
+        /* Apps are APP.service in the pod, next to the stage1's own units. */
+        if (startswith(app->name, "rocket-") || startswith(app->name, "systemd-"))
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                       "App name '%s' is reserved (rocket-*, systemd-*); choose one with --name.", app->name);
         {
                 char *abs = realpath(app->layers_dir, NULL);
 

@@ -26,6 +26,8 @@ assert_in "/usr/lib/systemd/systemd" "$ms"
 assert_in "sleep 0.1" "$ms"
 assert_eq "$(state web)" running
 assert_in "web" "$(rocket list --no-legend)"
+# enter: the pod's namespaces and the app's rootfs, and nothing of rocket's open (fd 3 was the pod directory).
+assert_eq "$(rocket enter web /bin/ls /proc/self/fd | sort -n | tr '\n' ' ')" "0 1 2 3 "      # 3: ls's own directory
 # enter: the pod's namespaces and the app's rootfs.
 assert_eq "$(rocket enter web /bin/sh -c 'hostname; cat /proc/1/comm; test -f /bin/busybox && echo app-rootfs')" \
         "$(printf 'web\nsystemd\napp-rootfs')"

@@ -20,7 +20,7 @@ attacks() {     # attacks [ROCKET RUN OPTIONS...] -- NAME... : "name: result" li
                 "for a in $names; do echo \"\$a: \$(/usr/local/bin/attack \$a)\"; done"
 }
 
-out=$(attacks -- mount mknod-block write-hostname finit-module reboot keyctl unshare-user ptrace settime raise-cap)
+out=$(attacks -- mount mknod-block write-hostname finit-module reboot keyctl unshare-user ptrace settime raise-cap chroot)
 assert_in "mount: EPERM" "$out"                  # seccomp (mount family) and no CAP_SYS_ADMIN
 assert_in "mknod-block: EPERM" "$out"            # the app unit's device policy (CAP_MKNOD alone is not enough)
 assert_in "write-hostname: EROFS" "$out"         # /proc/sys is mounted read-only
@@ -31,6 +31,7 @@ assert_in "unshare-user: EPERM" "$out"           # RestrictNamespaces=~user (and
 assert_in "ptrace: EPERM" "$out"                 # seccomp (ptrace), no CAP_SYS_PTRACE
 assert_in "settime: EPERM" "$out"                # seccomp (@clock), no CAP_SYS_TIME
 assert_in "raise-cap: EPERM" "$out"              # CAP_SYS_ADMIN is outside the bounding set
+assert_in "chroot: EPERM" "$out"                 # no CAP_SYS_CHROOT: the app cannot undo its chroot(2)
 
 # Masked paths read as empty, inaccessible nodes; the same pod without the mask reads them.
 out=$(rocket run --exec /bin/sh attack:test -- -c 'cat /proc/timer_list /proc/keys | wc -c; ls /sys/firmware 2>&1 | wc -l')
@@ -38,9 +39,9 @@ assert_eq "$out" "$(printf '0\n0')"                # empty files, an empty direc
 out=$(rocket run --insecure-options=paths --exec /bin/sh attack:test -- -c 'cat /proc/timer_list | wc -c')
 [ "$out" -gt 0 ]
 
-# The status fields show the confinement: the 14 default capabilities, seccomp filter mode, no_new_privs.
+# The status fields show the confinement: rkt's default capabilities but CAP_SYS_CHROOT, seccomp filter mode, no_new_privs.
 out=$(rocket run --exec /bin/grep attack:test -- -E '^(CapBnd|NoNewPrivs|Seccomp):' /proc/self/status)
-assert_in "CapBnd:	00000000a80425fb" "$out"
+assert_in "CapBnd:	00000000a80025fb" "$out"
 assert_in "NoNewPrivs:	1" "$out"
 assert_in "Seccomp:	2" "$out"
 
@@ -53,8 +54,11 @@ assert_in "settime: ok" "$out"
 out=$(attacks --insecure-options=paths -- mknod-block)
 assert_in "mknod-block: ok" "$out"
 out=$(rocket run --caps-remove=NET_RAW,MKNOD --no-new-privs=false --exec /bin/grep attack:test -- -E '^(CapBnd|NoNewPrivs):' /proc/self/status)
-assert_in "CapBnd:	00000000a00405fb" "$out"        # the default minus CAP_NET_RAW and CAP_MKNOD
+assert_in "CapBnd:	00000000a00005fb" "$out"        # the default minus CAP_NET_RAW and CAP_MKNOD
 assert_in "NoNewPrivs:	0" "$out"
+# Control characters in what reaches the app's unit stay data (a \r would otherwise end the line there).
+out=$(rocket run --environment="X=a$(printf '\r')ExecStartPre=/bin/false" --exec /bin/sh attack:test -- -c 'printf %s "$X" | wc -c')
+assert_eq "$out" 25
 # Unknown names are refused when parsed, naming them.
 assert_fails 2 rocket run --caps-retain=CAP_FROBNICATE attack:test
 assert_in "CAP_FROBNICATE" "$(rocket run --caps-retain=CAP_FROBNICATE attack:test 2>&1 || true)"
@@ -106,7 +110,7 @@ out=$(rocket run --name=flying --stage1-name=fly --exec /bin/sh attack:test -- \
         -c 'grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; /usr/local/bin/attack mount; /usr/local/bin/attack settime; exit 4' \
         2>&1) || rc=$?
 assert_eq "${rc:-0}" 4
-assert_in "CapBnd:	00000000a80425fb" "$out"
+assert_in "CapBnd:	00000000a80025fb" "$out"
 assert_in "Seccomp:	2" "$out"
 assert_in "NoNewPrivs:	1" "$out"
 assert_eq "$(grep -c EPERM <<<"$out")" 2

@@ -87,6 +87,10 @@ TEST(unit_quoting) {
         ASSERT_STREQ(c, "\\;");
         ASSERT_OK(unit_quote("K=$V", false, &d));
         ASSERT_STREQ(d, "\"K=$V\"");
+        free(d);
+        d = NULL;
+        ASSERT_OK(unit_quote("a\rExecStartPre=/x\x7f", false, &d));
+        ASSERT_STREQ(d, "\"a\\x0dExecStartPre=/x\\x7f\"");
 }
 
 /* A pod directory's state: its location and its lock. */
