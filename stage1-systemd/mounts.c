@@ -18,18 +18,22 @@
 
 #define MNT_FLAGS_SAFE (MS_NOSUID|MS_NODEV|MS_NOEXEC)
 
-static int openat2_in_root(int root_fd, const char *path, int flags, int *ret) {
+static int openat2_in_root_flags(int dir_fd, const char *path, int flags, uint64_t resolve, int *ret) {
         struct open_how how = {
                 .flags = (uint64_t) (flags | O_CLOEXEC),
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+                .resolve = resolve,
         };
         long fd;
 
-        fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
         if (fd < 0)
                 return -errno;
         *ret = (int) fd;
         return 0;
+}
+
+static int openat2_in_root(int root_fd, const char *path, int flags, int *ret) {
+        return openat2_in_root_flags(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, ret);
 }
 
 int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd) {
@@ -263,10 +267,10 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
         if (asprintf(&app_root, "%s" STAGE1_STAGE2_DIR "/%s/rootfs", root, a->name) < 0 ||
             asprintf(&proc, "%s/proc", root) < 0 || asprintf(&dev, "%s/dev", root) < 0 ||
             asprintf(&sys, "%s/sys", root) < 0)
-                return -ENOMEM;
+                return log_oom();
         fd = open(app_root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (fd < 0)
-                return -errno;
+                return log_error_errno(errno, "Failed to open the rootfs of app %s: %m", a->name);
 
         /* The masks are paths under these: they must be the directories we mount, not links elsewhere. */
         for (const char *const *d = (const char *const[]) { "proc", "sys", "dev", NULL }; *d; d++) {
@@ -288,7 +292,7 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
         if (asprintf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
                      m->hostname) < 0 ||
             asprintf(&hostname, "%s\n", m->hostname) < 0)
-                return -ENOMEM;
+                return log_oom();
         r = write_in_root(fd, "/etc", "hosts", hosts);
         if (r >= 0)
                 r = write_in_root(fd, "/etc", "hostname", hostname);
@@ -303,12 +307,22 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
                 const PodVolume *v = pod_manifest_find_volume(m, pm->volume);
                 _cleanup_free_ char *src = NULL;
 
-                if (v->kind == VOLUME_HOST)
-                        src = strdup(v->source);
-                else if (asprintf(&src, "%s/volumes/%s", pod_dir, v->name) < 0)
+                _cleanup_close_ int src_fd = -EBADF;
+
+                if (v->kind == VOLUME_HOST) {
+                        /* stage0 resolved it; a symlink swapped in since (say, between prepare and run) is
+                         * refused, and what we checked is what we mount. */
+                        r = openat2_in_root_flags(AT_FDCWD, v->source, O_PATH, RESOLVE_NO_SYMLINKS, &src_fd);
+                        if (r < 0)
+                                return log_error_errno(r, "Volume %s: cannot open its source %s%s: %m", v->name, v->source,
+                                                       r == -ELOOP ? " (it is a symbolic link now)" : "");
+                        r = asprintf(&src, "/proc/self/fd/%i", src_fd);
+                        if (r < 0)
+                                src = NULL;
+                } else if (asprintf(&src, "%s/volumes/%s", pod_dir, v->name) < 0)
                         src = NULL;
                 if (!src)
-                        return -ENOMEM;
+                        return log_oom();
                 r = bind_in_root(fd, src, pm->target, MS_NOSUID|MS_NODEV, v->read_only || pm->read_only);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount volume %s at %s in app %s: %m", v->name,
@@ -325,11 +339,11 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
 
         r = pod_machine_id(m->uuid, mid);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Invalid pod UUID: %m");
         /* The stage1 tree, read-only below the pod's own writable layer. */
         if (asprintf(&lower, "%s/rootfs", m->stage1) < 0 || asprintf(&upper, "%s/stage1/upper", pod_dir) < 0 ||
             asprintf(&work, "%s/stage1/work", pod_dir) < 0)
-                return -ENOMEM;
+                return log_oom();
         if (strpbrk(lower, ",:"))
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "The stage1 path %s contains ',' or ':'.", m->stage1);
         r = mount_overlay(root, lower, upper, work);
@@ -337,7 +351,7 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
                 return log_error_errno(r, "Failed to mount the stage1 root at %s: %m", root);
         root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (root_fd < 0)
-                return -errno;
+                return log_error_errno(errno, "Failed to open the pod root %s: %m", root);
 
         /* Every app's image, stacked with overlayfs under its writable layer in the pod directory. */
         for (size_t i = 0; i < m->n_apps; i++) {
@@ -436,7 +450,7 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
                 _cleanup_free_ char *h = NULL;
 
                 if (asprintf(&h, "%s\n", m->hostname) < 0)
-                        return -ENOMEM;
+                        return log_oom();
                 r = write_file_atomic_at(root_fd, "etc/hostname", h, strlen(h), 0644);
         }
         if (r < 0)

@@ -43,7 +43,8 @@ typedef struct RunArgs {
 /* The child's report to the parent before it execs systemd: a message, then EOF (close-on-exec) on success. */
 static _noreturn_ void child_fail(int err_fd, int r, const char *what) {
         char buf[512];
-        int n = snprintf(buf, sizeof buf, "%s: %s", what, strerror(ERRNO_VALUE(r)));
+        /* what == NULL: the error was logged already, the parent only learns that we failed. */
+        int n = what ? snprintf(buf, sizeof buf, "%s: %s", what, strerror(ERRNO_VALUE(r))) : snprintf(buf, sizeof buf, "\1");
 
         if (n > 0)
                 (void) !write(err_fd, buf, (size_t) MIN(n, (int) sizeof buf - 1));
@@ -97,7 +98,7 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         /* Errors below are logged to the inherited stderr as well. */
         r = pod_mount_all(m, pod_dir, root);
         if (r < 0)
-                child_fail(err_fd, r, "Failed to build the pod's filesystem");
+                child_fail(err_fd, r, NULL);    /* pod_mount_all() said what */
         {
                 _cleanup_close_ int root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
 
@@ -473,7 +474,7 @@ int stage1_run(int argc, char *argv[]) {
         if (n > 0) {
                 buf[n] = 0;
                 (void) waitpid(child, NULL, 0);
-                r = log_error_errno(SYNTHETIC_ERRNO(EIO), "%s", buf);
+                r = buf[0] == '\1' ? -EIO : log_error_errno(SYNTHETIC_ERRNO(EIO), "%s", buf);
                 goto finish;
         }
 
