@@ -108,6 +108,14 @@ rc=0
 out=$(rocket run --exec /no/such/binary "$img" 2>&1) || rc=$?
 assert_eq "$rc" 127
 assert_in "cannot execute /no/such/binary: No such file or directory" "$out"
+# A host volume swapped for a symlink between prepare and run is refused, not followed.
+mkdir -p "$fx/vol-src"
+u=$(rocket prepare --quiet --name swapped --volume v,kind=host,source="$fx/vol-src" --exec /bin/true "$img" \
+        --mount volume=v,target=/v)
+mv "$fx/vol-src" "$fx/vol-real"
+ln -s /etc "$fx/vol-src"
+assert_in "is a symbolic link now" "$(rocket run-prepared "$u" 2>&1 || true)"
+rocket rm "$u" >/dev/null 2>&1 || true
 rocket run --name busy --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
 wait_until "rocket status busy 2>/dev/null | grep -q state=running"
 assert_fails 1 rocket run --name busy "$img"                             # name in use
