@@ -487,36 +487,50 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
         r = open_pods(ctx, &pods_fd);
         if (r < 0)
                 return r;
-        for (int i = optind; i < argc; i++) {
-                _cleanup_(pod_freep) Pod *p = NULL;
+        /* Signal every pod first, then wait for them: N pods stop in the time of the slowest. */
+        {
                 char *force[] = { (char *) "--force", NULL }, *none[] = { NULL };
+                Pod **stopping = calloc((size_t) (argc - optind), sizeof(Pod *));
+                size_t n = 0;
 
-                r = rocket_pod_resolve(pods_fd, argv[i], &p);
-                if (r < 0) {
-                        ret = r;
-                        continue;
+                if (!stopping)
+                        return log_oom();
+                for (int i = optind; i < argc; i++) {
+                        Pod *p = NULL;
+
+                        r = rocket_pod_resolve(pods_fd, argv[i], &p);
+                        if (r < 0) {
+                                ret = r;
+                                continue;
+                        }
+                        if (p->state != POD_RUNNING) {
+                                ret = log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s, not running.", p->uuid,
+                                                      pod_state_to_string(p->state));
+                                pod_free(p);
+                                continue;
+                        }
+                        if (rocket_stage1_call(pods_fd, p, "stop", a.force ? force : none) != 0) {
+                                ret = log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to stop pod %s.", p->uuid);
+                                pod_free(p);
+                                continue;
+                        }
+                        stopping[n++] = p;
                 }
-                if (p->state != POD_RUNNING) {
-                        ret = log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s, not running.", p->uuid,
-                                              pod_state_to_string(p->state));
-                        continue;
+                for (size_t i = 0; i < n; i++) {
+                        Pod *p = stopping[i];
+
+                        r = wait_exited(p, a.wait_usec);
+                        if (r == -ETIMEDOUT && !a.force) {
+                                log_warning("Pod %s did not stop within the timeout; killing it.", p->uuid);
+                                (void) rocket_stage1_call(pods_fd, p, "stop", force);
+                                r = wait_exited(p, 10 * 1000000ULL);
+                        }
+                        if (r < 0)
+                                ret = log_error_errno(r, "Pod %s did not stop.", p->uuid);
+                        else
+                                printf("%s\n", p->uuid);
                 }
-                r = rocket_stage1_call(pods_fd, p, "stop", a.force ? force : none);
-                if (r != 0) {
-                        ret = log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to stop pod %s.", p->uuid);
-                        continue;
-                }
-                r = wait_exited(p, a.wait_usec);
-                if (r == -ETIMEDOUT && !a.force) {
-                        log_warning("Pod %s did not stop within the timeout; killing it.", p->uuid);
-                        (void) rocket_stage1_call(pods_fd, p, "stop", force);
-                        r = wait_exited(p, 10 * 1000000ULL);
-                }
-                if (r < 0) {
-                        ret = log_error_errno(r, "Pod %s did not stop.", p->uuid);
-                        continue;
-                }
-                printf("%s\n", p->uuid);
+                pod_array_free(stopping, n);
         }
         return ret;
 }
