@@ -187,6 +187,7 @@ static int fly_run(int argc, char *argv[]) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD);      /* so that the wait below wakes when the pod ends */
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
         c = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|SIGCHLD, NULL, NULL, NULL, 0);
@@ -212,7 +213,7 @@ static int fly_run(int argc, char *argv[]) {
                 struct timespec t = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
                 int sig = sigtimedwait(&mask, NULL, &t);
 
-                if (sig > 0)
+                if (sig > 0 && sig != SIGCHLD)
                         (void) kill(c, SIGTERM);
                 if (waitpid(c, &status, WNOHANG) == c)
                         break;
