@@ -222,10 +222,10 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-int store_image_load(Store *s, const char *id, ImageRecord **ret) {
+/* names/ids: every ref of the store, read once by the caller (image list reads them once for all images). */
+static int image_load_with_refs(Store *s, const char *id, char **names, char **ids, ImageRecord **ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_(image_record_freep) ImageRecord *rec = NULL;
-        _cleanup_strv_free_ char **names = NULL, **ids = NULL;
         char file[DIGEST_STRING_MAX + 16];
         const char *format;
         json_object *layers;
@@ -296,10 +296,7 @@ int store_image_load(Store *s, const char *id, ImageRecord **ret) {
                 (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000 :
                 rec->import_usec;
 
-        r = store_ref_list(s, &names, &ids);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; names[i]; i++)
+        for (size_t i = 0; names && names[i]; i++)
                 if (streq(ids[i], id)) {
                         r = strv_extend(&rec->names, names[i]);
                         if (r < 0)
@@ -308,6 +305,16 @@ int store_image_load(Store *s, const char *id, ImageRecord **ret) {
 
         *ret = TAKE_PTR(rec);
         return 0;
+}
+
+int store_image_load(Store *s, const char *id, ImageRecord **ret) {
+        _cleanup_strv_free_ char **names = NULL, **ids = NULL;
+        int r;
+
+        r = store_ref_list(s, &names, &ids);
+        if (r < 0)
+                return r;
+        return image_load_with_refs(s, id, names, ids, ret);
 }
 
 int store_image_save(Store *s, const ImageRecord *rec) {
@@ -403,7 +410,7 @@ static int image_ids(Store *s, char ***ret) {
 }
 
 int store_image_list(Store *s, ImageRecord ***ret, size_t *ret_n) {
-        _cleanup_strv_free_ char **ids = NULL;
+        _cleanup_strv_free_ char **ids = NULL, **ref_names = NULL, **ref_ids = NULL;
         ImageRecord **l;
         size_t n = 0;
         int r;
@@ -411,11 +418,14 @@ int store_image_list(Store *s, ImageRecord ***ret, size_t *ret_n) {
         r = image_ids(s, &ids);
         if (r < 0)
                 return r;
+        r = store_ref_list(s, &ref_names, &ref_ids);
+        if (r < 0)
+                return r;
         l = calloc(strv_length(ids) + 1, sizeof(ImageRecord *));
         if (!l)
                 return -ENOMEM;
         STRV_FOREACH(id, ids) {
-                r = store_image_load(s, *id, &l[n]);
+                r = image_load_with_refs(s, *id, ref_names, ref_ids, &l[n]);
                 if (r == -ENOENT)       /* removed meanwhile */
                         continue;
                 if (r < 0) {
