@@ -332,7 +332,7 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
 }
 
 int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
-        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *resolv = NULL, *osrel = NULL;
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *osrel = NULL;
         _cleanup_close_ int root_fd = -EBADF;
         char mid[33], p[PATH_MAX];
         int r;
@@ -373,28 +373,6 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
         snprintf(p, sizeof p, "%s/sys", root);
         if (mount("sysfs", p, "sysfs", MNT_FLAGS_SAFE|MS_RDONLY, NULL) < 0)
                 return log_error_errno(errno, "Failed to mount %s: %m", p);
-        /* The pod's own cgroup subtree (the cgroup namespace's root), writable, in the unified layout. */
-        snprintf(p, sizeof p, "%s/sys/fs/cgroup", root);
-        if (mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, "nsdelegate") < 0 &&
-            mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, NULL) < 0)
-                return log_error_errno(errno, "Failed to mount the cgroup2 hierarchy at %s: %m", p);
-        /* Per-app limits need the controllers in the pod's subtree; say once when they are not there. */
-        {
-                _cleanup_free_ char *ctl = NULL;
-                bool want_mem = false, want_cpu = false;
-
-                for (size_t i = 0; i < m->n_apps; i++) {
-                        want_mem = want_mem || m->apps[i].memory_max;
-                        want_cpu = want_cpu || m->apps[i].cpu_quota_milli || m->apps[i].cpu_weight;
-                }
-                snprintf(p, sizeof p, "%s/sys/fs/cgroup/cgroup.controllers", root);
-                if ((want_mem || want_cpu) && read_full_file_at(AT_FDCWD, p, 4096, &ctl, NULL) >= 0 &&
-                    ((want_mem && !strstr(ctl, "memory")) || (want_cpu && !strstr(ctl, "cpu"))))
-                        log_warning("The %s controller is not available to the pod here (cgroup v2 without it); the "
-                                    "apps' limits are recorded in their units but not enforced. Limits given before "
-                                    "the first image apply to the whole pod.",
-                                    want_mem && !strstr(ctl, "memory") ? "memory" : "cpu");
-        }
         r = make_dev(root);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pod's /dev: %m");
@@ -456,6 +434,36 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
         if (r < 0)
                 return log_error_errno(r, "Failed to write the pod's configuration: %m");
 
+        return 0;
+}
+
+int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root) {
+        _cleanup_free_ char *resolv = NULL;
+        char p[PATH_MAX];
+        int r;
+
+        /* The pod's own cgroup subtree (the cgroup namespace's root), writable, in the unified layout. */
+        snprintf(p, sizeof p, "%s/sys/fs/cgroup", root);
+        if (mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, "nsdelegate") < 0 &&
+            mount("cgroup2", p, "cgroup2", MNT_FLAGS_SAFE, NULL) < 0)
+                return log_error_errno(errno, "Failed to mount the cgroup2 hierarchy at %s: %m", p);
+        /* Per-app limits need the controllers in the pod's subtree; say once when they are not there. */
+        {
+                _cleanup_free_ char *ctl = NULL;
+                bool want_mem = false, want_cpu = false;
+
+                for (size_t i = 0; i < m->n_apps; i++) {
+                        want_mem = want_mem || m->apps[i].memory_max;
+                        want_cpu = want_cpu || m->apps[i].cpu_quota_milli || m->apps[i].cpu_weight;
+                }
+                snprintf(p, sizeof p, "%s/sys/fs/cgroup/cgroup.controllers", root);
+                if ((want_mem || want_cpu) && read_full_file_at(AT_FDCWD, p, 4096, &ctl, NULL) >= 0 &&
+                    ((want_mem && !strstr(ctl, "memory")) || (want_cpu && !strstr(ctl, "cpu"))))
+                        log_warning("The %s controller is not available to the pod here (cgroup v2 without it); the "
+                                    "apps' limits are recorded in their units but not enforced. Limits given before "
+                                    "the first image apply to the whole pod.",
+                                    want_mem && !strstr(ctl, "memory") ? "memory" : "cpu");
+        }
         r = read_host_file("/etc/resolv.conf", &resolv);
         if (r < 0)
                 return log_error_errno(r, "Failed to read /etc/resolv.conf: %m");

@@ -74,17 +74,22 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         _cleanup_free_ char *e_uuid = NULL, *e_mid = NULL, *e_fds = NULL, *e_names = NULL;
         int r;
 
-        /* Wait until the parent has registered us with machined (which moves us into the pod's scope). */
-        if (read(go_fd, &c, 1) != 1)
-                _exit(1);
-        safe_close(go_fd);
-
         /* Nothing of the pod's mounts may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0)
                 child_fail(err_fd, -errno, "Failed to make / a slave mount");
+        /* Most of the pod's filesystem while the parent registers us with machined. */
+        r = pod_mount_all(m, pod_dir, root);
+        if (r < 0)
+                child_fail(err_fd, r, NULL);    /* pod_mount_all() said what */
+
+        /* Registered (and so moved into the pod's scope): the cgroup namespace, and the rest. */
+        if (read(go_fd, &c, 1) != 1)
+                _exit(1);
+        safe_close(go_fd);
         {
                 _cleanup_free_ char *v2 = NULL;
 
+                /* The root is mounted already; a cgroup2 mount over it for a moment does no harm. */
                 r = cgroup_child_prepare(root, &v2);
                 if (r < 0)
                         child_fail(err_fd, r, "Failed to give the pod a cgroup2 subtree of its own");
@@ -94,11 +99,9 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         }
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(err_fd, -errno, "Failed to create the cgroup namespace");
-
-        /* Errors below are logged to the inherited stderr as well. */
-        r = pod_mount_all(m, pod_dir, root);
+        r = pod_mount_finish(m, pod_dir, root);
         if (r < 0)
-                child_fail(err_fd, r, NULL);    /* pod_mount_all() said what */
+                child_fail(err_fd, r, NULL);
         {
                 _cleanup_close_ int root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
 
@@ -426,6 +429,7 @@ int stage1_run(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) signal(SIGPIPE, SIG_IGN);        /* a child that died early: EPIPE, not death */
 
         fflush(stdout);
         fflush(stderr);
@@ -450,7 +454,7 @@ int stage1_run(int argc, char *argv[]) {
         }
         r = machine_register(m, child, root, keep_unit, &reg);
         if (r < 0)
-                goto kill_child;
+                goto child_error;
         {
                 char pid[32];
 
@@ -461,9 +465,10 @@ int stage1_run(int argc, char *argv[]) {
                         goto kill_child;
                 }
         }
+        /* A child that failed while we registered it has left its message: that one counts. */
         if (write(go_w, "g", 1) != 1) {
-                r = log_error_errno(errno, "Failed to start the pod: %m");
-                goto kill_child;
+                r = -errno;
+                goto child_error;
         }
         go_w = safe_close(go_w);
         /* The pod holds the sockets now. */
@@ -485,6 +490,16 @@ int stage1_run(int argc, char *argv[]) {
                 (void) app_output_flush(out);
         goto finish;
 
+child_error:
+        {
+                struct pollfd pf = { .fd = err_r, .events = POLLIN };
+
+                if (poll(&pf, 1, 0) > 0 && (n = read(err_r, buf, sizeof buf - 1)) > 0) {
+                        buf[n] = 0;
+                        r = buf[0] == '\1' ? -EIO : log_error_errno(SYNTHETIC_ERRNO(EIO), "%s", buf);
+                } else if (r == -EPIPE)
+                        r = log_error_errno(r, "Failed to start the pod: %m");
+        }
 kill_child:
         (void) kill(child, SIGKILL);
         (void) waitpid(child, NULL, 0);

@@ -38,8 +38,10 @@ int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, si
 /* Quotes one word for an Exec*= or Environment= line (systemd's quoting, % and $ escaped). */
 int unit_quote(const char *s, bool exec, char **ret);
 
-/* mounts.c: builds the pod's filesystem in the child, before pivot_root. */
+/* mounts.c: builds the pod's filesystem in the child, before pivot_root: what does not depend on the pod's
+ * cgroup while machined registers it, then the rest (cgroup2, the apps' API filesystems and files). */
 int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root);
+int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root);
 /* Opens path inside root (symlinks resolved within root), creating the missing directories. */
 int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd);
 
