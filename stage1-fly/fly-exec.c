@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,20 +234,19 @@ void fly_init_loop(pid_t app, int *ret_status) {
 }
 
 int fly_mask_paths(const char *root) {
-        static const char *const masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
-                                              "/proc/latency_stats", "/proc/timer_stats", "/proc/kmsg", NULL };
-        static const char *const ro[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", NULL };
         char p[PATH_MAX];
+        struct stat st;
 
-        for (const char *const *m = masked; *m; m++) {
+        /* The same lists as stage1-systemd's: files get an empty node, directories an empty read-only one. */
+        for (const char *const *m = pod_masked_paths; *m; m++) {
                 snprintf(p, sizeof p, "%s%s", root, *m);
-                if (access(p, F_OK) == 0 && mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+                if (stat(p, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, "mode=000") < 0
+                                        : mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
                         return -errno;
         }
-        snprintf(p, sizeof p, "%s/sys/firmware", root);
-        if (access(p, F_OK) == 0 && mount("tmpfs", p, "tmpfs", MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, "mode=000") < 0)
-                return -errno;
-        for (const char *const *m = ro; *m; m++) {
+        for (const char *const *m = pod_read_only_paths; *m; m++) {
                 snprintf(p, sizeof p, "%s%s", root, *m);
                 if (access(p, F_OK) < 0)
                         continue;

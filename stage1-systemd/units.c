@@ -85,14 +85,6 @@ static int append_quoted(char **buf, size_t *len, const char *prefix, const char
         return r < 0 ? r : append(buf, len, q);
 }
 
-/* Paths an app never needs, masked with systemd's inaccessible nodes, and those it may only read. */
-static const char *const masked_paths[] = {
-        "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/proc/acpi",
-        "/proc/latency_stats", "/proc/timer_stats", "/proc/kmsg", "/sys/firmware", "/sys/kernel/debug", NULL,
-};
-static const char *const read_only_paths[] = {
-        "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", NULL,
-};
 /* What the helper itself must still do under an allowlist: chroot, change user, drop capabilities, exec. */
 static const char *const helper_syscalls[] = {
         "chroot", "chdir", "setgroups", "setresuid", "setresgid", "prctl", "capget", "capset", "execve",
@@ -130,11 +122,12 @@ static int isolation_directives(const PodApp *a, char **u, size_t *len) {
         /* Only the standard pseudo devices: mknod of anything else fails, whatever CAP_MKNOD allows. */
         if (r >= 0 && a->mask_paths)
                 r = append(u, len, "DevicePolicy=closed\n");
-        for (const char *const *p = masked_paths; a->mask_paths && *p && r >= 0; p++) {
+        /* Masked with systemd's inaccessible nodes. */
+        for (const char *const *p = pod_masked_paths; a->mask_paths && *p && r >= 0; p++) {
                 snprintf(line, sizeof line, "InaccessiblePaths=-" STAGE1_STAGE2_DIR "/%s/rootfs%s\n", a->name, *p);
                 r = append(u, len, line);
         }
-        for (const char *const *p = read_only_paths; a->mask_paths && *p && r >= 0; p++) {
+        for (const char *const *p = pod_read_only_paths; a->mask_paths && *p && r >= 0; p++) {
                 snprintf(line, sizeof line, "ReadOnlyPaths=-" STAGE1_STAGE2_DIR "/%s/rootfs%s\n", a->name, *p);
                 r = append(u, len, line);
         }

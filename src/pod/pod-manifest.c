@@ -8,6 +8,14 @@
 
 #define POD_MANIFEST_SIZE_MAX (4U << 20)
 
+const char *const pod_masked_paths[] = {
+        "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/proc/acpi",
+        "/proc/latency_stats", "/proc/timer_stats", "/proc/kmsg", "/sys/firmware", "/sys/kernel/debug", NULL,
+};
+const char *const pod_read_only_paths[] = {
+        "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", NULL,
+};
+
 static const char *const volume_kind_table[_VOLUME_KIND_MAX] = {
         [VOLUME_HOST] = "host",
         [VOLUME_EMPTY] = "empty",

@@ -91,5 +91,10 @@ const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name);
 const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name);
 /* The 32 hex digits of the UUID: the pod's machine ID. */
 int pod_machine_id(const char *uuid, char ret[static 33]);
+/* What PodApp.mask_paths means, for every stage1: paths an app never needs (masked with an empty,
+ * inaccessible node or directory) and paths it may only read. */
+extern const char *const pod_masked_paths[];
+extern const char *const pod_read_only_paths[];
+
 /* overlayfs' lowerdir= for the app: its layer names, top first, ':'-separated (relative to layers_dir). */
 int pod_app_lowerdir(const PodApp *a, char **ret);
