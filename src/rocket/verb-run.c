@@ -80,23 +80,28 @@ static void help(const char *verb) {
                          "                          that unit delegates its cgroup)\n");
 }
 
+/* The options of an app: after its IMAGE, and before the first IMAGE as defaults for all ("name" there
+ * names the pod). One list for both tables. */
+#define APP_OPTIONS                                                                     \
+        { "name", required_argument, NULL, ARG_NAME },                                  \
+        { "exec", required_argument, NULL, ARG_EXEC },                                  \
+        { "user", required_argument, NULL, ARG_USER },                                  \
+        { "group", required_argument, NULL, ARG_GROUP },                                \
+        { "working-dir", required_argument, NULL, ARG_WORKDIR },                        \
+        { "environment", required_argument, NULL, ARG_ENVIRONMENT },                    \
+        { "mount", required_argument, NULL, ARG_MOUNT },                                \
+        { "ready-path", required_argument, NULL, ARG_READY_PATH },                      \
+        { "sockets", required_argument, NULL, ARG_SOCKETS },                            \
+        { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },                    \
+        { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },                    \
+        { "seccomp", required_argument, NULL, ARG_SECCOMP },                            \
+        { "memory", required_argument, NULL, ARG_MEMORY },                              \
+        { "cpu", required_argument, NULL, ARG_CPU },                                    \
+        { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },                      \
+        { "no-new-privs", required_argument, NULL, ARG_NO_NEW_PRIVS }
+
 static const struct option app_options[] = {
-        { "name", required_argument, NULL, ARG_NAME },
-        { "exec", required_argument, NULL, ARG_EXEC },
-        { "user", required_argument, NULL, ARG_USER },
-        { "group", required_argument, NULL, ARG_GROUP },
-        { "working-dir", required_argument, NULL, ARG_WORKDIR },
-        { "environment", required_argument, NULL, ARG_ENVIRONMENT },
-        { "mount", required_argument, NULL, ARG_MOUNT },
-        { "ready-path", required_argument, NULL, ARG_READY_PATH },
-        { "sockets", required_argument, NULL, ARG_SOCKETS },
-        { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },
-        { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },
-        { "seccomp", required_argument, NULL, ARG_SECCOMP },
-        { "memory", required_argument, NULL, ARG_MEMORY },
-        { "cpu", required_argument, NULL, ARG_CPU },
-        { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
-        { "no-new-privs", required_argument, NULL, ARG_NO_NEW_PRIVS },
+        APP_OPTIONS,
         {}
 };
 
@@ -156,7 +161,6 @@ static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *
 static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "name", required_argument, NULL, ARG_NAME },
                 { "hostname", required_argument, NULL, ARG_HOSTNAME },
                 { "set-env", required_argument, NULL, ARG_SET_ENV },
                 { "volume", required_argument, NULL, ARG_VOLUME },
@@ -167,21 +171,7 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                 { "quiet", no_argument, NULL, ARG_QUIET },
                 { "pod", required_argument, NULL, ARG_POD },
                 { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },
-                { "exec", required_argument, NULL, ARG_EXEC },
-                { "user", required_argument, NULL, ARG_USER },
-                { "group", required_argument, NULL, ARG_GROUP },
-                { "working-dir", required_argument, NULL, ARG_WORKDIR },
-                { "environment", required_argument, NULL, ARG_ENVIRONMENT },
-                { "mount", required_argument, NULL, ARG_MOUNT },
-                { "ready-path", required_argument, NULL, ARG_READY_PATH },
-                { "sockets", required_argument, NULL, ARG_SOCKETS },
-                { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },
-                { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },
-                { "seccomp", required_argument, NULL, ARG_SECCOMP },
-                { "memory", required_argument, NULL, ARG_MEMORY },
-                { "cpu", required_argument, NULL, ARG_CPU },
-                { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
-                { "no-new-privs", required_argument, NULL, ARG_NO_NEW_PRIVS },
+                APP_OPTIONS,
                 { "insecure-options", required_argument, NULL, ARG_INSECURE },
                 {}
         };
