@@ -150,14 +150,23 @@ static int join_v2(const char *mnt, const char *path) {
         return attach(dir, ".", 0);
 }
 
-int cgroup_child_prepare(const char *scratch, char **ret_v2_path) {
-        _cleanup_free_ char *path = NULL;
+int cgroup_child_prepare(const char *scratch, uid_t owner, char **ret_v2_path) {
+        _cleanup_free_ char *path = NULL, *dir = NULL;
         const char *mnt;
         int r;
 
         *ret_v2_path = NULL;
-        if (cgroup_host_is_unified())
-                return 0;       /* already in a cgroup of our own (the scope, or payload/) */
+        if (cgroup_host_is_unified()) {
+                /* Already in a cgroup of our own (the scope, or payload/). */
+                if (owner == 0)
+                        return 0;
+                r = cgroup_of(0, "", &path);
+                if (r < 0)
+                        return r;
+                if (asprintf(&dir, "/sys/fs/cgroup%s", path) < 0)
+                        return -ENOMEM;
+                return userns_chown_cgroup(dir, owner);
+        }
         r = systemd_hierarchy(0, &mnt, &path);
         if (r < 0)
                 return r;
@@ -175,6 +184,12 @@ int cgroup_child_prepare(const char *scratch, char **ret_v2_path) {
         if (mount("cgroup2", scratch, "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0)
                 return -errno;
         r = join_v2(scratch, path);
+        if (r >= 0 && owner != 0) {
+                if (asprintf(&dir, "%s%s", scratch, path) < 0)
+                        r = -ENOMEM;
+                else
+                        r = userns_chown_cgroup(dir, owner);
+        }
         (void) umount2(scratch, MNT_DETACH);
         if (r < 0)
                 return r;

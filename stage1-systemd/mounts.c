@@ -160,23 +160,51 @@ static int write_in_root(int root_fd, const char *dir, const char *name, const c
         return 0;
 }
 
-static int mount_overlay(const char *target, const char *lowerdir, const char *upper, const char *work) {
+static int mount_overlay(const char *target, const char *lowerdir, const char *upper, const char *work, bool metacopy) {
         _cleanup_free_ char *opts = NULL;
 
         if (strpbrk(upper, ",:") || strpbrk(work, ","))
                 return -EINVAL;
-        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lowerdir, upper, work) < 0)
+        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", lowerdir, upper, work,
+                     metacopy ? ",metacopy=on" : "") < 0)
                 return -ENOMEM;
-        if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0)
-                return -errno;
-        return 0;
+        if (mount("overlay", target, "overlay", MS_NODEV, opts) >= 0)
+                return 0;
+        /* Without metacopy a chown copies the whole file up: slower, but the same result. */
+        if (metacopy && errno == EINVAL)
+                return mount_overlay(target, lowerdir, upper, work, false);
+        return -errno;
+}
+
+/* --private-users: the layer `name` of layers_dir, idmapped at the same name in scratch (once per pod).
+ * -EINVAL: its filesystem cannot be idmapped. */
+static int idmap_layer(int userns_fd, const char *layers_dir, const char *name, const char *scratch) {
+        _cleanup_free_ char *src = NULL, *dst = NULL;
+        int r;
+
+        if (asprintf(&src, "%s/%s", layers_dir, name) < 0 || asprintf(&dst, "%s/%s", scratch, name) < 0)
+                return -ENOMEM;
+        if (mkdir(dst, 0755) < 0)
+                return errno == EEXIST ? 0 : -errno;
+        r = userns_idmap_mount(userns_fd, src, dst);
+        if (r < 0)
+                (void) rmdir(dst);
+        return r;
+}
+
+static bool idmap_unsupported(int r) {
+        return IN_SET(r, -EINVAL, -EOPNOTSUPP, -ENOSYS, -EPERM);
 }
 
 /* The app's image layers, top first, as names relative to the store's layers directory (the option
- * string is limited to a page; absolute paths would allow far fewer layers). */
-static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *target) {
+ * string is limited to a page; absolute paths would allow far fewer layers). With a user namespace, the
+ * idmapped layers by the same names in scratch, or, where a layer cannot be idmapped, the layers as they
+ * are (the caller shifts the owners through the overlay then). */
+static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *target, int userns_fd,
+                            const char *scratch) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
         _cleanup_close_ int cwd = -EBADF;
+        const char *dir = a->layers_dir;
         int r;
 
         if (pod_app_lowerdir(a, &lower) < 0)
@@ -184,22 +212,36 @@ static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *ta
         if (asprintf(&upper, "%s/apps/%s/upper", pod_dir, a->name) < 0 ||
             asprintf(&work, "%s/apps/%s/work", pod_dir, a->name) < 0)
                 return -ENOMEM;
+        if (userns_fd >= 0) {
+                r = 0;
+                STRV_FOREACH(l, a->layers) {
+                        r = idmap_layer(userns_fd, a->layers_dir, *l, scratch);
+                        if (r < 0)
+                                break;
+                }
+                if (r >= 0)
+                        dir = scratch;
+                else if (!idmap_unsupported(r))
+                        return r;
+                else
+                        log_debug_errno(r, "The layers of app %s cannot be idmapped, shifting with chown: %m", a->name);
+        }
         cwd = open(".", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (cwd < 0)
                 return -errno;
-        if (chdir(a->layers_dir) < 0)
+        if (chdir(dir) < 0)
                 return -errno;
-        r = mount_overlay(target, lower, upper, work);
+        r = mount_overlay(target, lower, upper, work, userns_fd >= 0 && dir != scratch);
         if (fchdir(cwd) < 0 && r >= 0)
                 r = -errno;
         return r;
 }
 
-static int make_dev(const char *root) {
+static int make_dev(const char *root, gid_t gid_base) {
         static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         _cleanup_free_ char *dev = NULL;
         _cleanup_close_ int fd = -EBADF;
-        char p[PATH_MAX];
+        char p[PATH_MAX], opts[128];
 
         if (asprintf(&dev, "%s/dev", root) < 0)
                 return -ENOMEM;
@@ -231,7 +273,9 @@ static int make_dev(const char *root) {
         if (mkdirat(fd, "pts", 0755) < 0 || mkdirat(fd, "shm", 01777) < 0 || mkdirat(fd, "mqueue", 0755) < 0)
                 return -errno;
         snprintf(p, sizeof p, "%s/pts", dev);
-        if (mount("devpts", p, "devpts", MS_NOSUID|MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+        /* Terminals belong to group tty (5), of the pod's range with a user namespace. */
+        snprintf(opts, sizeof opts, "newinstance,ptmxmode=0666,mode=0620,gid=%u", (unsigned) (gid_base + 5));
+        if (mount("devpts", p, "devpts", MS_NOSUID|MS_NOEXEC, opts) < 0)
                 return -errno;
         snprintf(p, sizeof p, "%s/shm", dev);
         if (mount("tmpfs", p, "tmpfs", MNT_FLAGS_SAFE, "mode=01777") < 0)
@@ -331,9 +375,10 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
         return 0;
 }
 
-int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
-        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *osrel = NULL;
+int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd) {
+        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *osrel = NULL, *scratch = NULL;
         _cleanup_close_ int root_fd = -EBADF;
+        bool metacopy = false;
         char mid[33], p[PATH_MAX];
         int r;
 
@@ -346,7 +391,24 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
                 return log_oom();
         if (strpbrk(lower, ",:"))
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "The stage1 path %s contains ',' or ':'.", m->stage1);
-        r = mount_overlay(root, lower, upper, work);
+        /* With a user namespace: the idmapped layers on a tmpfs in our mount namespace only, detached once
+         * the overlays hold them. */
+        if (userns_fd >= 0) {
+                if (asprintf(&scratch, "%s/idmap", pod_dir) < 0)
+                        return log_oom();
+                if (mount("tmpfs", scratch, "tmpfs", MNT_FLAGS_SAFE, "mode=0700") < 0)
+                        return log_error_errno(errno, "Failed to mount %s: %m", scratch);
+                r = idmap_layer(userns_fd, m->stage1, "rootfs", scratch);
+                if (r >= 0) {
+                        free(lower);
+                        if (asprintf(&lower, "%s/rootfs", scratch) < 0)
+                                return log_oom();
+                } else if (idmap_unsupported(r))
+                        metacopy = true;
+                else
+                        return log_error_errno(r, "Failed to idmap the stage1 tree: %m");
+        }
+        r = mount_overlay(root, lower, upper, work, metacopy);
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the stage1 root at %s: %m", root);
         root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
@@ -362,10 +424,12 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to create %s/%s: %m", root, p);
                 snprintf(p, sizeof p, "%s/opt/stage2/%s/rootfs", root, a->name);
-                r = mount_app_rootfs(a, pod_dir, p);
+                r = mount_app_rootfs(a, pod_dir, p, userns_fd, scratch);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
         }
+        if (scratch && umount2(scratch, MNT_DETACH) < 0)
+                return log_error_errno(errno, "Failed to detach %s: %m", scratch);
 
         snprintf(p, sizeof p, "%s/proc", root);
         if (mount("proc", p, "proc", MNT_FLAGS_SAFE, NULL) < 0)
@@ -373,7 +437,7 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root) {
         snprintf(p, sizeof p, "%s/sys", root);
         if (mount("sysfs", p, "sysfs", MNT_FLAGS_SAFE|MS_RDONLY, NULL) < 0)
                 return log_error_errno(errno, "Failed to mount %s: %m", p);
-        r = make_dev(root);
+        r = make_dev(root, m->userns_base);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pod's /dev: %m");
         snprintf(p, sizeof p, "%s/run", root);

@@ -66,8 +66,30 @@ static int arrange_listen_fds(const PassedSocket *socks, size_t n) {
         return 0;
 }
 
+/* --private-users: what the privileged side made (the writable layers' roots, /run, /dev, /etc files, the
+ * units) and image layers that could not be idmapped, shifted into the pod's range. */
+static int shift_pod_tree(const PodManifest *m) {
+        static const char *const trees[] = { "/", "/run", "/tmp", "/dev", "/dev/shm", "/dev/mqueue" };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(trees); i++) {
+                r = userns_shift_tree(trees[i], m->userns_base);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < m->n_apps; i++) {
+                char p[PATH_MAX];
+
+                snprintf(p, sizeof p, STAGE1_STAGE2_DIR "/%s/rootfs", m->apps[i].name);
+                r = userns_shift_tree(p, m->userns_base);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, const char *root, int go_fd, int err_fd,
-                                  const PassedSocket *socks, size_t n_socks, bool notify) {
+                                  int userns_fd, const PassedSocket *socks, size_t n_socks, bool notify) {
         char mid[33], c;
         const char *env[12];
         size_t n = 0;
@@ -78,7 +100,7 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         if (mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0)
                 child_fail(err_fd, -errno, "Failed to make / a slave mount");
         /* Most of the pod's filesystem while the parent registers us with machined. */
-        r = pod_mount_all(m, pod_dir, root);
+        r = pod_mount_all(m, pod_dir, root, userns_fd);
         if (r < 0)
                 child_fail(err_fd, r, NULL);    /* pod_mount_all() said what */
 
@@ -90,7 +112,7 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
                 _cleanup_free_ char *v2 = NULL;
 
                 /* The root is mounted already; a cgroup2 mount over it for a moment does no harm. */
-                r = cgroup_child_prepare(root, &v2);
+                r = cgroup_child_prepare(root, m->userns_base, &v2);
                 if (r < 0)
                         child_fail(err_fd, r, "Failed to give the pod a cgroup2 subtree of its own");
                 /* Recorded for the stage1's gc, which removes it. */
@@ -120,6 +142,15 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
                 child_fail(err_fd, -errno, "Failed to enter /");
         if (sethostname(m->hostname, strlen(m->hostname)) < 0)
                 child_fail(err_fd, -errno, "Failed to set the hostname");
+        if (userns_fd >= 0) {
+                r = shift_pod_tree(m);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to shift the pod's files into its user namespace");
+                r = userns_enter(userns_fd);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to enter the pod's user namespace");
+                safe_close(userns_fd);
+        }
 
         (void) pod_machine_id(m->uuid, mid);
         if (asprintf(&e_uuid, "container_uuid=%s", m->uuid) < 0 || asprintf(&e_mid, "ROCKET_POD_UUID=%s", m->uuid) < 0)
@@ -164,8 +195,20 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         child_fail(err_fd, -errno, "Failed to execute the pod's systemd");
 }
 
+/* What becomes a directory the apps see (an overlay's root, an empty volume): root's, without the pod
+ * directory's group and set-group-ID bit. */
+static int mkdir_for_pod(int pod_fd, const char *path) {
+        int r = mkdir_p_at(pod_fd, path, 0755);
+
+        if (r < 0)
+                return r;
+        if (fchownat(pod_fd, path, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(pod_fd, path, 0755, 0) < 0)
+                return -errno;
+        return 0;
+}
+
 static int ensure_dirs(int pod_fd, const PodManifest *m) {
-        static const char *const dirs[] = { "stage1/upper", "stage1/work", "stage1/rootfs", "journal", "apps", "volumes" };
+        static const char *const dirs[] = { "stage1/work", "stage1/rootfs", "journal", "apps", "volumes" };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
@@ -173,11 +216,14 @@ static int ensure_dirs(int pod_fd, const PodManifest *m) {
                 if (r < 0)
                         return r;
         }
+        r = mkdir_for_pod(pod_fd, "stage1/upper");
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < m->n_apps; i++) {
                 char p[PATH_MAX];
 
                 snprintf(p, sizeof p, "apps/%s/upper", m->apps[i].name);
-                r = mkdir_p_at(pod_fd, p, 0755);
+                r = mkdir_for_pod(pod_fd, p);
                 if (r < 0)
                         return r;
                 snprintf(p, sizeof p, "apps/%s/work", m->apps[i].name);
@@ -191,7 +237,7 @@ static int ensure_dirs(int pod_fd, const PodManifest *m) {
                 if (m->volumes[i].kind != VOLUME_EMPTY)
                         continue;
                 snprintf(p, sizeof p, "volumes/%s", m->volumes[i].name);
-                r = mkdir_p_at(pod_fd, p, 0755);
+                r = mkdir_for_pod(pod_fd, p);
                 if (r < 0)
                         return r;
         }
@@ -339,7 +385,7 @@ int stage1_run(int argc, char *argv[]) {
         AppOutput *out = NULL;
         PassedSocket *socks = NULL;
         size_t n_socks = 0;
-        _cleanup_close_ int notify_fd = -EBADF;
+        _cleanup_close_ int notify_fd = -EBADF, userns_fd = -EBADF;
         bool keep_unit = false;
         char mid[33], buf[600];
         sigset_t mask;
@@ -392,6 +438,16 @@ int stage1_run(int argc, char *argv[]) {
         r = ensure_dirs(POD_FD, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the pod's directories: %m");
+        if (m->userns_base) {
+                r = userns_new(m->userns_base, &userns_fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the pod's user namespace: %m");
+                r = userns_chown_pod_dir(POD_FD, m, m->userns_base);
+                if (r >= 0 && mkdirat(POD_FD, "idmap", 0700) < 0 && errno != EEXIST)
+                        r = -errno;
+                if (r < 0)
+                        return log_error_errno(r, "Failed to hand the pod's directories to its user namespace: %m");
+        }
         r = passed_sockets_take(m, &socks, &n_socks);
         if (r < 0)
                 return r;
@@ -405,6 +461,9 @@ int stage1_run(int argc, char *argv[]) {
                 if (notify_fd < 0 || strlen(pod_dir) + 8 > sizeof sa.sun_path ||
                     bind(notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                         return log_error_errno(errno, "Failed to create the pod's notification socket: %m");
+                /* The pod's systemd sends as the pod's root. */
+                if (m->userns_base && fchownat(POD_FD, "notify", m->userns_base, m->userns_base, 0) < 0)
+                        return log_error_errno(errno, "Failed to hand the notification socket to the pod: %m");
         }
         link_journal(pod_dir, mid);
         /* The apps' output on our stdout, unless that is the journal already (a unit's), where the pod's
@@ -440,10 +499,11 @@ int stage1_run(int argc, char *argv[]) {
                 sigprocmask(SIG_UNBLOCK, &mask, NULL);
                 go_w = safe_close(go_w);
                 err_r = safe_close(err_r);
-                child_main(m, pod_dir, root, go_r, err_w, socks, n_socks, notify_fd >= 0);
+                child_main(m, pod_dir, root, go_r, err_w, userns_fd, socks, n_socks, notify_fd >= 0);
         }
         go_r = safe_close(go_r);
         err_w = safe_close(err_w);
+        userns_fd = safe_close(userns_fd);
 
         if (keep_unit) {
                 r = machine_split_unit_cgroup(child);

@@ -2,6 +2,7 @@
 /* stage1-systemd's entrypoints, one binary: run, enter, stop, gc (by the name it is called as, or the first
  * argument). The contract is rocket-stage1(7): cwd is the pod directory, fd 3 the pod directory locked. */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +144,7 @@ int stage1_enter(int argc, char *argv[]) {
         char mid[33], path[PATH_MAX];
         char *const default_cmd[] = { (char *) "/bin/sh", NULL };
         char *const *cmd;
+        _cleanup_close_ int userns_fd = -EBADF;
         pid_t pid, child;
         int c, r, status;
 
@@ -175,10 +178,30 @@ int stage1_enter(int argc, char *argv[]) {
                 if (fds[i] < 0)
                         return log_error_errno(errno, "Failed to open %s: %m", path);
         }
+        /* A pod with a user namespace of its own (--private-users): that one last, once we are in the others
+         * (the PID namespace is host root's), then as the pod's root. */
+        {
+                struct stat a, b;
+
+                snprintf(path, sizeof path, "/proc/%i/ns/user", (int) pid);
+                if (stat(path, &a) < 0 || stat("/proc/self/ns/user", &b) < 0)
+                        return log_error_errno(errno, "Failed to look at the pod's user namespace: %m");
+                if (a.st_ino != b.st_ino) {
+                        userns_fd = open(path, O_RDONLY|O_CLOEXEC);
+                        if (userns_fd < 0)
+                                return log_error_errno(errno, "Failed to open %s: %m", path);
+                }
+        }
         for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
                 if (setns(fds[i], 0) < 0)
                         return log_error_errno(errno, "Failed to enter the pod's %s namespace: %m", namespaces[i]);
                 safe_close(fds[i]);
+        }
+        if (userns_fd >= 0) {
+                if (setns(userns_fd, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
+                    setresuid(0, 0, 0) < 0)
+                        return log_error_errno(errno, "Failed to enter the pod's user namespace: %m");
+                userns_fd = safe_close(userns_fd);
         }
         /* The PID namespace applies to children only. */
         child = fork();

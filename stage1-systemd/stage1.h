@@ -40,7 +40,8 @@ int unit_quote(const char *s, bool exec, char **ret);
 
 /* mounts.c: builds the pod's filesystem in the child, before pivot_root: what does not depend on the pod's
  * cgroup while machined registers it, then the rest (cgroup2, the apps' API filesystems and files). */
-int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root);
+/* userns_fd >= 0 (--private-users): the image layers are idmapped into that user namespace. */
+int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd);
 int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root);
 /* Opens path inside root (symlinks resolved within root), creating the missing directories. */
 int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd);
@@ -61,7 +62,8 @@ bool cgroup_host_is_unified(void);
 /* In the child, before its cgroup namespace: on a host that does not track in cgroup2, moves us into a
  * cgroup2 cgroup of our own (at our v1 path, mounting the hierarchy on scratch for a moment) and returns
  * its path; NULL when the host is cgroup2. */
-int cgroup_child_prepare(const char *scratch, char **ret_v2_path);
+/* owner != 0 (--private-users): the cgroup is delegated to owner, as systemd delegates one. */
+int cgroup_child_prepare(const char *scratch, uid_t owner, char **ret_v2_path);
 /* gc: removes what cgroup_child_prepare() created (in a mount namespace of our own). */
 int cgroup_v2_remove(const char *scratch, const char *path);
 
@@ -75,3 +77,15 @@ AppOutput *app_output_free(AppOutput *o);
 
 /* The pod's PID 1 from the pod directory's "pid", checked to be this pod's (its $container_uuid). */
 int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret);
+
+/* userns.c: --private-users (see there). */
+/* A user namespace mapping 0…65535 to base…, as a file descriptor. */
+int userns_new(uid_t base, int *ret_fd);
+/* Mounts source at target, idmapped into the user namespace; -EINVAL if its filesystem cannot be. */
+int userns_idmap_mount(int userns_fd, const char *source, const char *target);
+/* Shifts the owners below 65536 of path and everything below it on the same mount by base (chown). */
+int userns_shift_tree(const char *path, uid_t base);
+int userns_chown_pod_dir(int pod_fd, const PodManifest *m, uid_t base);
+int userns_chown_cgroup(const char *dir, uid_t base);
+/* In the child, after pivot_root: into the user namespace as its root, and a mount namespace of its own. */
+int userns_enter(int userns_fd);

@@ -233,6 +233,8 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                 r = json_add(o, "apps", TAKE_PTR(apps));
         if (r >= 0)
                 r = json_add(o, "volumes", TAKE_PTR(vols));
+        if (r >= 0 && m->userns_base)
+                r = json_add_int64(o, "privateUsers", (int64_t) m->userns_base);
         if (r >= 0 && m->memory_max)
                 r = json_add_int64(o, "memoryMax", (int64_t) m->memory_max);
         if (r >= 0 && m->cpu_quota_milli)
@@ -439,6 +441,11 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                         m->cpu_quota_milli = (uint64_t) v;
                 if (json_get_int64(o, "cpuWeight", &v) >= 0 && v > 0)
                         m->cpu_weight = (uint64_t) MIN(v, 10000);
+                if (json_get_int64(o, "privateUsers", &v) >= 0) {
+                        if (v < POD_USERNS_FIRST || v > POD_USERNS_LAST || v % POD_USERNS_SIZE)
+                                return -EBADMSG;
+                        m->userns_base = (uint32_t) v;
+                }
         }
 
         m->n_apps = json_object_array_length(apps);

@@ -70,6 +70,7 @@ typedef struct PodManifest {
         size_t n_apps;
         PodVolume *volumes;
         size_t n_volumes;
+        uint32_t userns_base;   /* --private-users: host UID/GID of the pod's root (65536 of them); 0: none */
         uint64_t memory_max;    /* the whole pod's limits, 0: none */
         uint64_t cpu_quota_milli;
         uint64_t cpu_weight;
@@ -91,6 +92,11 @@ const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name);
 const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name);
 /* The 32 hex digits of the UUID: the pod's machine ID. */
 int pod_machine_id(const char *uuid, char ret[static 33]);
+/* --private-users: each pod gets POD_USERNS_SIZE host UIDs/GIDs from this range, above what
+ * systemd-nspawn picks and below systemd's own high ranges (docs/UIDS-GIDS.md). */
+#define POD_USERNS_SIZE 65536U
+#define POD_USERNS_FIRST 0x70000000U
+#define POD_USERNS_LAST 0x7FFD0000U
 /* What PodApp.mask_paths means, for every stage1: paths an app never needs (masked with an empty,
  * inaccessible node or directory) and paths it may only read. */
 extern const char *const pod_masked_paths[];

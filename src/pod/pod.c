@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include <systemd/sd-id128.h>
@@ -130,6 +132,26 @@ static uint64_t mtime_usec_at(int dir_fd, const char *path) {
         return (uint64_t) st.st_mtim.tv_sec * 1000000 + (uint64_t) st.st_mtim.tv_nsec / 1000;
 }
 
+/* A file the pod writes itself: with --private-users its root owns apps/, and may have put a symbolic
+ * link, a FIFO or a device there. Only a regular file below the pod directory is read. */
+static int read_pod_written_file(int dir_fd, const char *path, size_t max, char **ret) {
+        struct open_how how = {
+                .flags = O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
+        };
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = (int) syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        return read_full_fd(fd, max, ret, NULL);
+}
+
 /* apps/APP/exit: "HOW STATUS USEC\n", as the in-pod helper writes it. */
 static int read_app_exit(int dir_fd, const char *app, PodAppStatus *st) {
         _cleanup_free_ char *path = NULL, *text = NULL, *how = NULL;
@@ -138,7 +160,7 @@ static int read_app_exit(int dir_fd, const char *app, PodAppStatus *st) {
 
         if (asprintf(&path, "apps/%s/exit", app) < 0)
                 return -ENOMEM;
-        if (read_full_file_at(dir_fd, path, 256, &text, NULL) < 0)
+        if (read_pod_written_file(dir_fd, path, 256, &text) < 0)
                 return 0;
         how = calloc(1, strlen(text) + 1);
         if (!how)

@@ -82,6 +82,7 @@ static const struct {
         { "Stage1", ARG_STAGE1_NAME, true },
         { "Stage1Path", ARG_STAGE1_PATH, true },
         { "InsecureOptions", ARG_INSECURE, true },
+        { "PrivateUsers", ARG_PRIVATE_USERS, true },
         { "Memory", ARG_MEMORY, true },
         { "CPU", ARG_CPU, true },
         { "CPUShares", ARG_CPU_SHARES, true },

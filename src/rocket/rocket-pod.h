@@ -12,6 +12,8 @@ int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret);
 
 /* The stage1 directory for --stage1-path/--stage1-name (NULL: the default), checked to be one. */
 int rocket_stage1_find(const char *path, const char *name, char **ret);
+/* Whether that stage1's stage1.json lists feature (say, "private-users"): 1, 0, or < 0 (logged). */
+int rocket_stage1_has_feature(const char *dir, const char *feature);
 
 /* Runs (fork, wait) or execs one of the pod's stage1 entrypoints with cwd = the pod directory and fd 3 =
  * the pod directory. Returns the entrypoint's exit status. */

@@ -297,6 +297,12 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
         }
         case ARG_INSECURE:
                 return isolation_parse_insecure(where, arg, &p->insecure);
+        case ARG_PRIVATE_USERS:
+                r = arg ? parse_boolean(arg) : 1;
+                if (r < 0)
+                        return log_usage("%s: invalid boolean '%s'.", where, arg);
+                p->private_users = r;
+                return 0;
         default:
                 return run_app_option(where, &p->defaults, option, arg);
         }

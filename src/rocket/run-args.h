@@ -37,6 +37,7 @@ typedef struct PodArgs {
         char *pod_manifest;     /* --pod-manifest= */
         IsolationArgs pod_iso;  /* --memory/--cpu/--cpu-shares before the first image: the whole pod's */
         InsecureOption insecure;
+        bool private_users;
         AppArgs defaults;
         AppArgs *apps;
         size_t n_apps;
@@ -70,6 +71,7 @@ enum {
         ARG_CPU_SHARES,
         ARG_NO_NEW_PRIVS,
         ARG_INSECURE,
+        ARG_PRIVATE_USERS,
 };
 
 

@@ -232,6 +232,8 @@ static int pod_to_json(const Pod *p, json_object **ret) {
                 r = json_add_string(o, "machine", p->manifest->name);
         if (r >= 0 && p->pid > 0 && p->state == POD_RUNNING)
                 r = json_add_int64(o, "pid", p->pid);
+        if (r >= 0 && p->manifest && p->manifest->userns_base)
+                r = json_add_int64(o, "privateUsers", p->manifest->userns_base);
         if (r >= 0)
                 r = json_add_int64(o, "created", (int64_t) p->created_usec);
         if (r >= 0 && p->started_usec)
@@ -403,6 +405,8 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 printf("started=%s\n", format_timestamp(ts, sizeof ts, p->started_usec));
         if (p->state == POD_RUNNING && p->pid > 0)
                 printf("pid=%i\n", (int) p->pid);
+        if (p->manifest->userns_base)
+                printf("private-users=%u:%u\n", p->manifest->userns_base, POD_USERNS_SIZE);
         if (p->state >= POD_EXITED && p->finished_usec)
                 printf("exited=%s\n", format_timestamp(ts, sizeof ts, p->finished_usec));
         for (size_t i = 0; i < p->n_apps; i++) {

@@ -47,6 +47,8 @@ static void help(const char *verb) {
                "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd)\n"
                "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
                "     --pod-manifest=FILE  Take the pod from a JSON pod manifest (rocket-stage1(7))\n"
+               "     --private-users[=BOOL]  Run the pod in a user namespace of its own (a range of\n"
+               "                          65536 host UIDs, picked free)\n"
                "     --insecure-options=seccomp,capabilities,paths\n"
                "                          Switch secure defaults off on purpose\n"
                "%s"
@@ -173,6 +175,7 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                 { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },
                 APP_OPTIONS,
                 { "insecure-options", required_argument, NULL, ARG_INSECURE },
+                { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
                 {}
         };
         bool prepare = streq(verb, "prepare");
@@ -527,9 +530,11 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
         return 0;
 }
 
-/* Under the pods lock: the name must be free among pods that have not exited; an exited pod of the same
- * name moves to exited-garbage (its journal stays until gc). */
-static int claim_name(int pods_fd, const char *name) {
+/* Under the pods lock, one look at the pods: the name must be free among pods that have not exited (an
+ * exited pod of the same name moves to exited-garbage, its journal stays until gc); with private_users,
+ * the pod gets the lowest user namespace range no other pod has (in any state, until removed). */
+static int claim_name_and_users(int pods_fd, PodManifest *m, bool private_users) {
+        bool used[(POD_USERNS_LAST - POD_USERNS_FIRST) / POD_USERNS_SIZE + 1] = {};
         Pod **l = NULL;
         size_t n = 0;
         int r;
@@ -540,7 +545,11 @@ static int claim_name(int pods_fd, const char *name) {
         for (size_t i = 0; i < n && r >= 0; i++) {
                 Pod *p = l[i];
 
-                if (!p->manifest || !streq(p->manifest->name, name))
+                if (!p->manifest)
+                        continue;
+                if (p->manifest->userns_base)
+                        used[(p->manifest->userns_base - POD_USERNS_FIRST) / POD_USERNS_SIZE] = true;
+                if (!streq(p->manifest->name, m->name))
                         continue;
                 if (p->state == POD_EXITED) {
                         r = pod_transition(pods_fd, p, POD_EXITED_GARBAGE);
@@ -549,11 +558,18 @@ static int claim_name(int pods_fd, const char *name) {
                         else
                                 r = 0;
                 } else if (p->state < POD_EXITED)
-                        r = log_error_errno(SYNTHETIC_ERRNO(EEXIST), "A pod named '%s' already exists (%s, %s).", name,
-                                            p->uuid, pod_state_to_string(p->state));
+                        r = log_error_errno(SYNTHETIC_ERRNO(EEXIST), "A pod named '%s' already exists (%s, %s).",
+                                            m->name, p->uuid, pod_state_to_string(p->state));
         }
         pod_array_free(l, n);
-        return r;
+        if (r < 0 || !private_users)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(used); i++)
+                if (!used[i]) {
+                        m->userns_base = POD_USERNS_FIRST + (uint32_t) i * POD_USERNS_SIZE;
+                        return 0;
+                }
+        return log_error_errno(SYNTHETIC_ERRNO(EUSERS), "No free user namespace range left; remove exited pods.");
 }
 
 static int write_uuid_file(const char *path, const char *uuid) {
@@ -570,7 +586,7 @@ static int write_uuid_file(const char *path, const char *uuid) {
 
 /* Creates the pod directory in embryo/ and moves it to `to`. Returns the locked pod directory fd. */
 static int create_pod(RocketContext *ctx, int pods_fd, PodManifest *m, PodState to, const char *uuid_file,
-                      Pod **ret_pod) {
+                      bool private_users, Pod **ret_pod) {
         _cleanup_close_ int lock_fd = -EBADF, dir_fd = -EBADF;
         _cleanup_free_ char *rel = NULL;
         _cleanup_(pod_freep) Pod *p = NULL;
@@ -579,7 +595,7 @@ static int create_pod(RocketContext *ctx, int pods_fd, PodManifest *m, PodState 
         lock_fd = openat(pods_fd, "lock", O_RDWR|O_CREAT|O_CLOEXEC, 0600);
         if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
                 return log_error_errno(errno, "Failed to lock the pods directory: %m");
-        r = claim_name(pods_fd, m->name);
+        r = claim_name_and_users(pods_fd, m, private_users);
         if (r < 0)
                 return r;
 
@@ -711,6 +727,14 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = rocket_stage1_find(pa.stage1_path, pa.stage1_name, &stage1);
         if (r < 0)
                 return r;
+        if (pa.private_users) {
+                r = rocket_stage1_has_feature(stage1, "private-users");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                               "The stage1 at %s does not support --private-users.", stage1);
+        }
         r = pod_uuid_new(uuid);
         if (r < 0)
                 return log_error_errno(r, "Failed to generate a UUID: %m");
@@ -724,7 +748,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = rocket_pods_open(ctx, true, &pods_fd);
         if (r < 0)
                 return r;
-        r = create_pod(ctx, pods_fd, m, prepare ? POD_PREPARED : POD_RUNNING, pa.uuid_file, &p);
+        r = create_pod(ctx, pods_fd, m, prepare ? POD_PREPARED : POD_RUNNING, pa.uuid_file, pa.private_users, &p);
         if (r < 0)
                 return r;
         s = store_free(s);

@@ -76,6 +76,33 @@ TEST(manifest_rejects_bad_input) {
         }
 }
 
+TEST(manifest_private_users) {
+        static const char *const bad[] = { "1", "65536", "1879048193", "2147352576", "-1879048192" };
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL, *m2 = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *t = NULL;
+
+        /* Absent: no user namespace; present: a range of our own, round-tripped. */
+        ASSERT_OK(parse(good, &m));
+        ASSERT_EQ(m->userns_base, 0u);
+        ASSERT_TRUE(asprintf(&t, "%.*s,\"privateUsers\":1879113728}", (int) strlen(good) - 1, good) > 0);
+        pod_manifest_free(m);
+        m = NULL;
+        ASSERT_OK(parse(t, &m));
+        ASSERT_EQ(m->userns_base, 0x70010000u);
+        ASSERT_OK(pod_manifest_to_json(m, &o));
+        ASSERT_OK(pod_manifest_from_json(o, &m2));
+        ASSERT_EQ(m2->userns_base, 0x70010000u);
+        /* Not a range start, or outside ours (below nspawn's top, or in systemd's high ranges). */
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(pod_manifest_freep) PodManifest *b = NULL;
+                _cleanup_free_ char *u = NULL;
+
+                ASSERT_TRUE(asprintf(&u, "%.*s,\"privateUsers\":%s}", (int) strlen(good) - 1, good, bad[i]) > 0);
+                ASSERT_ERROR(parse(u, &b), EBADMSG);
+        }
+}
+
 TEST(unit_quoting) {
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# --private-users: the pod's root is root inside and a range of host UIDs of its own outside; the image's
+# files still belong to root inside, the store's layers stay root's on the host (idmapped where the
+# filesystem can, shifted through the pod's writable layer where it cannot); two pods get disjoint ranges;
+# the attacks of TEST-05 still fail; enter, stop, gc and pod@.service work with it.
+set -euxo pipefail
+. "$ROCKET_TEST_DIR/integration/lib.sh"
+
+pod_test_setup
+# On failure, what the pods said.
+trap 'rc=$?; if [ $rc -ne 0 ]; then for j in /var/lib/rocket/pods/*/*/journal; do echo "== $j"; journalctl -D "$j" --no-pager | tail -n 30; done; fi' EXIT
+gcc -static -O2 -o "$fx/attack" "$ROCKET_TEST_DIR/fixtures/attack.c"
+bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/atk" "$fx/attack"
+rocket fetch --name=attack:test "oci:$fx/atk:latest"
+
+# Root inside: its own files, the image's, and what it creates or chowns.
+out=$(rocket run --private-users --exec /bin/sh "$img" -- -c \
+        'id -u; stat -c %u:%g / /bin/busybox /etc/passwd /etc/hosts /tmp; touch /etc/new && chown 1000:1000 /etc/new &&
+         stat -c %u:%g /etc/new; su app -c "id -u"; awk "{print \$1, \$3}" /proc/self/uid_map')
+assert_eq "$out" "$(printf '0\n0:0\n0:0\n0:0\n0:0\n0:0\n1000:1000\n1000\n0 65536')"
+
+# Prepared, then run: the range is picked once and kept; an empty volume is the pod root's to write.
+uuid=$(rocket prepare --quiet --private-users --volume data,kind=empty "$img" --mount volume=data,target=/data \
+        --exec /bin/sh -- -c 'echo hi >/data/f && stat -c %u:%g /data /data/f')
+status=$(rocket status "$uuid")
+assert_in "private-users=" "$status"
+range=$(sed -n 's/^private-users=//p' <<<"$status")
+assert_eq "$(rocket run-prepared "$uuid")" "$(printf '0:0\n0:0')"
+assert_eq "$(rocket status --format=json "$uuid" | jq -r '"\(.privateUsers):65536"')" "$range"
+assert_eq "$(stat -c %u "/var/lib/rocket/pods/run/$uuid/volumes/data/f")" "${range%:*}"
+
+# Two pods at once: each one's processes run as its own range on the host, and the ranges are disjoint.
+rocket run --private-users --name=ua --exec /bin/sleep "$img" -- 1000 &
+rocket run --private-users --name=ub --exec /bin/sleep "$img" -- 1000 &
+wait_until "machinectl show ua >/dev/null 2>&1 && machinectl show ub >/dev/null 2>&1"
+wait_until "rocket enter ua true && rocket enter ub true"
+la=$(machinectl show ua -p Leader --value)
+lb=$(machinectl show ub -p Leader --value)
+read -r inside_a base_a size_a <"/proc/$la/uid_map"
+read -r _ base_b _ <"/proc/$lb/uid_map"
+assert_eq "$inside_a $size_a" "0 65536"
+assert_eq "$(tr -s ' ' <"/proc/$la/gid_map" | sed 's/^ //')" "0 $base_a 65536"
+[ "$base_a" -ge 65536 ] && [ "$base_b" -ge 65536 ]
+diff=$((base_a > base_b ? base_a - base_b : base_b - base_a))
+[ "$diff" -ge 65536 ]
+host_uid() { sed -n 's/^Uid:\t\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+assert_eq "$(host_uid "$la")" "$base_a"                                 # the pod's systemd
+for c in $(cat "/proc/$la/task/$la/children"); do
+        if [ "$(cat "/proc/$c/comm")" = sleep ]; then
+                assert_eq "$(host_uid "$c")" "$base_a"                  # the app
+                app_seen=1
+        fi
+done
+[ "${app_seen:-0}" = 1 ]
+# Recorded in the pod: the manifest has the range, and rocket enter is root in it.
+assert_eq "$(rocket cat-manifest ua | jq .privateUsers)" "$base_a"
+assert_eq "$(rocket enter ua sh -c 'id -u; stat -c %u /bin/busybox')" "$(printf '0\n0')"
+# machined and the journal see the pod as ever.
+assert_eq "$(machinectl show ua -p State --value)" running
+wait_until "journalctl -M ua --no-pager | grep -q 'Started busybox.service'"
+rocket stop ua ub >/dev/null
+wait
+assert_eq "$(rocket status ua | sed -n 's/^state=//p')" exited
+
+# The store's layers were never chowned.
+assert_eq "$(find /var/lib/rocket/store \( -uid +65535 -o -gid +65535 \) | head -1)" ""
+
+# The attacks still fail as the pod's root (more of them now by the user namespace, too).
+out=$(rocket run --private-users --exec /bin/sh attack:test -- -c \
+        'for a in mount mknod-block write-hostname finit-module reboot keyctl unshare-user settime raise-cap chroot; do
+                echo "$a: $(/usr/local/bin/attack $a)"; done')
+for a in mount mknod-block finit-module reboot keyctl unshare-user settime raise-cap chroot; do
+        assert_in "$a: EPERM" "$out"
+done
+[[ "$out" =~ write-hostname:\ E(ROFS|ACCES) ]]     # read-only, and not the pod root's file
+# Even with the capability and seccomp defaults off, host-owned things stay out of reach: the user
+# namespace has no say over the host's clock or the host's /proc/sys.
+out=$(rocket run --private-users --insecure-options=seccomp,capabilities,paths --exec /bin/sh attack:test -- -c \
+        'for a in settime write-hostname; do echo "$a: $(/usr/local/bin/attack $a)"; done')
+assert_in "settime: EPERM" "$out"
+assert_in "write-hostname: E" "$out"
+[[ "$out" != *"write-hostname: ok"* ]]
+
+# A store on a filesystem that cannot be idmapped (overlayfs): the owners are shifted with chown in the
+# pod's writable layer instead; the store's files keep theirs.
+ovl=$(mktemp -d)
+mkdir "$ovl/lower" "$ovl/upper" "$ovl/work" "$ovl/store"
+mount -t overlay overlay -o "lowerdir=$ovl/lower,upperdir=$ovl/upper,workdir=$ovl/work" "$ovl/store"
+mkdir "$ovl/store/pods"             # the pods' writable layers cannot be on overlayfs: a tmpfs for them
+mount -t tmpfs -o mode=0750 tmpfs "$ovl/store/pods"
+ROCKET_DIR="$ovl/store" rocket fetch --name=busybox:ovl "oci:$fx/busybox:latest" >/dev/null
+out=$(ROCKET_DIR="$ovl/store" rocket run --private-users --exec /bin/sh busybox:ovl -- -c \
+        'stat -c %u:%g /bin/busybox /etc/passwd; ls -l /bin/busybox | cut -c1-10; touch /etc/x && echo ok')
+assert_eq "$out" "$(printf '0:0\n0:0\n-rwxr-xr-x\nok')"
+assert_eq "$(find "$ovl/store/store" \( -uid +65535 -o -gid +65535 \) | head -1)" ""
+ROCKET_DIR="$ovl/store" rocket gc --grace=0s >/dev/null
+umount "$ovl/store/pods" "$ovl/store"
+# The stage1 tree is installed under /usr, an overlayfs in this test host: shifted the same way.
+rocket run --private-users --name=stage1view --exec /bin/sleep "$img" -- 1000 &
+wait_until "rocket enter stage1view true"
+leader=$(machinectl show stage1view -p Leader --value)
+read -r _ base _ <"/proc/$leader/uid_map"
+# Seen from the host through the pod's root: the pod's root owns them (0 inside).
+assert_eq "$(stat -c %u:%g "/proc/$leader/root/usr/lib/systemd/systemd" "/proc/$leader/root/etc/machine-id" \
+        "/proc/$leader/root/run/systemd")" "$(printf '%s\n' "$base:$base" "$base:$base" "$base:$base")"
+stage1=$(rocket cat-manifest stage1view | jq -r .stage1)
+assert_eq "$(stat -c %u "$stage1/rootfs/usr/lib/systemd/systemd")" 0
+rocket stop stage1view >/dev/null
+wait
+
+# As a unit: PrivateUsers= in a .pod file, through pod@.service.
+mkdir -p /etc/rocket/pods
+cat >/etc/rocket/pods/userns.pod <<EOF
+[Pod]
+PrivateUsers=yes
+
+[App sleeper]
+Image=$img
+Exec=/bin/sleep
+Args=1000
+EOF
+systemctl start pod@userns.service
+leader=$(machinectl show userns -p Leader --value)
+read -r _ base _ <"/proc/$leader/uid_map"
+[ "$base" -ge 65536 ]
+systemctl stop pod@userns.service
+rm /etc/rocket/pods/userns.pod
+
+# A stage1 without user namespaces says so, in one line, and leaves no pod behind.
+n=$(rocket list --no-legend | wc -l)
+assert_fails 1 rocket run --private-users --stage1-name=fly "$img"
+assert_eq "$(rocket list --no-legend | wc -l)" "$n"
+
+# gc frees the ranges: the next pod gets the first one again.
+rocket gc --grace=0s >/dev/null
+out=$(rocket run --private-users --exec /bin/cat "$img" -- /proc/self/uid_map)
+read -r _ base _ <<<"$out"
+assert_eq "$base" "$((0x70000000))"
+rocket gc --grace=0s >/dev/null
