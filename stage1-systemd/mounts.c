@@ -83,8 +83,32 @@ static int fd_path(int fd, char ret[static 64]) {
         return 0;
 }
 
-/* Mounts source onto path inside root (a file or directory, created to match the source if missing). */
-static int bind_in_root(int root_fd, const char *source, const char *path, unsigned long extra, bool read_only) {
+static bool idmap_unsupported(int r) {
+        return IN_SET(r, -EINVAL, -EOPNOTSUPP, -ENOSYS, -EPERM);
+}
+
+/* A recursive bind of source, idmapped into the user namespace, as a detached mount tree; -EINVAL and
+ * friends where a filesystem in it cannot be idmapped. */
+static int idmapped_tree(const char *source, int userns_fd, int *ret_fd) {
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_IDMAP,
+                .userns_fd = (uint64_t) userns_fd,
+        };
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE);
+        if (fd < 0)
+                return -errno;
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH|AT_RECURSIVE, &attr, sizeof attr) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Mounts source onto path inside root (a file or directory, created to match the source if missing);
+ * with userns_fd >= 0 idmapped into that user namespace where the filesystem can be, else as it is. */
+static int bind_in_root(int root_fd, const char *source, const char *path, unsigned long extra, bool read_only,
+                        int userns_fd) {
         _cleanup_close_ int fd = -EBADF, parent = -EBADF;
         _cleanup_free_ char *dir = NULL;
         struct stat st;
@@ -118,7 +142,21 @@ static int bind_in_root(int root_fd, const char *source, const char *path, unsig
         if (r < 0)
                 return r;
         fd_path(fd, where);
-        if (mount(source, where, NULL, MS_BIND|MS_REC, NULL) < 0)
+        if (userns_fd >= 0) {
+                _cleanup_close_ int tree = -EBADF;
+
+                r = idmapped_tree(source, userns_fd, &tree);
+                if (r >= 0 && syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return -errno;
+                if (r < 0 && !idmap_unsupported(r))
+                        return r;
+                if (r < 0) {
+                        log_warning_errno(r, "%s cannot be idmapped, the pod sees its owners as they are on the host: %m",
+                                          source);
+                        userns_fd = -EBADF;
+                }
+        }
+        if (userns_fd < 0 && mount(source, where, NULL, MS_BIND|MS_REC, NULL) < 0)
                 return -errno;
         /* Flags given with a bind are ignored, and a read-only remount is not recursive: set them on the
          * new mount and everything under it, through a fresh fd (the old one names what is underneath). */
@@ -192,9 +230,6 @@ static int idmap_layer(int userns_fd, const char *layers_dir, const char *name, 
         return r;
 }
 
-static bool idmap_unsupported(int r) {
-        return IN_SET(r, -EINVAL, -EOPNOTSUPP, -ENOSYS, -EPERM);
-}
 
 /* The app's image layers, top first, as names relative to the store's layers directory (the option
  * string is limited to a page; absolute paths would allow far fewer layers). With a user namespace, the
@@ -302,7 +337,7 @@ static int read_host_file(const char *path, char **ret) {
 
 /* What each app gets of the pod: /proc, /dev, /sys (read-only), hosts, resolv.conf, hostname, volumes. */
 static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *root,
-                          const char *resolv) {
+                          const char *resolv, int userns_fd) {
         _cleanup_free_ char *app_root = NULL, *hosts = NULL, *hostname = NULL, *proc = NULL, *dev = NULL,
                 *sys = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -325,11 +360,11 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
                                                "The image of app %s has a /%s that is not a directory; refusing it.",
                                                a->name, *d);
         }
-        r = bind_in_root(fd, proc, "/proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, false);
+        r = bind_in_root(fd, proc, "/proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, false, -EBADF);
         if (r >= 0)
-                r = bind_in_root(fd, dev, "/dev", MS_NOSUID|MS_NOEXEC, false);
+                r = bind_in_root(fd, dev, "/dev", MS_NOSUID|MS_NOEXEC, false, -EBADF);
         if (r >= 0)
-                r = bind_in_root(fd, sys, "/sys", MS_NOSUID|MS_NODEV|MS_NOEXEC, true);      /* cgroup2 under it too */
+                r = bind_in_root(fd, sys, "/sys", MS_NOSUID|MS_NODEV|MS_NOEXEC, true, -EBADF);      /* cgroup2 under it too */
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the API filesystems into app %s: %m", a->name);
 
@@ -367,7 +402,11 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
                         src = NULL;
                 if (!src)
                         return log_oom();
-                r = bind_in_root(fd, src, pm->target, MS_NOSUID|MS_NODEV, v->read_only || pm->read_only);
+                /* Host volumes, with a user namespace, idmapped like the image layers: what root owns on
+                 * the host is root's in the pod (the pod was given the volume). Empty volumes are the
+                 * pod's own already. */
+                r = bind_in_root(fd, src, pm->target, MS_NOSUID|MS_NODEV, v->read_only || pm->read_only,
+                                 v->kind == VOLUME_HOST ? userns_fd : -EBADF);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount volume %s at %s in app %s: %m", v->name,
                                                pm->target, a->name);
@@ -501,7 +540,7 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
         return 0;
 }
 
-int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root) {
+int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd) {
         _cleanup_free_ char *resolv = NULL;
         char p[PATH_MAX];
         int r;
@@ -532,7 +571,7 @@ int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root
         if (r < 0)
                 return log_error_errno(r, "Failed to read /etc/resolv.conf: %m");
         for (size_t i = 0; i < m->n_apps; i++) {
-                r = setup_app_root(m, &m->apps[i], pod_dir, root, resolv);
+                r = setup_app_root(m, &m->apps[i], pod_dir, root, resolv, userns_fd);
                 if (r < 0)
                         return r;
         }

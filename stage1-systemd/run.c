@@ -121,7 +121,7 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         }
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(err_fd, -errno, "Failed to create the cgroup namespace");
-        r = pod_mount_finish(m, pod_dir, root);
+        r = pod_mount_finish(m, pod_dir, root, userns_fd);
         if (r < 0)
                 child_fail(err_fd, r, NULL);
         {

@@ -40,9 +40,9 @@ int unit_quote(const char *s, bool exec, char **ret);
 
 /* mounts.c: builds the pod's filesystem in the child, before pivot_root: what does not depend on the pod's
  * cgroup while machined registers it, then the rest (cgroup2, the apps' API filesystems and files). */
-/* userns_fd >= 0 (--private-users): the image layers are idmapped into that user namespace. */
+/* userns_fd >= 0 (--private-users): the image layers and host volumes are idmapped into that user namespace. */
 int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd);
-int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root);
+int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd);
 /* Opens path inside root (symlinks resolved within root), creating the missing directories. */
 int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd);
 

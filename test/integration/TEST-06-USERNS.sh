@@ -30,6 +30,15 @@ assert_eq "$(rocket run-prepared "$uuid")" "$(printf '0:0\n0:0')"
 assert_eq "$(rocket status --format=json "$uuid" | jq -r '"\(.privateUsers):65536"')" "$range"
 assert_eq "$(stat -c %u "/var/lib/rocket/pods/run/$uuid/volumes/data/f")" "${range%:*}"
 
+# A host volume is idmapped too: the host's owners inside, and what the pod's root writes is root's here.
+vol=$(mktemp -d)
+echo host >"$vol/by-root"
+install -o 1000 -g 1000 /dev/null "$vol/by-1000"
+out=$(rocket run --private-users --volume "v,kind=host,source=$vol" "$img" --mount volume=v,target=/v \
+        --exec /bin/sh -- -c 'stat -c %u:%g /v/by-root /v/by-1000; cat /v/by-root; echo pod >/v/by-pod')
+assert_eq "$out" "$(printf '0:0\n1000:1000\nhost')"
+assert_eq "$(stat -c %u:%g "$vol/by-pod")" "0:0"
+
 # Two pods at once: each one's processes run as its own range on the host, and the ranges are disjoint.
 rocket run --private-users --name=ua --exec /bin/sleep "$img" -- 1000 &
 rocket run --private-users --name=ub --exec /bin/sleep "$img" -- 1000 &
