@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 
 #include "fly.h"
 #include "fs-util.h"
+#include "image-user.h"
 #include "log.h"
 #include "string-util.h"
 
@@ -122,29 +122,8 @@ static int drop_bounding_set(char **keep) {
         return 0;
 }
 
-static void find_user(const char *spec, uid_t *uid, gid_t *gid, char **name) {
-        FILE *f = fopen("/etc/passwd", "re");
-        struct passwd *pw;
-        bool num = spec[strspn(spec, "0123456789")] == 0;
-
-        *uid = num ? (uid_t) strtoul(spec, NULL, 10) : (uid_t) -1;
-        *gid = 0;
-        while (f && (pw = fgetpwent(f)))
-                if (num ? pw->pw_uid == *uid : streq(pw->pw_name, spec)) {
-                        *uid = pw->pw_uid;
-                        *gid = pw->pw_gid;
-                        *name = strdup(pw->pw_name);
-                        setenv("HOME", pw->pw_dir, 0);
-                        break;
-                }
-        if (f)
-                fclose(f);
-}
-
 _noreturn_ void fly_exec_app(const PodApp *a, const char *root) {
-        uid_t uid = 0;
-        gid_t gid = 0;
-        _cleanup_free_ char *uname = NULL;
+        ImageUser u = {};
 
         /* Nothing of ours leaks into the app. */
         for (int fd = 3; fd < 1024; fd++)
@@ -158,40 +137,31 @@ _noreturn_ void fly_exec_app(const PodApp *a, const char *root) {
                 putenv(*e);
         setenv("AC_APP_NAME", a->name, 1);
         setenv("PATH", DEFAULT_PATH, 0);
-        if (a->user) {
-                _cleanup_free_ char *u = strndup(a->user, strcspn(a->user, ":"));
+        {
+                const char *missing;
+                int r = image_user_resolve(a->user, a->group, &u, &missing);
 
-                find_user(u, &uid, &gid, &uname);
-                if (uid == (uid_t) -1) {
-                        log_error("User '%s' is not in the image's /etc/passwd.", u);
+                if (r == -ESRCH && streq(missing, "group")) {
+                        log_error("Group '%s' is not in the image's /etc/group.", a->group ?: strchr(a->user, ':') + 1);
+                        _exit(1);
+                }
+                if (r == -ESRCH) {
+                        log_error("User '%.*s' is not in the image's /etc/passwd.", (int) strcspn(a->user, ":"), a->user);
+                        _exit(1);
+                }
+                if (r < 0) {
+                        log_oom();
                         _exit(1);
                 }
         }
-        {
-                /* --group, or the group of OCI's "user:group". */
-                const char *g = a->group ?: (a->user && strchr(a->user, ':') ? strchr(a->user, ':') + 1 : NULL);
-                struct group *gr;
-                FILE *f;
-                bool num;
-
-                if (g && *g) {
-                        f = fopen("/etc/group", "re");
-                        num = g[strspn(g, "0123456789")] == 0;
-                        gid = num ? (gid_t) strtoul(g, NULL, 10) : gid;
-                        while (!num && f && (gr = fgetgrent(f)))
-                                if (streq(gr->gr_name, g))
-                                        gid = gr->gr_gid;
-                        if (f)
-                                fclose(f);
-                }
-        }
-        setenv("HOME", "/", 0);
+        setenv("HOME", u.home, 0);
         if (!a->caps_all && drop_bounding_set(a->caps) < 0) {
                 log_error_errno(errno, "Failed to restrict the capability bounding set: %m");
                 _exit(1);
         }
-        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-                log_error_errno(errno, "Failed to become %u:%u: %m", (unsigned) uid, (unsigned) gid);
+        if (setgroups(u.n_groups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
+            setresuid(u.uid, u.uid, u.uid) < 0) {
+                log_error_errno(errno, "Failed to become %u:%u: %m", (unsigned) u.uid, (unsigned) u.gid);
                 _exit(1);
         }
         if (a->working_dir && chdir(a->working_dir) < 0) {

@@ -15,7 +15,6 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +28,8 @@
 #include <dirent.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
+
+#include "image-user.h"
 
 #define POD_DIR "/rocket/pod"
 #define STAGE2_DIR "/opt/stage2"
@@ -74,91 +75,6 @@ static int hold_lock(const char *dir) {
                 pause();
 }
 
-static bool is_number(const char *s) {
-        return *s && strspn(s, "0123456789") == strlen(s);
-}
-
-/* Looks NAME (or a number) up in the file itself: no NSS modules of ours or of the image are loaded. */
-static int find_user(const char *spec, uid_t *uid, gid_t *gid, char **name, char **home) {
-        FILE *f = fopen("/etc/passwd", "re");
-        struct passwd *pw;
-
-        if (f) {
-                while ((pw = fgetpwent(f))) {
-                        if (is_number(spec) ? pw->pw_uid == (uid_t) strtoul(spec, NULL, 10) : strcmp(pw->pw_name, spec) == 0) {
-                                *uid = pw->pw_uid;
-                                *gid = pw->pw_gid;
-                                *name = strdup(pw->pw_name);
-                                *home = strdup(pw->pw_dir);
-                                fclose(f);
-                                return 0;
-                        }
-                }
-                fclose(f);
-        }
-        if (!is_number(spec))
-                return -ESRCH;
-        /* A number the image does not list: run with it anyway, in group 0, as Docker does. */
-        *uid = (uid_t) strtoul(spec, NULL, 10);
-        *gid = 0;
-        *name = NULL;
-        *home = strdup("/");
-        return 0;
-}
-
-static int find_group(const char *spec, gid_t *gid) {
-        FILE *f;
-        struct group *gr;
-
-        if (is_number(spec)) {
-                *gid = (gid_t) strtoul(spec, NULL, 10);
-                return 0;
-        }
-        f = fopen("/etc/group", "re");
-        if (!f)
-                return -ESRCH;
-        while ((gr = fgetgrent(f)))
-                if (strcmp(gr->gr_name, spec) == 0) {
-                        *gid = gr->gr_gid;
-                        fclose(f);
-                        return 0;
-                }
-        fclose(f);
-        return -ESRCH;
-}
-
-/* The groups the image's /etc/group lists the user in. */
-static int supplementary_groups(const char *user, gid_t primary, gid_t **ret, size_t *ret_n) {
-        FILE *f = fopen("/etc/group", "re");
-        struct group *gr;
-        gid_t *l = NULL;
-        size_t n = 0;
-
-        if (f && user)
-                while ((gr = fgetgrent(f))) {
-                        if (gr->gr_gid == primary)
-                                continue;
-                        for (char **m = gr->gr_mem; m && *m; m++)
-                                if (strcmp(*m, user) == 0) {
-                                        gid_t *t = realloc(l, (n + 1) * sizeof(gid_t));
-
-                                        if (!t) {
-                                                fclose(f);
-                                                free(l);
-                                                return -ENOMEM;
-                                        }
-                                        l = t;
-                                        l[n++] = gr->gr_gid;
-                                        break;
-                                }
-                }
-        if (f)
-                fclose(f);
-        *ret = l;
-        *ret_n = n;
-        return 0;
-}
-
 /* Keeps only the named capabilities in the bounding set (a root app then gets no others on exec). */
 static int drop_bounding_set(const char *list) {
         char *copy = strdup(list), *save = NULL;
@@ -186,10 +102,8 @@ static int drop_bounding_set(const char *list) {
 
 static int exec_app(int argc, char *argv[]) {
         const char *user = NULL, *group = NULL, *workdir = NULL, *caps = NULL;
-        char root[PATH_MAX], *name = NULL, *home = NULL;
-        uid_t uid = 0;
-        gid_t gid = 0, *groups = NULL;
-        size_t n_groups = 0;
+        char root[PATH_MAX];
+        ImageUser u = {};
         int i;
 
         if (argc < 2 || !valid_name(argv[1]))
@@ -218,35 +132,26 @@ static int exec_app(int argc, char *argv[]) {
         if (chroot(root) < 0 || chdir("/") < 0)
                 return fail(1, "cannot enter %s: %m", root);
 
-        if (user && *user) {
-                /* OCI's "user:group" form. */
-                char *colon = strchr(user, ':');
-                char *u = strndup(user, colon ? (size_t) (colon - user) : strlen(user));
+        {
+                const char *missing;
+                int r = image_user_resolve(user, group, &u, &missing);
 
-                if (!u)
+                if (r == -ESRCH && strcmp(missing, "group") == 0)
+                        return fail(1, "group '%s' is not in the image's /etc/group",
+                                    group && *group ? group : strchr(user, ':') + 1);
+                if (r == -ESRCH)
+                        return fail(1, "user '%.*s' is not in the image's /etc/passwd", (int) strcspn(user, ":"), user);
+                if (r < 0)
                         return fail(1, "out of memory");
-                if (colon && !group)
-                        group = colon + 1;
-                if (find_user(u, &uid, &gid, &name, &home) < 0)
-                        return fail(1, "user '%s' is not in the image's /etc/passwd", u);
-                free(u);
-        } else {
-                name = strdup("root");
-                home = NULL;
-                if (find_user("0", &uid, &gid, &name, &home) < 0)
-                        home = strdup("/");
         }
-        if (group && *group && find_group(group, &gid) < 0)
-                return fail(1, "group '%s' is not in the image's /etc/group", group);
-        if (supplementary_groups(name, gid, &groups, &n_groups) < 0)
-                return fail(1, "out of memory");
 
         if (caps && drop_bounding_set(caps) < 0)
                 return fail(1, "cannot restrict the capability bounding set to %s: %m", caps);
-        if (setgroups(n_groups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-                return fail(1, "cannot become %u:%u: %m", (unsigned) uid, (unsigned) gid);
+        if (setgroups(u.n_groups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
+            setresuid(u.uid, u.uid, u.uid) < 0)
+                return fail(1, "cannot become %u:%u: %m", (unsigned) u.uid, (unsigned) u.gid);
         if (!getenv("HOME"))
-                setenv("HOME", home && *home ? home : "/", 1);
+                setenv("HOME", u.home && *u.home ? u.home : "/", 1);
         if (!getenv("PATH"))
                 setenv("PATH", DEFAULT_PATH, 1);
         if (workdir && chdir(workdir) < 0)

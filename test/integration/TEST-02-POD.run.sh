@@ -41,6 +41,13 @@ assert_in "to-stdout" "$out"
 assert_in "to-stderr" "$out"
 out=$(rocket run --set-env=GREETING=hi --user=app --exec /bin/sh "$img" -- -c 'echo "$(id -u):$(id -g):$(id -G):$GREETING:$HOME:$PATH"; pwd')
 assert_in "1000:1000:1000 50:hi:/home/app:/usr/sbin:/usr/bin:/sbin:/bin" "$out"
+out=$(rocket run --user=app:staff --exec /bin/sh "$img" -- -c 'echo "$(id -u):$(id -g)"; id -G')
+assert_eq "$out" "$(printf '1000:50\n50')"
+# A user or group the image does not have: the app fails, saying which.
+out=$(rocket run --user=nobody-here --exec /bin/true "$img" 2>&1) && false
+assert_in "user 'nobody-here' is not in the image's /etc/passwd" "$out"
+out=$(rocket run --user=app --group=wheel --exec /bin/true "$img" 2>&1) && false
+assert_in "group 'wheel' is not in the image's /etc/group" "$out"
 out=$(rocket run --working-dir=/tmp --exec /bin/pwd "$img")
 assert_eq "$out" /tmp
 # The pod's own hostname, /etc/hosts and resolv.conf.

@@ -116,6 +116,11 @@ assert_in "NoNewPrivs:	1" "$out"
 assert_eq "$(grep -c EPERM <<<"$out")" 2
 assert_in "app-attack=4" "$(rocket status flying)"
 ! machinectl show flying >/dev/null 2>&1
+# The image's users and groups, looked up as stage1-systemd does (supplementary groups too).
+out=$(rocket run --stage1-name=fly --user=app --exec /bin/sh attack:test -- -c 'echo "$(id -u):$(id -g):$(id -G):$HOME"')
+assert_eq "$out" "1000:1000:1000 50:/home/app"
+out=$(rocket run --stage1-name=fly --user=app --group=wheel --exec /bin/true attack:test 2>&1) && false
+assert_in "Group 'wheel' is not in the image's /etc/group." "$out"
 rocket run --name=fly2 --stage1-name=fly --exec /bin/sleep attack:test -- 1000 >/dev/null 2>&1 &
 wait_until "rocket status fly2 2>/dev/null | grep -q state=running"
 assert_in "fly2" "$(rocket list --no-legend | grep running)"
