@@ -41,3 +41,6 @@ if [ "$ROCKET_TEST_LAYOUT" = unified ]; then
 else
         assert_eq "$(stat -fc %T /sys/fs/cgroup)" tmpfs
 fi
+
+# systemd-sysctl picks up rocket's inotify limit (applied at boot; this host's /proc/sys is read-only).
+assert_in "fs.inotify.max_user_instances = 8192" "$(/lib/systemd/systemd-sysctl --cat-config --no-pager | grep -A8 50-rocket.conf)"
