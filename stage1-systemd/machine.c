@@ -164,7 +164,7 @@ void machine_unregister(MachineRegistration *reg) {
         free(reg);
 }
 
-int machine_unregister_by_name(const char *name, const char *machine_id) {
+int machine_terminate_by_name(const char *name, const char *machine_id) {
         _cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *owned = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -195,7 +195,9 @@ int machine_unregister_by_name(const char *name, const char *machine_id) {
                 if (sd_id128_from_string(machine_id, &want) < 0 || !sd_id128_equal(want, got))
                         return 0;
         }
+        /* Whatever still runs in it goes too: a pod collected as exited has no business running (its
+         * supervisor was killed and its own lock holder is gone, maybe by the pod's hand). */
         (void) sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                                  "org.freedesktop.machine1.Manager", "UnregisterMachine", &error, NULL, "s", name);
+                                  "org.freedesktop.machine1.Manager", "TerminateMachine", &error, NULL, "s", name);
         return 1;
 }

@@ -402,11 +402,11 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
                         src = NULL;
                 if (!src)
                         return log_oom();
-                /* Host volumes, with a user namespace, idmapped like the image layers: what root owns on
-                 * the host is root's in the pod (the pod was given the volume). Empty volumes are the
-                 * pod's own already. */
+                /* With a user namespace a host volume shows the host's owners as they are (host root's
+                 * files are nobody's), unless idmapped on request: then what root owns on the host is
+                 * the pod root's, and what it writes there is host root's. Empty volumes are the pod's. */
                 r = bind_in_root(fd, src, pm->target, MS_NOSUID|MS_NODEV, v->read_only || pm->read_only,
-                                 v->kind == VOLUME_HOST ? userns_fd : -EBADF);
+                                 v->kind == VOLUME_HOST && v->idmap ? userns_fd : -EBADF);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount volume %s at %s in app %s: %m", v->name,
                                                pm->target, a->name);

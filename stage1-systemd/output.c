@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "sigbus.h"
 #include "stage1.h"
 #include "string-util.h"
 
@@ -31,9 +32,23 @@ int app_output_new(const PodManifest *m, const char *journal_dir, AppOutput **re
 
         if (!o)
                 return -ENOMEM;
-        r = sd_journal_open_directory(&o->j, journal_dir, 0);
+        r = sigbus_guard_install();
+        if (r >= 0)
+                r = sd_journal_open_directory(&o->j, journal_dir, 0);
         if (r < 0)
                 goto fail;
+        /* Only the pod's own entries: the pod writes that directory, and could link other journals in. */
+        {
+                char mid[33], match[64];
+
+                r = pod_machine_id(m->uuid, mid);
+                if (r < 0)
+                        goto fail;
+                snprintf(match, sizeof match, "_MACHINE_ID=%s", mid);
+                r = sd_journal_add_match(o->j, match, 0);
+                if (r < 0)
+                        goto fail;
+        }
         for (size_t i = 0; i < m->n_apps; i++) {
                 _cleanup_free_ char *match = NULL;
 

@@ -591,8 +591,14 @@ finish:
                               ex >= 0 ? ex : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1);
                 if (ex >= 0)
                         return ex;
-                if (WIFSIGNALED(status))
+                /* No app recorded how it ended: the pod itself went first. Say how. */
+                if (WIFSIGNALED(status)) {
+                        log_error("The pod's PID 1 was killed by SIG%s before its apps ended.",
+                                  sigabbrev_np(WTERMSIG(status)) ?: "?");
                         return 128 + WTERMSIG(status);
+                }
+                log_error("The pod's PID 1 exited with status %i before its apps ended.",
+                          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
                 return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1;
         }
 }

@@ -105,7 +105,7 @@ int stage1_gc(int argc, char *argv[]) {
                 return r;
         /* Our run entrypoint unregistered the machine when the pod ended, unless it was killed first. */
         if (access("exited", F_OK) < 0)
-                (void) machine_unregister_by_name(m->name, mid);
+                (void) machine_terminate_by_name(m->name, mid);
         /* The cgroup2 subtree the pod had on a legacy/hybrid host. */
         {
                 _cleanup_free_ char *cg = NULL;

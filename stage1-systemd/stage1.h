@@ -55,7 +55,8 @@ void machine_unregister(MachineRegistration *reg);
 bool machine_in_delegated_unit(void);
 /* Moves us into <unit>/supervisor and pid into <unit>/payload (keep-unit mode, before the child's cgroupns). */
 int machine_split_unit_cgroup(pid_t pid);
-int machine_unregister_by_name(const char *name, const char *machine_id);
+/* gc: terminates the pod's machine if machined still has it (only this pod's: the ID must match). */
+int machine_terminate_by_name(const char *name, const char *machine_id);
 
 /* cgroup.c */
 bool cgroup_host_is_unified(void);

@@ -125,12 +125,14 @@ static int shift_at(int dir_fd, const char *name, uint64_t mnt_id, uid_t base, u
                 uid_t u = needs_shift(sx.stx_uid) ? base + sx.stx_uid : sx.stx_uid;
                 gid_t g = needs_shift(sx.stx_gid) ? base + sx.stx_gid : sx.stx_gid;
 
-                if (fchownat(dir_fd, name, u, g, AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH) < 0)
-                        return -errno;
-                /* chown drops the set-user/group-ID bits of a file: put them back. */
-                if (S_ISREG(sx.stx_mode) && (sx.stx_mode & (S_ISUID|S_ISGID)) &&
-                    fchmodat(dir_fd, name, sx.stx_mode & 07777, 0) < 0)
-                        return -errno;
+                if (fchownat(dir_fd, name, u, g, AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH) < 0) {
+                        /* A file of an idmapped layer whose owner on disk is beyond the range shows as
+                         * the overflow UID and cannot be changed: it stays nobody's in the pod. */
+                        if (!IN_SET(errno, EPERM, EOVERFLOW, EINVAL))
+                                return -errno;
+                } else if (S_ISREG(sx.stx_mode) && (sx.stx_mode & (S_ISUID|S_ISGID)) &&
+                           fchmodat(dir_fd, name, sx.stx_mode & 07777, 0) < 0)
+                        return -errno;      /* chown dropped the set-user/group-ID bits: put back */
         }
         if (S_ISDIR(sx.stx_mode)) {
                 _cleanup_(closedirp) DIR *d = NULL;

@@ -215,7 +215,8 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                 if (json_add_string(vo, "name", v->name) < 0 ||
                     json_add_string(vo, "kind", volume_kind_to_string(v->kind)) < 0 ||
                     add_opt_string(vo, "source", v->source) < 0 ||
-                    json_add(vo, "readOnly", json_object_new_boolean(v->read_only)) < 0)
+                    json_add(vo, "readOnly", json_object_new_boolean(v->read_only)) < 0 ||
+                    (v->idmap && json_add(vo, "idmap", json_object_new_boolean(true)) < 0))
                         return -ENOMEM;
         }
         r = json_add_int64(o, "version", POD_MANIFEST_VERSION);
@@ -486,6 +487,8 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                         r = json_get_bool(vo, "readOnly", &v->read_only);
                 if (r == -ENOENT)
                         r = 0;
+                if (r >= 0 && json_get_bool(vo, "idmap", &v->idmap) == -EBADMSG)
+                        r = -EBADMSG;
                 if (r < 0)
                         return r;
                 v->kind = volume_kind_from_string(kind);

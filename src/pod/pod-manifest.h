@@ -23,6 +23,7 @@ typedef struct PodVolume {
         VolumeKind kind;
         char *source;           /* VOLUME_HOST: absolute host path */
         bool read_only;
+        bool idmap;             /* VOLUME_HOST with a user namespace: idmapped into it (files keep their owners) */
 } PodVolume;
 
 typedef struct PodMount {

@@ -122,7 +122,7 @@ bool target_is_safe(const char *t) {
 
 /* The syntax of a volume; whether a host source exists is checked when the pod is built. */
 static int check_volume(const char *where, const char *spec) {
-        static const char *const allowed[] = { "kind", "source", "readOnly", NULL };
+        static const char *const allowed[] = { "kind", "source", "readOnly", "idmap", NULL };
         _cleanup_strv_free_ char **parts = NULL;
         const char *kind, *source;
         bool ro;
@@ -143,7 +143,10 @@ static int check_volume(const char *where, const char *spec) {
                 return log_usage("%s: volume '%s' needs source=ABSOLUTE-PATH.", where, parts[0]);
         if (streq(kind, "empty") && source)
                 return log_usage("%s: volume '%s' of kind empty takes no source.", where, parts[0]);
-        return spec_bool(where, spec, spec_get(parts + 1, "readOnly"), &ro);
+        r = spec_bool(where, spec, spec_get(parts + 1, "readOnly"), &ro);
+        if (r >= 0)
+                r = spec_bool(where, spec, spec_get(parts + 1, "idmap"), &ro);
+        return r;
 }
 
 static int check_mount(const char *where, const char *spec) {

@@ -11,6 +11,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "sigbus.h"
 #include "rocket-pod.h"
 #include "string-util.h"
 #include "verb-list.h"
@@ -118,9 +119,24 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
                 return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, app);
         if (asprintf(&dir, "%s/pods/%s/journal", ctx->dir, p->path) < 0)
                 return log_oom();
+        r = sigbus_guard_install();
+        if (r < 0)
+                return log_error_errno(r, "Failed to install a SIGBUS handler: %m");
         r = sd_journal_open_directory(&j, dir, 0);
         if (r < 0)
                 return log_error_errno(r, "Pod %s has no journal (it never ran?): %m", p->uuid);
+        /* Only the pod's own entries: the pod writes that directory, and could link other journals in. */
+        {
+                char mid[33], match[64];
+
+                r = pod_machine_id(p->uuid, mid);
+                if (r >= 0) {
+                        snprintf(match, sizeof match, "_MACHINE_ID=%s", mid);
+                        r = sd_journal_add_match(j, match, 0);
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to filter the journal: %m");
+        }
         for (size_t i = 0; i < p->manifest->n_apps; i++) {
                 _cleanup_free_ char *match = NULL;
 

@@ -12,6 +12,7 @@
 #include "fs-util.h"
 #include "log.h"
 #include "output.h"
+#include "pod-userns.h"
 #include "rocket-pod.h"
 #include "string-util.h"
 #include "verb-list.h"
@@ -555,6 +556,7 @@ static int remove_pod(int pods_fd, Pod *p) {
         r = pod_remove(pods_fd, p);
         if (r < 0)
                 return log_error_errno(r, "Failed to remove pod %s: %m", p->uuid);
+        pod_userns_release(POD_USERNS_REGISTRY, pods_fd, p);
         return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "rocket-store.h"
 #include "string-util.h"
 #include "pod-file.h"
+#include "pod-userns.h"
 #include "run-args.h"
 #include "verb-list.h"
 
@@ -40,7 +41,7 @@ static void help(const char *verb) {
                "     --name=NAME          Name the pod (the machine name; default APP-UUIDPREFIX)\n"
                "     --hostname=NAME      The pod's hostname (default: the pod name)\n"
                "     --set-env=K=V        Set an environment variable in every app\n"
-               "     --volume=NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]\n"
+               "     --volume=NAME,kind=host|empty[,source=PATH][,readOnly=BOOL][,idmap=BOOL]\n"
                "                          Define a volume the apps can mount\n"
                "     --uuid-file-save=FILE  Write the pod's UUID to FILE\n"
                "     --stage1-path=DIR    Use the stage1 in DIR\n"
@@ -235,7 +236,7 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
 }
 
 static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
-        static const char *const allowed[] = { "kind", "source", "readOnly", NULL };
+        static const char *const allowed[] = { "kind", "source", "readOnly", "idmap", NULL };
 
         m->volumes = calloc(strv_length(a->volumes) + 1, sizeof(PodVolume));
         if (!m->volumes)
@@ -275,6 +276,12 @@ static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
                 r = spec_bool(verb, *spec, spec_get(parts + 1, "readOnly"), &v->read_only);
                 if (r < 0)
                         return r;
+                r = spec_bool(verb, *spec, spec_get(parts + 1, "idmap"), &v->idmap);
+                if (r < 0)
+                        return r;
+                if (v->idmap && (v->kind != VOLUME_HOST || !a->private_users))
+                        return log_usage("%s: volume '%s': idmap=true is for a host volume of a pod with --private-users.",
+                                         verb, parts[0]);
                 v->name = strdup(parts[0]);
                 if (!v->name)
                         return log_oom();
@@ -532,9 +539,10 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
 
 /* Under the pods lock, one look at the pods: the name must be free among pods that have not exited (an
  * exited pod of the same name moves to exited-garbage, its journal stays until gc); with private_users,
- * the pod gets the lowest user namespace range no other pod has (in any state, until removed). */
+ * the pod gets the lowest user namespace range no other pod has (in any state, until removed, in any
+ * pods directory: pod-userns.h). */
 static int claim_name_and_users(int pods_fd, PodManifest *m, bool private_users) {
-        bool used[(POD_USERNS_LAST - POD_USERNS_FIRST) / POD_USERNS_SIZE + 1] = {};
+        bool used[POD_USERNS_N] = {};
         Pod **l = NULL;
         size_t n = 0;
         int r;
@@ -564,12 +572,13 @@ static int claim_name_and_users(int pods_fd, PodManifest *m, bool private_users)
         pod_array_free(l, n);
         if (r < 0 || !private_users)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(used); i++)
-                if (!used[i]) {
-                        m->userns_base = POD_USERNS_FIRST + (uint32_t) i * POD_USERNS_SIZE;
-                        return 0;
-                }
-        return log_error_errno(SYNTHETIC_ERRNO(EUSERS), "No free user namespace range left; remove exited pods.");
+        r = pod_userns_claim(POD_USERNS_REGISTRY, pods_fd, m->uuid, used, &m->userns_base);
+        if (r == -EUSERS)
+                return log_error_errno(r, "No free user namespace range left; remove exited pods.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to record the pod's user namespace range in %s: %m",
+                                       POD_USERNS_REGISTRY);
+        return 0;
 }
 
 static int write_uuid_file(const char *path, const char *uuid) {

@@ -9,7 +9,7 @@ set -euxo pipefail
 
 pod_test_setup
 # On failure, what the pods said.
-trap 'rc=$?; if [ $rc -ne 0 ]; then for j in /var/lib/rocket/pods/*/*/journal; do echo "== $j"; journalctl -D "$j" --no-pager | tail -n 30; done; fi' EXIT
+trap 'rc=$?; if [ $rc -ne 0 ]; then cat "$fx"/u[ab].log; rocket list; for j in /var/lib/rocket/pods/*/*/journal; do echo "== $j"; journalctl -D "$j" --no-pager | tail -n 30; done; fi' EXIT
 gcc -static -O2 -o "$fx/attack" "$ROCKET_TEST_DIR/fixtures/attack.c"
 bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/atk" "$fx/attack"
 rocket fetch --name=attack:test "oci:$fx/atk:latest"
@@ -30,18 +30,35 @@ assert_eq "$(rocket run-prepared "$uuid")" "$(printf '0:0\n0:0')"
 assert_eq "$(rocket status --format=json "$uuid" | jq -r '"\(.privateUsers):65536"')" "$range"
 assert_eq "$(stat -c %u "/var/lib/rocket/pods/run/$uuid/volumes/data/f")" "${range%:*}"
 
-# A host volume is idmapped too: the host's owners inside, and what the pod's root writes is root's here.
+# An image file whose owner is beyond the pod's 65536 stays nobody's; the pod still starts.
+install -o 100000 -g 100000 -m 0644 /dev/null "$fx/far"
+bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/far-img" "$fx/far"
+rocket fetch --name=far:test "oci:$fx/far-img:latest"
+assert_eq "$(rocket run --private-users --exec /bin/stat far:test -- -c %u:%g /usr/local/bin/far)" "65534:65534"
+
+# A host volume shows the host's owners as they are: host root's files are nobody's, and the pod's root
+# may not write where only host root may. With idmap=true it keeps the owners, and what the pod's root
+# writes is root's here.
 vol=$(mktemp -d)
+chmod 0755 "$vol"
 echo host >"$vol/by-root"
 install -o 1000 -g 1000 /dev/null "$vol/by-1000"
 out=$(rocket run --private-users --volume "v,kind=host,source=$vol" "$img" --mount volume=v,target=/v \
+        --exec /bin/sh -- -c 'stat -c %u:%g /v/by-root /v/by-1000; cat /v/by-root; { echo pod >/v/by-pod; } 2>/dev/null || echo denied')
+assert_eq "$out" "$(printf '65534:65534\n65534:65534\nhost\ndenied')"
+[ ! -e "$vol/by-pod" ]
+out=$(rocket run --private-users --volume "v,kind=host,source=$vol,idmap=true" "$img" --mount volume=v,target=/v \
         --exec /bin/sh -- -c 'stat -c %u:%g /v/by-root /v/by-1000; cat /v/by-root; echo pod >/v/by-pod')
 assert_eq "$out" "$(printf '0:0\n1000:1000\nhost')"
 assert_eq "$(stat -c %u:%g "$vol/by-pod")" "0:0"
+out=$(rocket run --private-users --volume "v,kind=host,source=$vol,idmap=true,readOnly=true" "$img" \
+        --mount volume=v,target=/v --exec /bin/sh -- -c '{ echo x >/v/ro; } 2>/dev/null || echo read-only')
+assert_eq "$out" read-only
+assert_fails 2 rocket run --volume "v,kind=host,source=$vol,idmap=true" "$img"      # needs --private-users
 
 # Two pods at once: each one's processes run as its own range on the host, and the ranges are disjoint.
-rocket run --private-users --name=ua --exec /bin/sleep "$img" -- 1000 &
-rocket run --private-users --name=ub --exec /bin/sleep "$img" -- 1000 &
+rocket run --private-users --name=ua --exec /bin/sleep "$img" -- 1000 >"$fx/ua.log" 2>&1 &
+rocket run --private-users --name=ub --exec /bin/sleep "$img" -- 1000 >"$fx/ub.log" 2>&1 &
 wait_until "machinectl show ua >/dev/null 2>&1 && machinectl show ub >/dev/null 2>&1"
 wait_until "rocket enter ua true && rocket enter ub true"
 la=$(machinectl show ua -p Leader --value)
@@ -72,8 +89,22 @@ rocket stop ua ub >/dev/null
 wait
 assert_eq "$(rocket status ua | sed -n 's/^state=//p')" exited
 
+# A pod whose supervisor is gone and whose root then drops its own lock counts as exited; gc does not
+# leave it running (its range would go to the next pod).
+rocket run --private-users --name=orphan --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+sup=$!
+wait_until "rocket enter orphan true"
+leader=$(machinectl show orphan -p Leader --value)
+kill -9 "$sup"
+rocket enter orphan sh -c 'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = rocket-pod-help ] && kill -9 "${p#/proc/}"; done; true'
+wait_until "rocket status orphan | grep -q state=exited"
+kill -0 "$leader"                       # still running, unmanaged
+rocket gc --grace=0s >/dev/null
+wait_until "! kill -0 $leader 2>/dev/null"
+! machinectl show orphan >/dev/null 2>&1
+
 # The store's layers were never chowned.
-assert_eq "$(find /var/lib/rocket/store \( -uid +65535 -o -gid +65535 \) | head -1)" ""
+assert_eq "$(find /var/lib/rocket/store \( -uid +$((0x70000000 - 1)) -o -gid +$((0x70000000 - 1)) \) | head -1)" ""
 
 # The attacks still fail as the pod's root (more of them now by the user namespace, too).
 out=$(rocket run --private-users --exec /bin/sh attack:test -- -c \
@@ -103,6 +134,12 @@ out=$(ROCKET_DIR="$ovl/store" rocket run --private-users --exec /bin/sh busybox:
         'stat -c %u:%g /bin/busybox /etc/passwd; ls -l /bin/busybox | cut -c1-10; touch /etc/x && echo ok')
 assert_eq "$out" "$(printf '0:0\n0:0\n-rwxr-xr-x\nok')"
 assert_eq "$(find "$ovl/store/store" \( -uid +65535 -o -gid +65535 \) | head -1)" ""
+# Ranges are host-wide: this data directory's pod got none that a pod of /var/lib/rocket still has.
+read -r _ ovl_base _ <<<"$(ROCKET_DIR="$ovl/store" rocket run --private-users --exec /bin/cat busybox:ovl -- /proc/self/uid_map)"
+for u in $(rocket list --no-legend | cut -d' ' -f1); do
+        [ "$(rocket status --format=json "$u" | jq -r '.privateUsers // 0')" != "$ovl_base" ]
+done
+[ -e "/run/rocket/userns/$(printf %08x "$ovl_base")" ]
 ROCKET_DIR="$ovl/store" rocket gc --grace=0s >/dev/null
 umount "$ovl/store/pods" "$ovl/store"
 # The stage1 tree is installed under /usr, an overlayfs in this test host: shifted the same way.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "pod-userns.h"
 #include "stage1.h"
 #include "string-util.h"
 #include "tests.h"
@@ -97,4 +98,53 @@ TEST(new_namespace_maps) {
         ASSERT_EQ(WEXITSTATUS(status), 0);
         snprintf(path, sizeof path, "/proc/self/fd/%i", ns);
         ASSERT_TRUE(access(path, F_OK) == 0);
+}
+
+TEST(ranges_are_host_wide) {
+        static const char *const x = "11111111-1111-4111-8111-111111111111", *const y = "22222222-2222-4222-8222-222222222222";
+        char tmp[] = "/tmp/test-userns-reg.XXXXXX", reg[64], a[64], b[64], run_x[PATH_MAX],
+             rec[PATH_MAX];
+        bool used[POD_USERNS_N] = {};
+        _cleanup_close_ int fa = -EBADF, fb = -EBADF;
+        uint32_t base;
+
+        need_root();
+        ASSERT_NOT_NULL(mkdtemp(tmp));
+        snprintf(reg, sizeof reg, "%s/registry", tmp);
+        snprintf(a, sizeof a, "%s/a", tmp);
+        snprintf(b, sizeof b, "%s/b", tmp);
+        ASSERT_OK(pods_open(a, true, &fa));
+        ASSERT_OK(pods_open(b, true, &fb));
+
+        /* The first free range, recorded host-wide for pod x of a. */
+        ASSERT_OK(pod_userns_claim(reg, fa, x, used, &base));
+        ASSERT_EQ(base, POD_USERNS_FIRST);
+        snprintf(rec, sizeof rec, "%s/%08x", reg, POD_USERNS_FIRST);
+        ASSERT_TRUE(access(rec, F_OK) == 0);
+        /* While x exists in a, b's pods get another range. */
+        snprintf(run_x, sizeof run_x, "%s/pods/run/%s", a, x);
+        ASSERT_TRUE(mkdir(run_x, 0750) == 0);
+        ASSERT_OK(pod_userns_claim(reg, fb, y, used, &base));
+        ASSERT_EQ(base, POD_USERNS_FIRST + POD_USERNS_SIZE);
+        /* Taken in this pods directory: skipped. */
+        used[0] = used[1] = true;
+        ASSERT_OK(pod_userns_claim(reg, fb, y, used, &base));
+        ASSERT_EQ(base, POD_USERNS_FIRST + 2 * POD_USERNS_SIZE);
+        used[0] = used[1] = false;
+        /* Once x is gone its record is stale and the range free again. */
+        ASSERT_TRUE(rmdir(run_x) == 0);
+        ASSERT_OK(pod_userns_claim(reg, fb, y, used, &base));
+        ASSERT_EQ(base, POD_USERNS_FIRST);
+        /* Released by the pod that has it only. */
+        {
+                PodManifest m = { .userns_base = POD_USERNS_FIRST };
+                Pod p = { .uuid = (char *) x, .manifest = &m };
+
+                pod_userns_release(reg, fb, &p);
+                ASSERT_TRUE(access(rec, F_OK) == 0);
+                p.uuid = (char *) y;
+                pod_userns_release(reg, fb, &p);
+                ASSERT_TRUE(access(rec, F_OK) < 0 && errno == ENOENT);
+        }
+        ASSERT_OK(rm_rf_at(AT_FDCWD, tmp));
 }
