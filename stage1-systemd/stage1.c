@@ -2,17 +2,12 @@
 /* stage1-systemd's entrypoints, one binary: run, enter, stop, gc (by the name it is called as, or the first
  * argument). The contract is rocket-stage1(7): cwd is the pod directory, fd 3 the pod directory locked. */
 #include <errno.h>
-#include <grp.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,7 +50,7 @@ int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret) {
 
 /* Right after 'rocket run' the pod's PID 1 may still be setting up (not yet systemd, so without its
  * $container_uuid): give it a moment. */
-static int leader_pid_wait(const char *machine_id, pid_t *ret) {
+int stage1_leader_pid_wait(const char *machine_id, pid_t *ret) {
         int r = -ESRCH;
 
         for (int i = 0; i < 100; i++) {
@@ -67,7 +62,7 @@ static int leader_pid_wait(const char *machine_id, pid_t *ret) {
         return r;
 }
 
-static int load_pod(PodManifest **ret, char mid[static 33]) {
+int stage1_load_pod(PodManifest **ret, char mid[static 33]) {
         int r = pod_manifest_load_at(AT_FDCWD, "pod", ret);
 
         if (r < 0)
@@ -82,10 +77,10 @@ int stage1_stop(int argc, char *argv[]) {
         pid_t pid;
         int r;
 
-        r = load_pod(&m, mid);
+        r = stage1_load_pod(&m, mid);
         if (r < 0)
                 return r;
-        r = leader_pid_wait(mid, &pid);
+        r = stage1_leader_pid_wait(mid, &pid);
         if (r < 0)
                 return log_error_errno(r, "Pod %s is not running.", m->uuid);
         /* SIGRTMIN+4 is the pod's systemd's poweroff; SIGKILL to PID 1 ends the whole PID namespace. */
@@ -100,7 +95,7 @@ int stage1_gc(int argc, char *argv[]) {
         char mid[33], link[PATH_MAX];
         int r;
 
-        r = load_pod(&m, mid);
+        r = stage1_load_pod(&m, mid);
         if (r < 0)
                 return r;
         /* Our run entrypoint unregistered the machine when the pod ended, unless it was killed first. */
@@ -130,108 +125,6 @@ int stage1_gc(int argc, char *argv[]) {
                 }
         }
         return 0;
-}
-
-int stage1_enter(int argc, char *argv[]) {
-        static const char *const namespaces[] = { "ipc", "uts", "cgroup", "pid", "mnt" };
-        static const struct option options[] = {
-                { "app", required_argument, NULL, 'a' },
-                {}
-        };
-        _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
-        const char *app = NULL;
-        int fds[ELEMENTSOF(namespaces)];
-        char mid[33], path[PATH_MAX];
-        char *const default_cmd[] = { (char *) "/bin/sh", NULL };
-        char *const *cmd;
-        _cleanup_close_ int userns_fd = -EBADF;
-        pid_t pid, child;
-        int c, r, status;
-
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
-                switch (c) {
-                case 'a':
-                        app = optarg;
-                        break;
-                default:
-                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "enter: unknown option.");
-                }
-        cmd = optind < argc ? argv + optind : default_cmd;
-        /* The pod directory (fd 3) must not reach the command: it is a way out of the app's root. */
-        (void) close(3);
-
-        r = load_pod(&m, mid);
-        if (r < 0)
-                return r;
-        if (!app)
-                app = m->apps[0].name;
-        if (!pod_manifest_find_app(m, app))
-                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", m->uuid, app);
-        r = leader_pid_wait(mid, &pid);
-        if (r < 0)
-                return log_error_errno(r, "Pod %s is not running.", m->uuid);
-
-        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
-                snprintf(path, sizeof path, "/proc/%i/ns/%s", (int) pid, namespaces[i]);
-                fds[i] = open(path, O_RDONLY|O_CLOEXEC);
-                if (fds[i] < 0)
-                        return log_error_errno(errno, "Failed to open %s: %m", path);
-        }
-        /* A pod with a user namespace of its own (--private-users): that one last, once we are in the others
-         * (the PID namespace is host root's), then as the pod's root. */
-        {
-                struct stat a, b;
-
-                snprintf(path, sizeof path, "/proc/%i/ns/user", (int) pid);
-                if (stat(path, &a) < 0 || stat("/proc/self/ns/user", &b) < 0)
-                        return log_error_errno(errno, "Failed to look at the pod's user namespace: %m");
-                if (a.st_ino != b.st_ino) {
-                        userns_fd = open(path, O_RDONLY|O_CLOEXEC);
-                        if (userns_fd < 0)
-                                return log_error_errno(errno, "Failed to open %s: %m", path);
-                }
-        }
-        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
-                if (setns(fds[i], 0) < 0)
-                        return log_error_errno(errno, "Failed to enter the pod's %s namespace: %m", namespaces[i]);
-                safe_close(fds[i]);
-        }
-        if (userns_fd >= 0) {
-                if (setns(userns_fd, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
-                    setresuid(0, 0, 0) < 0)
-                        return log_error_errno(errno, "Failed to enter the pod's user namespace: %m");
-                userns_fd = safe_close(userns_fd);
-        }
-        /* The PID namespace applies to children only. */
-        child = fork();
-        if (child < 0)
-                return log_error_errno(errno, "fork: %m");
-        if (child == 0) {
-                const char *term = getenv("TERM");
-
-                snprintf(path, sizeof path, STAGE1_STAGE2_DIR "/%s/rootfs", app);
-                if (chroot(path) < 0 || chdir("/") < 0) {
-                        log_error_errno(errno, "Failed to enter the rootfs of app %s: %m", app);
-                        _exit(1);
-                }
-                /* Nothing but stdin, stdout and stderr reaches the command. */
-                (void) syscall(SYS_close_range, 3U, ~0U, 0U);
-                clearenv();
-                setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-                setenv("HOME", "/", 1);
-                setenv("AC_APP_NAME", app, 1);
-                if (term)
-                        setenv("TERM", term, 1);
-                execvp(cmd[0], cmd);
-                log_error_errno(errno, "Failed to execute %s in app %s: %m", cmd[0], app);
-                _exit(errno == ENOENT ? 127 : 126);
-        }
-        if (waitpid(child, &status, 0) < 0)
-                return log_error_errno(errno, "waitpid: %m");
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return WEXITSTATUS(status);
 }
 
 int main(int argc, char *argv[]) {

@@ -78,6 +78,10 @@ AppOutput *app_output_free(AppOutput *o);
 
 /* The pod's PID 1 from the pod directory's "pid", checked to be this pod's (its $container_uuid). */
 int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret);
+/* stage1.c, for the entrypoints (cwd: the pod directory): the manifest and the pod's machine ID; the
+ * leader's PID, waiting a little for a pod that is starting. */
+int stage1_load_pod(PodManifest **ret, char mid[static 33]);
+int stage1_leader_pid_wait(const char *machine_id, pid_t *ret);
 
 /* userns.c: --private-users (see there). */
 /* A user namespace mapping 0…65535 to base…, as a file descriptor. */
