@@ -39,6 +39,7 @@ typedef struct EnterContext {
         pid_t leader;
         const char *app;
         char *const *cmd;
+        bool tty[3];            /* which of our stdin, stdout, stderr are terminals */
 } EnterContext;
 
 static int open_namespaces(EnterContext *c) {
@@ -72,21 +73,6 @@ static int write_string(const char *path, const char *s) {
         return write(fd, s, n) == (ssize_t) n ? 0 : -errno;
 }
 
-/* The leader's path in the hierarchy of controller ("" for cgroup2, "name=systemd") from /proc/PID/cgroup's
- * "ID:CONTROLLER:PATH" lines. */
-static char *leader_cgroup(const char *text, const char *controller) {
-        for (const char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-                const char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-                nl = strchr(l, '\n');
-                if (!c2 || (nl && c2 > nl))
-                        continue;
-                if ((size_t) (c2 - c1 - 1) == strlen(controller) && strneq(c1 + 1, controller, strlen(controller)))
-                        return strndup(c2 + 1, nl ? (size_t) (nl - c2 - 1) : strlen(c2 + 1));
-        }
-        return NULL;
-}
-
 static int join_at(const char *mnt, const char *path) {
         char file[PATH_MAX], pid[32];
 
@@ -95,31 +81,52 @@ static int join_at(const char *mnt, const char *path) {
         return write_string(file, pid);
 }
 
-/* Into the cgroup of the pod's PID 1 (its init.scope), so that the pod's limits apply: in the cgroup2
- * hierarchy (mounted for a moment, in a mount namespace of ours, where the host has none: its legacy
- * layout) and, on such a host, in systemd's own v1 hierarchy too. Before we join the pod's namespaces. */
+/* Into the cgroups of the pod's PID 1, so that the pod's limits apply, before we join its namespaces:
+ * every v1 hierarchy it is in (a legacy or hybrid host enforces the scope's limits there) and cgroup2
+ * (mounted for a moment, in a mount namespace of ours, where the host has none). Only once the pod's
+ * systemd sits in its init.scope: a process of ours in the pod's root cgroup would keep its systemd
+ * from enabling controllers below it. */
 static void join_pod_cgroup(pid_t leader) {
-        _cleanup_free_ char *text = NULL, *v2 = NULL, *v1 = NULL;
+        _cleanup_free_ char *text = NULL;
         char path[64];
-        int r;
+        bool joined_v2 = false, have_v2 = false;
 
         snprintf(path, sizeof path, "/proc/%i/cgroup", (int) leader);
         if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &text, NULL) < 0)
                 return;
-        v2 = leader_cgroup(text, "");
-        v1 = leader_cgroup(text, "name=systemd");
-        if (v1)
-                (void) join_at("/sys/fs/cgroup/systemd", v1);
-        if (!v2)
-                return;
-        if (cgroup_host_is_unified())
-                r = join_at("/sys/fs/cgroup", v2);
-        else if ((r = join_at("/sys/fs/cgroup/unified", v2)) < 0 && unshare(CLONE_NEWNS) >= 0 &&
-                 mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) >= 0 &&
-                 mount("cgroup2", "stage1/rootfs", "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) >= 0)
-                r = join_at("stage1/rootfs", v2);   /* the pod directory's, as cgroup_child_prepare() does */
-        if (r < 0)
-                log_debug_errno(r, "Could not join the pod's cgroup; the command runs in ours: %m");
+        for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, mnt[PATH_MAX];
+                const char *cg;
+
+                nl = strchr(l, '\n');
+                if (nl)
+                        *nl = 0;
+                if (!c2)
+                        continue;
+                *c2 = 0;
+                cg = c2 + 1;
+                if (c2 == c1 + 1) {             /* "0::PATH": cgroup2 */
+                        if (!endswith(cg, "/init.scope")) {
+                                log_debug("The pod's systemd is not in its init.scope yet; not joining its cgroup.");
+                                return;
+                        }
+                        have_v2 = true;
+                        joined_v2 = join_at(cgroup_host_is_unified() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified",
+                                            cg) >= 0;
+                        if (!joined_v2 && !cgroup_host_is_unified() && unshare(CLONE_NEWNS) >= 0 &&
+                            mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) >= 0 &&
+                            mount("cgroup2", "stage1/rootfs", "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) >= 0)
+                                /* the pod directory's, as cgroup_child_prepare() does */
+                                joined_v2 = join_at("stage1/rootfs", cg) >= 0;
+                        continue;
+                }
+                /* "N:memory:PATH", "N:cpu,cpuacct:PATH", "N:name=systemd:PATH" */
+                snprintf(mnt, sizeof mnt, "/sys/fs/cgroup/%s", startswith(c1 + 1, "name=") ? c1 + 6 : c1 + 1);
+                if (join_at(mnt, cg) < 0)
+                        log_debug("Could not join the pod's cgroup in %s.", mnt);
+        }
+        if (have_v2 && !joined_v2)
+                log_warning("Could not join the pod's cgroup; the command runs in ours, outside the pod's limits.");
 }
 
 static _noreturn_ void exec_command(const EnterContext *c, int tty_fd) {
@@ -131,10 +138,20 @@ static _noreturn_ void exec_command(const EnterContext *c, int tty_fd) {
                 log_error_errno(errno, "Failed to enter the pod's user namespace: %m");
                 _exit(1);
         }
-        if (tty_fd >= 0 && (setsid() < 0 || ioctl(tty_fd, TIOCSCTTY, 0) < 0 || dup2(tty_fd, STDIN_FILENO) < 0 ||
-                            dup2(tty_fd, STDOUT_FILENO) < 0 || dup2(tty_fd, STDERR_FILENO) < 0)) {
-                log_error_errno(errno, "Failed to set up the terminal: %m");
+        /* A session of our own, never the caller's: no way back to its controlling terminal. Where the
+         * caller has a terminal, ours stands in for it. */
+        if (setsid() < 0) {
+                log_error_errno(errno, "setsid: %m");
                 _exit(1);
+        }
+        if (tty_fd >= 0) {
+                if (ioctl(tty_fd, TIOCSCTTY, 0) < 0) {
+                        log_error_errno(errno, "Failed to set up the terminal: %m");
+                        _exit(1);
+                }
+                for (int fd = 0; fd < 3; fd++)
+                        if (c->tty[fd] && dup2(tty_fd, fd) < 0)
+                                _exit(1);
         }
         snprintf(root, sizeof root, STAGE1_STAGE2_DIR "/%s/rootfs", c->app);
         if (chroot(root) < 0 || chdir("/") < 0) {
@@ -196,31 +213,40 @@ static int write_all(int fd, const char *buf, size_t n) {
 }
 
 /* Copies between our terminal and the pseudo-terminal until the child is gone and the pseudo-terminal
- * drained; the pseudo-terminal follows our window size. */
-static int relay(int master_fd, pid_t child, int *ret_status) {
+ * drained; the pseudo-terminal follows our window size. The pseudo-terminal is non-blocking, and input
+ * waits in a buffer while the command does not read it, so that its output still flows. SIGTERM and
+ * SIGHUP end the relay (the command then gets SIGHUP from its terminal). */
+static int relay(const EnterContext *c, int master_fd, pid_t child, int *ret_status) {
+        int tty_fd = c->tty[0] ? STDIN_FILENO : c->tty[1] ? STDOUT_FILENO : STDERR_FILENO;
+        int out_fd = c->tty[1] ? STDOUT_FILENO : STDERR_FILENO;
         _cleanup_close_ int sfd = -EBADF;
         struct termios saved, raw;
-        bool have_saved, in_open = true, exited = false;
+        bool have_saved, in_open = c->tty[0], exited = false;
+        char in[4096], buf[4096];
+        size_t in_len = 0;
         sigset_t mask;
-        char buf[4096];
         int r = 0;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGWINCH);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC|SFD_NONBLOCK);
         if (sfd < 0)
                 return log_error_errno(errno, "signalfd: %m");
-        have_saved = tcgetattr(STDIN_FILENO, &saved) == 0;
+        if (fcntl(master_fd, F_SETFL, O_NONBLOCK) < 0)
+                return log_error_errno(errno, "fcntl: %m");
+        have_saved = tcgetattr(tty_fd, &saved) == 0;
         if (have_saved) {
                 raw = saved;
                 cfmakeraw(&raw);
-                (void) tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+                (void) tcsetattr(tty_fd, TCSANOW, &raw);
         }
         for (;;) {
                 struct pollfd p[3] = {
-                        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
-                        { .fd = master_fd, .events = POLLIN },
+                        { .fd = in_open && in_len < sizeof in ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = master_fd, .events = POLLIN | (in_len > 0 ? POLLOUT : 0) },
                         { .fd = sfd, .events = POLLIN },
                 };
                 struct signalfd_siginfo si;
@@ -234,40 +260,52 @@ static int relay(int master_fd, pid_t child, int *ret_status) {
                         if (si.ssi_signo == SIGWINCH) {
                                 struct winsize ws;
 
-                                if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                                if (ioctl(tty_fd, TIOCGWINSZ, &ws) == 0)
                                         (void) ioctl(master_fd, TIOCSWINSZ, &ws);
+                        } else if (si.ssi_signo != SIGCHLD) {
+                                r = -EINTR;
+                                *ret_status = W_EXITCODE(0, (int) si.ssi_signo);
+                                goto done;
                         }
-                if (!exited && waitpid(child, ret_status, WNOHANG) == child) {
+                if (!exited && waitpid(child, ret_status, WNOHANG) == child)
                         exited = true;
-                        (void) fcntl(master_fd, F_SETFL, O_NONBLOCK);
-                }
                 if (p[0].revents & (POLLIN|POLLHUP)) {
-                        n = read(STDIN_FILENO, buf, sizeof buf);
+                        n = read(STDIN_FILENO, in + in_len, sizeof in - in_len);
                         if (n <= 0)
                                 in_open = false;
-                        else if (write_all(master_fd, buf, (size_t) n) < 0)
-                                in_open = false;
+                        else
+                                in_len += (size_t) n;
                 }
-                if (p[1].revents & (POLLIN|POLLHUP|POLLERR) || exited) {
-                        n = read(master_fd, buf, sizeof buf);
+                if (in_len > 0) {
+                        n = write(master_fd, in, in_len);
                         if (n > 0) {
-                                (void) write_all(STDOUT_FILENO, buf, (size_t) n);
-                                continue;
-                        }
-                        /* EIO: nobody has the terminal open any more; EAGAIN after the exit: drained. */
-                        if (exited || (n < 0 && errno == EIO)) {
-                                if (!exited && waitpid(child, ret_status, 0) < 0)
-                                        r = -errno;
-                                break;
-                        }
+                                memmove(in, in + n, in_len - (size_t) n);
+                                in_len -= (size_t) n;
+                        } else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                                in_len = 0, in_open = false;
                 }
+                n = read(master_fd, buf, sizeof buf);
+                if (n > 0) {
+                        (void) write_all(out_fd, buf, (size_t) n);
+                        continue;
+                }
+                /* EIO: nobody has the terminal open any more; nothing to read once the child is gone. */
+                if (n < 0 && errno == EIO)
+                        break;
+                if (exited && (n == 0 || errno == EAGAIN))
+                        break;
         }
+done:
         if (have_saved)
-                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+                (void) tcsetattr(tty_fd, TCSANOW, &saved);
+        if (r == -EINTR)
+                return 0;       /* *ret_status: killed by that signal */
+        if (r >= 0 && !exited && waitpid(child, ret_status, 0) < 0)
+                r = -errno;
         return r;
 }
 
-static int open_pty(int *ret_master, int *ret_slave) {
+static int open_pty(int tty_fd, int *ret_master, int *ret_slave) {
         _cleanup_close_ int master = -EBADF;
         struct winsize ws;
         char *name;
@@ -279,7 +317,7 @@ static int open_pty(int *ret_master, int *ret_slave) {
         slave = open(name, O_RDWR|O_NOCTTY|O_CLOEXEC);
         if (slave < 0)
                 return -errno;
-        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+        if (ioctl(tty_fd, TIOCGWINSZ, &ws) == 0)
                 (void) ioctl(master, TIOCSWINSZ, &ws);
         *ret_master = TAKE_FD(master);
         *ret_slave = slave;
@@ -328,8 +366,10 @@ int stage1_enter(int argc, char *argv[]) {
         r = open_namespaces(&c);
         if (r < 0)
                 return r;
-        if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
-                r = open_pty(&master, &slave);
+        for (int fd = 0; fd < 3; fd++)
+                c.tty[fd] = isatty(fd);
+        if (c.tty[0] || c.tty[1] || c.tty[2]) {
+                r = open_pty(c.tty[0] ? STDIN_FILENO : c.tty[1] ? STDOUT_FILENO : STDERR_FILENO, &master, &slave);
                 if (r < 0)
                         return log_error_errno(r, "Failed to allocate a pseudo-terminal: %m");
         }
@@ -337,6 +377,10 @@ int stage1_enter(int argc, char *argv[]) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGWINCH);
+        if (master >= 0) {      /* the relay restores the terminal on these */
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGHUP);
+        }
         sigprocmask(SIG_BLOCK, &mask, NULL);
         child = fork();
         if (child < 0)
@@ -350,7 +394,7 @@ int stage1_enter(int argc, char *argv[]) {
                 safe_close(c.ns_fds[i]);
         safe_close(c.userns_fd);
         if (master >= 0)
-                r = relay(master, child, &status);
+                r = relay(&c, master, child, &status);
         else if (waitpid(child, &status, 0) < 0)
                 r = log_error_errno(errno, "waitpid: %m");
         if (r < 0)

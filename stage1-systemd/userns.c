@@ -167,7 +167,7 @@ int userns_shift_tree(const char *path, uid_t base) {
 
 /* What the pod writes to in its directory, from inside: its journal, the apps' exit records, empty
  * volumes; and the pod's root must get through the directory itself and lock it (rocket-pod-lock.service):
- * o+rx, as its parents keep everybody else out. The store's layers and the rest of the pod directory stay root's. */
+ * o+rx, as its parents keep everybody else out. The rest of the pod directory stays root's. */
 int userns_chown_pod_dir(int pod_fd, const PodManifest *m, uid_t base) {
         struct stat st;
         char p[PATH_MAX];

@@ -40,7 +40,14 @@ static bool record_is_live(const char *text, const char *our_pods) {
         fd = open(copy, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (fd < 0)
                 return errno != ENOENT;         /* gone: stale; otherwise keep out of its way */
-        return pod_resolve(fd, uuid, &p) != -ENOENT;
+        if (pod_resolve(fd, uuid, &p) != -ENOENT)
+                return true;
+        /* Not there (yet?): a rocket run of that directory may be creating it under its pods lock. */
+        {
+                _cleanup_close_ int lock = openat(fd, "lock", O_RDONLY|O_CLOEXEC);
+
+                return lock >= 0 && flock(lock, LOCK_SH|LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        }
 }
 
 int pod_userns_claim(const char *registry_dir, int pods_fd, const char *uuid, const bool used_here[POD_USERNS_N],
@@ -87,12 +94,16 @@ int pod_userns_claim(const char *registry_dir, int pods_fd, const char *uuid, co
 
 void pod_userns_release(const char *registry_dir, int pods_fd, const Pod *p) {
         _cleanup_free_ char *ours = NULL, *text = NULL, *want = NULL;
-        char path[PATH_MAX];
+        _cleanup_close_ int reg = -EBADF;
+        char name[16];
 
         if (!p->manifest || !p->manifest->userns_base || pods_path(pods_fd, &ours) < 0 ||
             asprintf(&want, "%s\n%s\n", ours, p->uuid) < 0)
                 return;
-        snprintf(path, sizeof path, "%s/%08x", registry_dir, p->manifest->userns_base);
-        if (read_full_file_at(AT_FDCWD, path, 4096, &text, NULL) >= 0 && streq(text, want))
-                (void) unlink(path);
+        reg = open(registry_dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (reg < 0 || flock(reg, LOCK_EX) < 0)
+                return;
+        snprintf(name, sizeof name, "%08x", p->manifest->userns_base);
+        if (read_full_file_at(reg, name, 4096, &text, NULL) >= 0 && streq(text, want))
+                (void) unlinkat(reg, name, 0);
 }

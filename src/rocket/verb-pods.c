@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fs-util.h"
 #include "log.h"
 #include "output.h"
@@ -556,7 +557,7 @@ static int remove_pod(int pods_fd, Pod *p) {
         r = pod_remove(pods_fd, p);
         if (r < 0)
                 return log_error_errno(r, "Failed to remove pod %s: %m", p->uuid);
-        pod_userns_release(POD_USERNS_REGISTRY, pods_fd, p);
+        pod_userns_release(ROCKET_USERNS_REGISTRY, pods_fd, p);
         return 0;
 }
 

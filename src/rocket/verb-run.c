@@ -13,6 +13,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "fs-util.h"
 #include "image-config.h"
 #include "log.h"
@@ -572,12 +573,12 @@ static int claim_name_and_users(int pods_fd, PodManifest *m, bool private_users)
         pod_array_free(l, n);
         if (r < 0 || !private_users)
                 return r;
-        r = pod_userns_claim(POD_USERNS_REGISTRY, pods_fd, m->uuid, used, &m->userns_base);
+        r = pod_userns_claim(ROCKET_USERNS_REGISTRY, pods_fd, m->uuid, used, &m->userns_base);
         if (r == -EUSERS)
                 return log_error_errno(r, "No free user namespace range left; remove exited pods.");
         if (r < 0)
                 return log_error_errno(r, "Failed to record the pod's user namespace range in %s: %m",
-                                       POD_USERNS_REGISTRY);
+                                       ROCKET_USERNS_REGISTRY);
         return 0;
 }
 

@@ -8,8 +8,10 @@
 
 #include "sigbus.h"
 
+static uintptr_t page_size;     /* set before the handler is, read-only after */
+
 static void sigbus_handler(int sig, siginfo_t *si, void *ctx) {
-        uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE), addr;
+        uintptr_t page = page_size, addr;
 
         /* Only faults on a mapping (BUS_ADRERR: beyond the end of the file); anything else is fatal. */
         if (si->si_code != BUS_ADRERR || !si->si_addr)
@@ -28,6 +30,7 @@ int sigbus_guard_install(void) {
                 .sa_flags = SA_SIGINFO,
         };
 
+        page_size = (uintptr_t) sysconf(_SC_PAGESIZE);
         sigemptyset(&sa.sa_mask);
         return sigaction(SIGBUS, &sa, NULL) < 0 ? -errno : 0;
 }

@@ -139,7 +139,7 @@ read -r _ ovl_base _ <<<"$(ROCKET_DIR="$ovl/store" rocket run --private-users --
 for u in $(rocket list --no-legend | cut -d' ' -f1); do
         [ "$(rocket status --format=json "$u" | jq -r '.privateUsers // 0')" != "$ovl_base" ]
 done
-[ -e "/run/rocket/userns/$(printf %08x "$ovl_base")" ]
+[ -e "/var/lib/rocket/userns/$(printf %08x "$ovl_base")" ]
 ROCKET_DIR="$ovl/store" rocket gc --grace=0s >/dev/null
 umount "$ovl/store/pods" "$ovl/store"
 # The stage1 tree is installed under /usr, an overlayfs in this test host: shifted the same way.

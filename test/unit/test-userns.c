@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,8 +132,19 @@ TEST(ranges_are_host_wide) {
         ASSERT_OK(pod_userns_claim(reg, fb, y, used, &base));
         ASSERT_EQ(base, POD_USERNS_FIRST + 2 * POD_USERNS_SIZE);
         used[0] = used[1] = false;
-        /* Once x is gone its record is stale and the range free again. */
+        /* Not created yet, but a's pods lock is held (a rocket run creating x): still taken. */
         ASSERT_TRUE(rmdir(run_x) == 0);
+        {
+                char lock[PATH_MAX];
+                _cleanup_close_ int lfd = -EBADF;
+
+                snprintf(lock, sizeof lock, "%s/pods/lock", a);
+                lfd = open(lock, O_RDWR|O_CREAT|O_CLOEXEC, 0600);
+                ASSERT_TRUE(lfd >= 0 && flock(lfd, LOCK_EX) == 0);
+                ASSERT_OK(pod_userns_claim(reg, fb, y, used, &base));
+                ASSERT_EQ(base, POD_USERNS_FIRST + POD_USERNS_SIZE);
+        }
+        /* Once x is gone (and nobody creates it) its record is stale and the range free again. */
         ASSERT_OK(pod_userns_claim(reg, fb, y, used, &base));
         ASSERT_EQ(base, POD_USERNS_FIRST);
         /* Released by the pod that has it only. */
