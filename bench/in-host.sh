@@ -181,7 +181,7 @@ ratios() {
 
 latency_before() {
         case $1 in
-                rocket|rocket-fly) rocket gc --grace-period=0 >/dev/null 2>&1 || true ;;
+                rocket|rocket-fly|rocket-userns) rocket gc --grace-period=0 >/dev/null 2>&1 || true ;;
                 nspawn-b*) rm -rf "$fx"/tree-true/var/log/journal/* ;;
         esac
 }
@@ -191,6 +191,7 @@ section_latency() {
         BENCH_BEFORE=latency_before bench_interleave "$runs" \
                 rocket "rocket run --exec /bin/true $img" \
                 rocket-fly "rocket run --stage1-name=fly --exec /bin/true $img" \
+                rocket-userns "rocket run --private-users --exec /bin/true $img" \
                 nspawn-b "systemd-nspawn -q --register=no --console=pipe -D $fx/tree-true -b" \
                 nspawn-b-reg "systemd-nspawn -q -M benchtree --console=pipe -D $fx/tree-true -b" \
                 nspawn "systemd-nspawn -q --register=no -D $fx/nsroot /bin/true" \
@@ -213,6 +214,8 @@ section_latency() {
         fi
         timing_row 1 "start-to-exit: \`rocket run --stage1-name=fly --exec /bin/true\`" rocket-fly \
                 "$(ratios rocket-fly crun:crun nspawn:nspawn podman:podman)" "${r:-≤ 2× crun: FAIL (not measured)}" >/dev/null
+        timing_row 1 "start-to-exit: \`rocket run --private-users --exec /bin/true\` (a user namespace of its own)" \
+                rocket-userns "$(ratios rocket-userns rocket:"rocket without" nspawn-b:"nspawn -b")" >/dev/null
         timing_row 1 "peer: \`systemd-nspawn -b\` of the same minimal systemd tree, --register=no" nspawn-b >/dev/null
         timing_row 1 "peer: \`systemd-nspawn -b\` of the same tree, registered with machined" nspawn-b-reg >/dev/null
         timing_row 1 "peer: \`systemd-nspawn --register=no -D ROOTFS /bin/true\`" nspawn >/dev/null
