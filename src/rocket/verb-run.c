@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -594,6 +597,32 @@ static int write_uuid_file(const char *path, const char *uuid) {
         return 0;
 }
 
+/* With --private-users the pod's root writes into its pod directory (journal, exit records, empty
+ * volumes), which members of group rocket can reach: a set-user-ID file it leaves there must not work
+ * for them. So the pods directory is a nosuid,nodev mount, a bind onto itself made once per boot (the
+ * pods' own mounts are overlays with flags of their own, unaffected). Under the pods lock. */
+static int pods_dir_make_nosuid(int pods_fd) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV };
+        _cleanup_free_ char *path = NULL;
+        struct statvfs sv;
+        char self[64];
+
+        if (fstatvfs(pods_fd, &sv) < 0)
+                return log_error_errno(errno, "Failed to look at the pods directory: %m");
+        if ((sv.f_flag & ST_NOSUID) && (sv.f_flag & ST_NODEV))
+                return 0;
+        snprintf(self, sizeof self, "/proc/self/fd/%i", pods_fd);
+        path = realpath(self, NULL);
+        if (!path)
+                return log_oom();
+        if (mount(path, path, NULL, MS_BIND, NULL) < 0 ||
+            syscall(SYS_mount_setattr, AT_FDCWD, path, 0, &attr, sizeof attr) < 0)
+                return log_error_errno(errno, "Failed to make %s a nosuid,nodev mount for pods with --private-users: %m",
+                                       path);
+        log_debug("Made %s a nosuid,nodev mount.", path);
+        return 0;
+}
+
 /* Creates the pod directory in embryo/ and moves it to `to`. Returns the locked pod directory fd. */
 static int create_pod(RocketContext *ctx, int pods_fd, PodManifest *m, PodState to, const char *uuid_file,
                       bool private_users, Pod **ret_pod) {
@@ -608,6 +637,11 @@ static int create_pod(RocketContext *ctx, int pods_fd, PodManifest *m, PodState 
         r = claim_name_and_users(pods_fd, m, private_users);
         if (r < 0)
                 return r;
+        if (private_users) {
+                r = pods_dir_make_nosuid(pods_fd);
+                if (r < 0)
+                        return r;
+        }
 
         if (asprintf(&rel, "embryo/%s", m->uuid) < 0)
                 return log_oom();
