@@ -218,7 +218,10 @@ static int write_all(int fd, const char *buf, size_t n) {
  * SIGHUP end the relay (the command then gets SIGHUP from its terminal). */
 static int relay(const EnterContext *c, int master_fd, pid_t child, int *ret_status) {
         int tty_fd = c->tty[0] ? STDIN_FILENO : c->tty[1] ? STDOUT_FILENO : STDERR_FILENO;
-        int out_fd = c->tty[1] ? STDOUT_FILENO : STDERR_FILENO;
+        /* Only stdin a terminal: the caller's terminal stays as it is (echoing, line by line; the
+         * pseudo-terminal does not echo), and the command writes to the caller's pipes itself. */
+        bool raw_mode = c->tty[1] || c->tty[2];
+        int out_fd = c->tty[1] ? STDOUT_FILENO : c->tty[2] ? STDERR_FILENO : -EBADF;
         _cleanup_close_ int sfd = -EBADF;
         struct termios saved, raw;
         bool have_saved, in_open = c->tty[0], exited = false;
@@ -237,7 +240,7 @@ static int relay(const EnterContext *c, int master_fd, pid_t child, int *ret_sta
                 return log_error_errno(errno, "signalfd: %m");
         if (fcntl(master_fd, F_SETFL, O_NONBLOCK) < 0)
                 return log_error_errno(errno, "fcntl: %m");
-        have_saved = tcgetattr(tty_fd, &saved) == 0;
+        have_saved = raw_mode && tcgetattr(tty_fd, &saved) == 0;
         if (have_saved) {
                 raw = saved;
                 cfmakeraw(&raw);
@@ -286,7 +289,8 @@ static int relay(const EnterContext *c, int master_fd, pid_t child, int *ret_sta
                 }
                 n = read(master_fd, buf, sizeof buf);
                 if (n > 0) {
-                        (void) write_all(out_fd, buf, (size_t) n);
+                        if (out_fd >= 0)
+                                (void) write_all(out_fd, buf, (size_t) n);
                         continue;
                 }
                 /* EIO: nobody has the terminal open any more; nothing to read once the child is gone. */
@@ -372,6 +376,14 @@ int stage1_enter(int argc, char *argv[]) {
                 r = open_pty(c.tty[0] ? STDIN_FILENO : c.tty[1] ? STDOUT_FILENO : STDERR_FILENO, &master, &slave);
                 if (r < 0)
                         return log_error_errno(r, "Failed to allocate a pseudo-terminal: %m");
+                if (!c.tty[1] && !c.tty[2]) {
+                        struct termios t;
+
+                        if (tcgetattr(slave, &t) == 0) {
+                                t.c_lflag &= ~(tcflag_t) (ECHO|ECHONL);
+                                (void) tcsetattr(slave, TCSANOW, &t);
+                        }
+                }
         }
 
         sigemptyset(&mask);

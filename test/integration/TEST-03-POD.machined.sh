@@ -40,6 +40,11 @@ outer=$(sed -n 's/^outer=//p' <<<"$out")
 inner=$(sed -n 's/.*inner=//p' <<<"$out")
 [[ "$outer" == /dev/pts/* && "$inner" == /dev/pts/* && "$outer" != "$inner" ]]
 assert_in "rc=3" "$out"
+# Only stdin a terminal (output to a pipe): the input still reaches the command through its own terminal.
+out=$(printf 'hello\n' | script -qec 'rocket enter web sh -c "read x; echo got-\$x; [ -t 0 ] && echo in-tty" | cat' /dev/null |
+        tr -d '\r')
+assert_in "got-hello" "$out"
+assert_in "in-tty" "$out"
 # machinectl poweroff: a graceful stop; the app gets SIGTERM and its status is recorded.
 machinectl poweroff web
 rc=0
