@@ -186,6 +186,21 @@ static int app_to_json(const PodApp *a, json_object **ret) {
         return 0;
 }
 
+/* The members the manifest and its summary share. */
+static int add_identity(json_object *o, const PodManifest *m) {
+        int r = json_add_int64(o, "version", POD_MANIFEST_VERSION);
+
+        if (r >= 0)
+                r = json_add_string(o, "uuid", m->uuid);
+        if (r >= 0)
+                r = json_add_string(o, "name", m->name);
+        if (r >= 0)
+                r = json_add_int64(o, "created", (int64_t) m->created_usec);
+        if (r >= 0 && m->userns_base)
+                r = json_add_int64(o, "privateUsers", (int64_t) m->userns_base);
+        return r;
+}
+
 int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *apps = json_object_new_array(),
                 *vols = json_object_new_array();
@@ -219,23 +234,15 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                     (v->idmap && json_add(vo, "idmap", json_object_new_boolean(true)) < 0))
                         return -ENOMEM;
         }
-        r = json_add_int64(o, "version", POD_MANIFEST_VERSION);
-        if (r >= 0)
-                r = json_add_string(o, "uuid", m->uuid);
-        if (r >= 0)
-                r = json_add_string(o, "name", m->name);
+        r = add_identity(o, m);
         if (r >= 0)
                 r = json_add_string(o, "hostname", m->hostname);
-        if (r >= 0)
-                r = json_add_int64(o, "created", (int64_t) m->created_usec);
         if (r >= 0)
                 r = json_add_string(o, "stage1", m->stage1);
         if (r >= 0)
                 r = json_add(o, "apps", TAKE_PTR(apps));
         if (r >= 0)
                 r = json_add(o, "volumes", TAKE_PTR(vols));
-        if (r >= 0 && m->userns_base)
-                r = json_add_int64(o, "privateUsers", (int64_t) m->userns_base);
         if (r >= 0 && m->memory_max)
                 r = json_add_int64(o, "memoryMax", (int64_t) m->memory_max);
         if (r >= 0 && m->cpu_quota_milli)
@@ -527,6 +534,76 @@ int pod_manifest_save_at(int dir_fd, const char *path, const PodManifest *m) {
                 return r;
         return json_write_file_atomic_at(dir_fd, path, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE,
                                          0644);
+}
+
+/* The summary: what `rocket list` shows of a pod, a fraction of the manifest's size. */
+int pod_manifest_save_summary_at(int dir_fd, const char *path, const PodManifest *m) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *apps = json_object_new_array();
+        int r = 0;
+
+        if (!o || !apps)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_apps && r >= 0; i++) {
+                json_object *ao = json_object_new_object();
+
+                if (!ao || json_object_array_add(apps, ao) < 0) {
+                        json_object_put(ao);
+                        return -ENOMEM;
+                }
+                r = json_add_string(ao, "name", m->apps[i].name);
+                if (r >= 0)
+                        r = json_add_string(ao, "image", m->apps[i].image_id);
+                if (r >= 0)
+                        r = add_opt_string(ao, "imageName", m->apps[i].image_name);
+        }
+        if (r >= 0)
+                r = add_identity(o, m);
+        if (r >= 0)
+                r = json_add(o, "apps", TAKE_PTR(apps));
+        if (r < 0)
+                return r;
+        return json_write_file_atomic_at(dir_fd, path, o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, 0644);
+}
+
+int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_(pod_manifest_freep) PodManifest *m = calloc(1, sizeof(PodManifest));
+        json_object *apps;
+        int64_t v;
+        char mid[33];
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        r = json_parse_file_at(dir_fd, path, 64 * 1024, &o);
+        if (r < 0)
+                return r;
+        if (json_get_int64(o, "version", &v) < 0 || v != POD_MANIFEST_VERSION ||
+            get_req_string(o, "uuid", &m->uuid) < 0 || get_req_string(o, "name", &m->name) < 0 ||
+            json_get_int64(o, "created", &v) < 0 || json_get_array(o, "apps", &apps) < 0)
+                return -EBADMSG;
+        m->created_usec = (uint64_t) MAX(v, 0);
+        if (json_get_int64(o, "privateUsers", &v) >= 0) {
+                if (v < POD_USERNS_FIRST || v > POD_USERNS_LAST || v % POD_USERNS_SIZE)
+                        return -EBADMSG;
+                m->userns_base = (uint32_t) v;
+        }
+        if (!name_is_valid(m->name) || pod_machine_id(m->uuid, mid) < 0)
+                return -EBADMSG;
+        m->n_apps = json_object_array_length(apps);
+        m->apps = calloc(m->n_apps + 1, sizeof(PodApp));
+        if (!m->apps)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                json_object *ao = json_object_array_get_idx(apps, i);
+                PodApp *a = &m->apps[i];
+
+                if (get_req_string(ao, "name", &a->name) < 0 || get_req_string(ao, "image", &a->image_id) < 0 ||
+                    get_opt_string(ao, "imageName", &a->image_name) < 0 || !name_is_valid(a->name))
+                        return -EBADMSG;
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
 }
 
 int pod_app_lowerdir(const PodApp *a, char **ret) {

@@ -208,7 +208,7 @@ static int read_pid(int dir_fd, pid_t *ret) {
         return 0;
 }
 
-int pod_load(int pods_fd, PodState dir_state, const char *uuid, Pod **ret) {
+static int load(int pods_fd, PodState dir_state, const char *uuid, bool summary, Pod **ret) {
         _cleanup_(pod_freep) Pod *p = calloc(1, sizeof(Pod));
         _cleanup_free_ char *rel = NULL;
         char mid[33];
@@ -233,7 +233,10 @@ int pod_load(int pods_fd, PodState dir_state, const char *uuid, Pod **ret) {
         else if (dir_state == POD_RUNNING && !pod_is_locked(p->dir_fd))
                 p->state = POD_EXITED;
 
-        r = pod_manifest_load_at(p->dir_fd, "pod", &p->manifest);
+        /* The summary where it is enough and there is one (pods made before summaries have none). */
+        r = summary ? pod_manifest_load_summary_at(p->dir_fd, "summary", &p->manifest) : -ENOENT;
+        if (r == -ENOENT)
+                r = pod_manifest_load_at(p->dir_fd, "pod", &p->manifest);
         if (r < 0 && dir_state != POD_EMBRYO && dir_state != POD_GARBAGE)
                 p->manifest = NULL;     /* listed as broken; gc removes what never became a pod */
 
@@ -271,7 +274,11 @@ static int cmp_created(const void *a, const void *b) {
         return strcmp(x->uuid, y->uuid);
 }
 
-int pod_list(int pods_fd, Pod ***ret, size_t *ret_n) {
+int pod_load(int pods_fd, PodState dir_state, const char *uuid, Pod **ret) {
+        return load(pods_fd, dir_state, uuid, false, ret);
+}
+
+static int list(int pods_fd, bool summary, Pod ***ret, size_t *ret_n) {
         Pod **l = NULL;
         size_t n = 0;
         int r;
@@ -289,7 +296,7 @@ int pod_list(int pods_fd, Pod ***ret, size_t *ret_n) {
 
                         if (de->d_name[0] == '.')
                                 continue;
-                        r = pod_load(pods_fd, dir_states[i], de->d_name, &p);
+                        r = load(pods_fd, dir_states[i], de->d_name, summary, &p);
                         if (r == -ENOENT || r == -EINVAL)
                                 continue;       /* moved meanwhile, or not a pod */
                         if (r < 0)
@@ -312,6 +319,14 @@ int pod_list(int pods_fd, Pod ***ret, size_t *ret_n) {
 fail:
         pod_array_free(l, n);
         return r;
+}
+
+int pod_list(int pods_fd, Pod ***ret, size_t *ret_n) {
+        return list(pods_fd, false, ret, ret_n);
+}
+
+int pod_list_summaries(int pods_fd, Pod ***ret, size_t *ret_n) {
+        return list(pods_fd, true, ret, ret_n);
 }
 
 int pod_resolve(int pods_fd, const char *what, Pod **ret) {

@@ -68,6 +68,9 @@ int pods_open(const char *rocket_dir, bool create, int *ret_fd);
 int pod_load(int pods_fd, PodState dir_state, const char *uuid, Pod **ret);
 /* Every pod, oldest first. */
 int pod_list(int pods_fd, Pod ***ret, size_t *ret_n);
+/* The same, with each pod's manifest only as far as its summary goes (pod_manifest_load_summary_at()),
+ * where it has one: for listing many pods. */
+int pod_list_summaries(int pods_fd, Pod ***ret, size_t *ret_n);
 /* By full UUID, unique UUID prefix, or name (a pod not exited wins over exited ones of the same name,
  * then the newest). -ENOENT if none, -ENOTUNIQ if the prefix is ambiguous. */
 int pod_resolve(int pods_fd, const char *what, Pod **ret);

@@ -275,7 +275,7 @@ int verb_list(int argc, char *argv[], RocketContext *ctx) {
         if (r < 0)
                 return r;
         if (pods_fd >= 0) {
-                r = pod_list(pods_fd, &l, &n);
+                r = pod_list_summaries(pods_fd, &l, &n);
                 if (r < 0)
                         return log_error_errno(r, "Failed to list pods: %m");
         }
@@ -291,7 +291,7 @@ int verb_list(int argc, char *argv[], RocketContext *ctx) {
 
                 if (!p->manifest)
                         continue;       /* an embryo without a manifest yet, or a broken directory */
-                if (pod_to_json(p, &o) < 0 || json_object_array_add(arr, o) < 0) {
+                if (a.format != OUTPUT_TABLE && (pod_to_json(p, &o) < 0 || json_object_array_add(arr, o) < 0)) {
                         json_object_put(o);
                         goto oom;
                 }

@@ -653,6 +653,8 @@ static int create_pod(RocketContext *ctx, int pods_fd, PodManifest *m, PodState 
                 goto fail;
         }
         r = pod_manifest_save_at(dir_fd, "pod", m);
+        if (r >= 0)
+                r = pod_manifest_save_summary_at(dir_fd, "summary", m);
         if (r < 0) {
                 log_error_errno(r, "Failed to write the pod manifest: %m");
                 goto fail;

@@ -103,6 +103,39 @@ TEST(manifest_private_users) {
         }
 }
 
+TEST(manifest_summary) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL, *sm = NULL, *bad = NULL;
+        char dir[] = "/tmp/test-pod-summary.XXXXXX";
+        _cleanup_close_ int fd = -EBADF;
+
+        ASSERT_OK(parse(good, &m));
+        m->apps[0].image_name = strdup("web:1");
+        m->userns_base = 0x70020000;
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(pod_manifest_save_summary_at(fd, "summary", m));
+        ASSERT_OK(pod_manifest_load_summary_at(fd, "summary", &sm));
+        ASSERT_STREQ(sm->uuid, m->uuid);
+        ASSERT_STREQ(sm->name, "web");
+        ASSERT_EQ(sm->created_usec, m->created_usec);
+        ASSERT_EQ(sm->userns_base, 0x70020000u);
+        ASSERT_EQ(sm->n_apps, 1u);
+        ASSERT_STREQ(sm->apps[0].name, "app");
+        ASSERT_STREQ(sm->apps[0].image_id, "sha256:x");
+        ASSERT_STREQ(sm->apps[0].image_name, "web:1");
+        ASSERT_NULL(sm->apps[0].exec);          /* only what the summary holds */
+        /* A summary is checked like a manifest. */
+        {
+                const char *t = "{\"version\":1,\"uuid\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"name\":\"../x\","
+                                "\"created\":1,\"apps\":[]}";
+
+                ASSERT_OK(write_file_atomic_at(fd, "summary", t, strlen(t), 0644));
+        }
+        ASSERT_ERROR(pod_manifest_load_summary_at(fd, "summary", &bad), EBADMSG);
+        ASSERT_OK(rm_rf_at(AT_FDCWD, dir));
+}
+
 TEST(unit_quoting) {
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 
