@@ -25,7 +25,6 @@ static int pods_path(int pods_fd, char **ret) {
 /* Whether the record names a pod that still exists (in any state) in its pods directory. */
 static bool record_is_live(const char *text, const char *our_pods) {
         _cleanup_free_ char *copy = strdup(text);
-        _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_close_ int fd = -EBADF;
         char *nl, *uuid;
 
@@ -40,7 +39,9 @@ static bool record_is_live(const char *text, const char *our_pods) {
         fd = open(copy, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (fd < 0)
                 return errno != ENOENT;         /* gone: stale; otherwise keep out of its way */
-        if (pod_resolve(fd, uuid, &p) != -ENOENT)
+        if (strlen(uuid) != 36 || strchr(uuid, '/'))
+                return false;
+        if (pod_exists(fd, uuid))
                 return true;
         /* Not there (yet?): a rocket run of that directory may be creating it under its pods lock. */
         {

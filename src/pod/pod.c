@@ -274,6 +274,17 @@ static int cmp_created(const void *a, const void *b) {
         return strcmp(x->uuid, y->uuid);
 }
 
+bool pod_exists(int pods_fd, const char *uuid) {
+        for (size_t i = 0; i < ELEMENTSOF(dir_states); i++) {
+                char rel[128];
+
+                snprintf(rel, sizeof rel, "%s/%s", pod_state_dir(dir_states[i]), uuid);
+                if (faccessat(pods_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        return true;
+        }
+        return false;
+}
+
 int pod_load(int pods_fd, PodState dir_state, const char *uuid, Pod **ret) {
         return load(pods_fd, dir_state, uuid, false, ret);
 }

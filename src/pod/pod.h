@@ -66,6 +66,8 @@ int pods_open(const char *rocket_dir, bool create, int *ret_fd);
 
 /* Loads a pod's manifest, state, PID, timestamps and app exits. */
 int pod_load(int pods_fd, PodState dir_state, const char *uuid, Pod **ret);
+/* Whether a pod of that full UUID is in any state directory. */
+bool pod_exists(int pods_fd, const char *uuid);
 /* Every pod, oldest first. */
 int pod_list(int pods_fd, Pod ***ret, size_t *ret_n);
 /* The same, with each pod's manifest only as far as its summary goes (pod_manifest_load_summary_at()),
