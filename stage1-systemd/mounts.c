@@ -489,11 +489,11 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
         /* journald writes persistently at once (as after a flush), into the pod directory's journal/. */
         r = mkdir_p_at(root_fd, "run/systemd/journal", 0755);
         if (r >= 0)
-                r = write_file_atomic_at(root_fd, "run/systemd/journal/flushed", "", 0, 0644);
+                r = write_file_volatile_at(root_fd, "run/systemd/journal/flushed", "", 0, 0644);
         if (r >= 0)
                 r = mkdir_p_at(root_fd, "run/host", 0755);
         if (r >= 0 && read_host_file("/etc/os-release", &osrel) >= 0)
-                r = write_file_atomic_at(root_fd, "run/host/os-release", osrel, strlen(osrel), 0444);
+                r = write_file_volatile_at(root_fd, "run/host/os-release", osrel, strlen(osrel), 0444);
         if (r < 0)
                 return log_error_errno(r, "Failed to populate the pod's /run: %m");
         snprintf(p, sizeof p, "var/log/journal/%s", mid);
@@ -525,14 +525,14 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
                 char line[64];
 
                 snprintf(line, sizeof line, "%s\n", mid);
-                r = write_file_atomic_at(root_fd, "etc/machine-id", line, strlen(line), 0444);
+                r = write_file_volatile_at(root_fd, "etc/machine-id", line, strlen(line), 0444);
         }
         if (r >= 0) {
                 _cleanup_free_ char *h = NULL;
 
                 if (asprintf(&h, "%s\n", m->hostname) < 0)
                         return log_oom();
-                r = write_file_atomic_at(root_fd, "etc/hostname", h, strlen(h), 0644);
+                r = write_file_volatile_at(root_fd, "etc/hostname", h, strlen(h), 0644);
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to write the pod's configuration: %m");

@@ -116,7 +116,7 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
                 if (r < 0)
                         child_fail(err_fd, r, "Failed to give the pod a cgroup2 subtree of its own");
                 /* Recorded for the stage1's gc, which removes it. */
-                if (v2 && write_file_atomic_at(AT_FDCWD, strjoina(pod_dir, "/cgroup"), v2, strlen(v2), 0644) < 0)
+                if (v2 && write_file_volatile_at(AT_FDCWD, strjoina(pod_dir, "/cgroup"), v2, strlen(v2), 0644) < 0)
                         child_fail(err_fd, -EIO, "Failed to record the pod's cgroup");
         }
         if (unshare(CLONE_NEWCGROUP) < 0)
@@ -302,7 +302,7 @@ static void log_pod_event(const PodManifest *m, const char *message_id, const ch
 }
 
 static int write_stamp(int pod_fd, const char *name, const char *content) {
-        return write_file_atomic_at(pod_fd, name, content, strlen(content), 0644);
+        return write_file_volatile_at(pod_fd, name, content, strlen(content), 0644);
 }
 
 /* The pod's systemd says READY=1 once every app has started (default.target): pass it on, with STATUS=. */

@@ -274,7 +274,7 @@ int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, si
                         return r;
                 if (asprintf(&name, "%s.service", a->name) < 0 || asprintf(&target, "../%s.service", a->name) < 0)
                         return -ENOMEM;
-                r = write_file_atomic_at(dir, name, unit, strlen(unit), 0644);
+                r = write_file_volatile_at(dir, name, unit, strlen(unit), 0644);
                 if (r < 0)
                         return r;
                 (void) unlinkat(wants, name, 0);
@@ -296,7 +296,7 @@ int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, si
                         return r;
                 if (asprintf(&name, "rocket-socket-%zu.socket", i) < 0 || asprintf(&target, "../%s", name) < 0)
                         return -ENOMEM;
-                r = write_file_atomic_at(dir, name, unit, strlen(unit), 0644);
+                r = write_file_volatile_at(dir, name, unit, strlen(unit), 0644);
                 if (r < 0)
                         return r;
                 (void) unlinkat(swants, name, 0);

@@ -640,7 +640,7 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                         snprintf(stamp, sizeof stamp, "%llu\n", (unsigned long long) now);
                         if (pod_lock_exclusive(p->dir_fd) < 0)
                                 continue;
-                        (void) write_file_atomic_at(p->dir_fd, "gc-marked", stamp, strlen(stamp), 0644);
+                        (void) write_file_volatile_at(p->dir_fd, "gc-marked", stamp, strlen(stamp), 0644);
                         r = pod_transition(pods_fd, p, POD_EXITED_GARBAGE);
                         if (r < 0 && r != -ENOENT)
                                 ret = log_error_errno(r, "Failed to mark pod %s: %m", p->uuid);

@@ -75,7 +75,7 @@ int tempname_make(const char *prefix, char **ret) {
         return 0;
 }
 
-int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+static int write_file_replace_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL, *prefix = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *base = strrchr(name, '/');
@@ -102,7 +102,7 @@ int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t 
                 p += n;
                 size -= (size_t) n;
         }
-        if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+        if (fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0)) {
                 r = -errno;
                 goto fail;
         }
@@ -114,6 +114,14 @@ int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t 
 fail:
         (void) unlinkat(dir_fd, tmp, 0);
         return r;
+}
+
+int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        return write_file_replace_at(dir_fd, name, data, size, mode, true);
+}
+
+int write_file_volatile_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        return write_file_replace_at(dir_fd, name, data, size, mode, false);
 }
 
 static int rm_rf_children(int fd, dev_t dev) {

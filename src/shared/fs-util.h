@@ -13,6 +13,9 @@ int read_full_file_at(int dir_fd, const char *path, size_t max, char **ret, size
 
 /* Writes data to a temp file beside name in dir_fd, fsyncs it, and renames it over name. */
 int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+/* The same without the fsync: for files a crash may lose (a pod's own files, stamps that mean nothing
+ * after a reboot), written where the wait for the disk would slow every pod's start. */
+int write_file_volatile_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
 
 /* Removes name below dir_fd and everything beneath it, never following symlinks or crossing mounts.
  * Returns 0 also when name does not exist. */
