@@ -29,6 +29,24 @@ int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd) {
         return 0;
 }
 
+int rocket_pods_open_existing(RocketContext *ctx, int *ret_fd) {
+        int r = rocket_pods_open(ctx, false, ret_fd);
+
+        if (r == -ENOENT) {
+                *ret_fd = -EBADF;
+                return 0;
+        }
+        return r;
+}
+
+int rocket_pod_find(RocketContext *ctx, const char *what, int *ret_pods_fd, Pod **ret) {
+        int r = rocket_pods_open_existing(ctx, ret_pods_fd);
+
+        if (r < 0)
+                return r;
+        return rocket_pod_resolve(*ret_pods_fd, what, ret);
+}
+
 int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret) {
         int r;
 

@@ -7,8 +7,12 @@
 /* Opens ROCKET_DIR/pods (creating it with create), logging a clear error. Without create, a missing
  * directory is -ENOENT, logged at debug level only (no pods yet). */
 int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd);
-/* Finds a pod by UUID, UUID prefix or name, logging why not. */
+/* The same without create, where no pods directory yet is no error: *ret_fd = -EBADF. */
+int rocket_pods_open_existing(RocketContext *ctx, int *ret_fd);
+/* Finds a pod by UUID, UUID prefix or name, logging why not (pods_fd < 0: there is none). */
 int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret);
+/* Both: the pods directory (if any) and the pod what in it. */
+int rocket_pod_find(RocketContext *ctx, const char *what, int *ret_pods_fd, Pod **ret);
 
 /* The stage1 directory for --stage1-path/--stage1-name (NULL: the default), checked to be one. */
 int rocket_stage1_find(const char *path, const char *name, char **ret);

@@ -107,10 +107,7 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
                 }
         if (argc - optind != 1)
                 return log_usage("logs: give exactly one POD.");
-        r = rocket_pods_open(ctx, false, &pods_fd);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        r = rocket_pod_resolve(pods_fd, argv[optind], &p);
+        r = rocket_pod_find(ctx, argv[optind], &pods_fd, &p);
         if (r < 0)
                 return r;
         if (!p->manifest)

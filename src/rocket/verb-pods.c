@@ -183,16 +183,6 @@ static void args_done(PodVerbArgs *a) {
         free(a->app);
 }
 
-static int open_pods(RocketContext *ctx, int *ret) {
-        int r = rocket_pods_open(ctx, false, ret);
-
-        if (r == -ENOENT) {
-                *ret = -EBADF;
-                return 0;
-        }
-        return r;
-}
-
 static int pod_to_json(const Pod *p, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *apps = json_object_new_array();
         int r = 0;
@@ -271,7 +261,7 @@ int verb_list(int argc, char *argv[], RocketContext *ctx) {
                 return r;
         if (optind < argc)
                 return log_usage("list: takes no arguments.");
-        r = open_pods(ctx, &pods_fd);
+        r = rocket_pods_open_existing(ctx, &pods_fd);
         if (r < 0)
                 return r;
         if (pods_fd >= 0) {
@@ -331,14 +321,9 @@ oom:
 }
 
 static int resolve_one(RocketContext *ctx, const char *verb, int argc, char *argv[], int *pods_fd, Pod **ret) {
-        int r;
-
         if (argc - optind < 1)
                 return log_usage("%s: no POD given.", verb);
-        r = open_pods(ctx, pods_fd);
-        if (r < 0)
-                return r;
-        return rocket_pod_resolve(*pods_fd, argv[optind], ret);
+        return rocket_pod_find(ctx, argv[optind], pods_fd, ret);
 }
 
 /* Waits until nobody holds the pod's lock, polling (the holders' shared locks never block a shared one). */
@@ -490,7 +475,7 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                 return log_usage("stop: no POD given.");
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "stop: needs root.");
-        r = open_pods(ctx, &pods_fd);
+        r = rocket_pods_open_existing(ctx, &pods_fd);
         if (r < 0)
                 return r;
         /* Signal every pod first, then wait for them: N pods stop in the time of the slowest. */
@@ -573,7 +558,7 @@ int verb_rm(int argc, char *argv[], RocketContext *ctx) {
                 return log_usage("rm: no POD given.");
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "rm: needs root.");
-        r = open_pods(ctx, &pods_fd);
+        r = rocket_pods_open_existing(ctx, &pods_fd);
         if (r < 0)
                 return r;
         for (int i = optind; i < argc; i++) {
@@ -622,7 +607,7 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                 return log_usage("gc: takes no arguments.");
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "gc: needs root.");
-        r = open_pods(ctx, &pods_fd);
+        r = rocket_pods_open_existing(ctx, &pods_fd);
         if (r < 0 || pods_fd < 0)
                 return r;
         r = pod_list(pods_fd, &l, &n);

@@ -855,10 +855,7 @@ int verb_run_prepared(int argc, char *argv[], RocketContext *ctx) {
                 return log_usage("run-prepared: give exactly one POD.");
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "run-prepared: running pods needs root.");
-        r = rocket_pods_open(ctx, false, &pods_fd);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        r = rocket_pod_resolve(pods_fd, argv[optind], &p);
+        r = rocket_pod_find(ctx, argv[optind], &pods_fd, &p);
         if (r < 0)
                 return r;
         if (p->state != POD_PREPARED)
