@@ -121,11 +121,11 @@ bool target_is_safe(const char *t) {
 }
 
 /* The syntax of a volume; whether a host source exists is checked when the pod is built. */
-static int check_volume(const char *where, const char *spec) {
+int volume_spec_parse(const char *where, const char *spec, PodVolume *ret) {
         static const char *const allowed[] = { "kind", "source", "readOnly", "idmap", NULL };
         _cleanup_strv_free_ char **parts = NULL;
         const char *kind, *source;
-        bool ro;
+        PodVolume v = {};
         int r;
 
         if (strv_split(spec, ",", &parts) < 0)
@@ -137,23 +137,34 @@ static int check_volume(const char *where, const char *spec) {
                 return r;
         kind = spec_get(parts + 1, "kind") ?: "host";
         source = spec_get(parts + 1, "source");
-        if (volume_kind_from_string(kind) < 0)
+        v.kind = volume_kind_from_string(kind);
+        if (v.kind < 0)
                 return log_usage("%s: volume '%s': kind must be host or empty, not '%s'.", where, parts[0], kind);
-        if (streq(kind, "host") && (!source || source[0] != '/'))
+        if (v.kind == VOLUME_HOST && (!source || source[0] != '/'))
                 return log_usage("%s: volume '%s' needs source=ABSOLUTE-PATH.", where, parts[0]);
-        if (streq(kind, "empty") && source)
+        if (v.kind == VOLUME_EMPTY && source)
                 return log_usage("%s: volume '%s' of kind empty takes no source.", where, parts[0]);
-        r = spec_bool(where, spec, spec_get(parts + 1, "readOnly"), &ro);
+        r = spec_bool(where, spec, spec_get(parts + 1, "readOnly"), &v.read_only);
         if (r >= 0)
-                r = spec_bool(where, spec, spec_get(parts + 1, "idmap"), &ro);
-        return r;
+                r = spec_bool(where, spec, spec_get(parts + 1, "idmap"), &v.idmap);
+        if (r < 0)
+                return r;
+        v.name = strdup(parts[0]);
+        v.source = source ? strdup(source) : NULL;
+        if (!v.name || (source && !v.source)) {
+                free(v.name);
+                free(v.source);
+                return log_oom();
+        }
+        *ret = v;
+        return 0;
 }
 
-static int check_mount(const char *where, const char *spec) {
+int mount_spec_parse(const char *where, const char *spec, PodMount *ret) {
         static const char *const allowed[] = { "volume", "target", "readOnly", NULL };
         _cleanup_strv_free_ char **parts = NULL;
-        const char *target;
-        bool ro;
+        const char *volume, *target;
+        PodMount pm = {};
         int r;
 
         if (strv_split(spec, ",", &parts) < 0)
@@ -161,13 +172,47 @@ static int check_mount(const char *where, const char *spec) {
         r = spec_check(where, "mount", spec, parts, allowed);
         if (r < 0)
                 return r;
+        volume = spec_get(parts, "volume");
         target = spec_get(parts, "target");
-        if (!spec_get(parts, "volume") || !target)
+        if (!volume || !target)
                 return log_usage("%s: invalid mount '%s': it needs volume=NAME,target=PATH.", where, spec);
         if (!target_is_safe(target))
                 return log_usage("%s: mount target '%s' is not an absolute path inside the app's rootfs.", where,
                                  target);
-        return spec_bool(where, spec, spec_get(parts, "readOnly"), &ro);
+        r = spec_bool(where, spec, spec_get(parts, "readOnly"), &pm.read_only);
+        if (r < 0)
+                return r;
+        pm.volume = strdup(volume);
+        pm.target = strdup(target);
+        if (!pm.volume || !pm.target) {
+                free(pm.volume);
+                free(pm.target);
+                return log_oom();
+        }
+        *ret = pm;
+        return 0;
+}
+
+static int check_volume(const char *where, const char *spec) {
+        PodVolume v;
+        int r = volume_spec_parse(where, spec, &v);
+
+        if (r >= 0) {
+                free(v.name);
+                free(v.source);
+        }
+        return r;
+}
+
+static int check_mount(const char *where, const char *spec) {
+        PodMount pm;
+        int r = mount_spec_parse(where, spec, &pm);
+
+        if (r >= 0) {
+                free(pm.volume);
+                free(pm.target);
+        }
+        return r;
 }
 
 int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {

@@ -91,5 +91,9 @@ const char *spec_get(char **kv, const char *key);
 int spec_check(const char *where, const char *what, const char *spec, char **kv, const char *const *allowed);
 int spec_bool(const char *where, const char *spec, const char *v, bool *ret);
 bool target_is_safe(const char *t);
+/* A --volume or --mount spec, checked and taken apart (the strings are the caller's to free). A host
+ * volume's source is as given, not resolved. */
+int volume_spec_parse(const char *where, const char *spec, PodVolume *ret);
+int mount_spec_parse(const char *where, const char *spec, PodMount *ret);
 /* Splits a command line into words: whitespace separates, '…' and "…" quote, \ escapes. */
 int split_words(const char *where, const char *s, char ***ret);

@@ -240,97 +240,60 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
 }
 
 static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
-        static const char *const allowed[] = { "kind", "source", "readOnly", "idmap", NULL };
-
         m->volumes = calloc(strv_length(a->volumes) + 1, sizeof(PodVolume));
         if (!m->volumes)
                 return log_oom();
         STRV_FOREACH(spec, a->volumes) {
-                _cleanup_strv_free_ char **parts = NULL;
                 PodVolume *v = &m->volumes[m->n_volumes];
-                const char *kind, *source;
+                _cleanup_free_ char *source = NULL;
                 struct stat st;
                 int r;
 
-                if (strv_split(*spec, ",", &parts) < 0)
-                        return log_oom();
-                if (!parts || !name_is_valid(parts[0]))
-                        return log_usage("%s: invalid volume '%s': it must start with a name (a-z, 0-9, '-').", verb,
-                                         *spec);
-                r = spec_check(verb, "volume", *spec, parts + 1, allowed);
+                r = volume_spec_parse(verb, *spec, v);
                 if (r < 0)
                         return r;
-                if (pod_manifest_find_volume(m, parts[0]))
-                        return log_usage("%s: volume '%s' is defined twice.", verb, parts[0]);
-                kind = spec_get(parts + 1, "kind") ?: "host";
-                v->kind = volume_kind_from_string(kind);
-                if (v->kind < 0)
-                        return log_usage("%s: volume '%s': kind must be host or empty, not '%s'.", verb, parts[0], kind);
-                source = spec_get(parts + 1, "source");
+                m->n_volumes++;         /* the manifest frees it from here on */
+                for (size_t i = 0; i + 1 < m->n_volumes; i++)
+                        if (streq(m->volumes[i].name, v->name))
+                                return log_usage("%s: volume '%s' is defined twice.", verb, v->name);
                 if (v->kind == VOLUME_HOST) {
-                        if (!source || source[0] != '/')
-                                return log_usage("%s: volume '%s' needs source=ABSOLUTE-PATH.", verb, parts[0]);
+                        source = TAKE_PTR(v->source);
                         if (stat(source, &st) < 0)
-                                return log_error_errno(errno, "Volume '%s': source '%s' does not exist.", parts[0], source);
+                                return log_error_errno(errno, "Volume '%s': source '%s' does not exist.", v->name,
+                                                       source);
                         v->source = realpath(source, NULL);
                         if (!v->source)
                                 return log_oom();
-                } else if (source)
-                        return log_usage("%s: volume '%s' of kind empty takes no source.", verb, parts[0]);
-                r = spec_bool(verb, *spec, spec_get(parts + 1, "readOnly"), &v->read_only);
-                if (r < 0)
-                        return r;
-                r = spec_bool(verb, *spec, spec_get(parts + 1, "idmap"), &v->idmap);
-                if (r < 0)
-                        return r;
+                }
                 if (v->idmap && (v->kind != VOLUME_HOST || !a->private_users))
                         return log_usage("%s: volume '%s': idmap=true is for a host volume of a pod with --private-users.",
-                                         verb, parts[0]);
-                v->name = strdup(parts[0]);
-                if (!v->name)
-                        return log_oom();
-                m->n_volumes++;
+                                         verb, v->name);
         }
         return 0;
 }
 
 static int build_mounts(const char *verb, const PodManifest *m, char **specs, PodApp *app) {
-        static const char *const allowed[] = { "volume", "target", "readOnly", NULL };
-
         STRV_FOREACH(spec, specs) {
-                _cleanup_strv_free_ char **parts = NULL;
-                const char *vol, *target;
-                PodMount *t, *pm;
+                PodMount pm, *t;
                 int r;
 
-                if (strv_split(*spec, ",", &parts) < 0)
-                        return log_oom();
-                r = spec_check(verb, "mount", *spec, parts, allowed);
+                r = mount_spec_parse(verb, *spec, &pm);
                 if (r < 0)
                         return r;
-                vol = spec_get(parts, "volume");
-                target = spec_get(parts, "target");
-                if (!vol || !target)
-                        return log_usage("%s: invalid mount '%s': it needs volume=NAME,target=PATH.", verb, *spec);
-                if (!pod_manifest_find_volume(m, vol))
-                        return log_usage("%s: mount '%s' names volume '%s', which no --volume defines.", verb, *spec, vol);
-                if (!target_is_safe(target) || streq(target, "/"))
-                        return log_usage("%s: mount target '%s' is not an absolute path inside the app's rootfs.", verb,
-                                         target);
                 t = realloc(app->mounts, (app->n_mounts + 1) * sizeof(PodMount));
-                if (!t)
+                if (!t) {
+                        free(pm.volume);
+                        free(pm.target);
                         return log_oom();
+                }
                 app->mounts = t;
-                pm = &app->mounts[app->n_mounts];
-                *pm = (PodMount) {};
-                r = spec_bool(verb, *spec, spec_get(parts, "readOnly"), &pm->read_only);
-                if (r < 0)
-                        return r;
-                pm->volume = strdup(vol);
-                pm->target = strdup(target);
-                app->n_mounts++;
-                if (!pm->volume || !pm->target)
-                        return log_oom();
+                app->mounts[app->n_mounts++] = pm;      /* the manifest frees it from here on */
+                if (!pod_manifest_find_volume(m, pm.volume))
+                        return log_usage("%s: mount '%s' names volume '%s', which no --volume defines.", verb, *spec,
+                                         pm.volume);
+                if (streq(pm.target, "/"))
+                        return log_usage("%s: mount target '%s' is not an absolute path inside the app's rootfs.", verb,
+                                         pm.target);
         }
         return 0;
 }
