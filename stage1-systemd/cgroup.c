@@ -29,38 +29,39 @@ static bool is_fs(const char *path, long magic) {
         return statfs(path, &fs) == 0 && fs.f_type == magic;
 }
 
-/* Our cgroup in the hierarchy whose /proc/self/cgroup line starts with prefix ("0::" or
- * "N:name=systemd:"). */
-static int cgroup_of(pid_t pid, const char *controller, char **ret) {
-        _cleanup_free_ char *text = NULL;
+/* The path of one "ID:CONTROLLER:PATH" line of a /proc/PID/cgroup text ("" for cgroup2). */
+static int path_in(const char *text, const char *controller, char **ret) {
+        for (const char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+                const char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+                nl = strchr(l, '\n');
+                if (!c2 || (nl && c2 > nl))
+                        continue;
+                if ((size_t) (c2 - c1 - 1) == strlen(controller) && strneq(c1 + 1, controller, strlen(controller))) {
+                        *ret = strndup(c2 + 1, nl ? (size_t) (nl - c2 - 1) : strlen(c2 + 1));
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        return -ENOENT;
+}
+
+static int read_cgroups(pid_t pid, char **ret) {
         char path[64];
-        int r;
 
         /* Not getpid(): in the pod's PID namespace that is 1, and /proc is still the host's. */
         if (pid == 0)
                 snprintf(path, sizeof path, "/proc/self/cgroup");
         else
                 snprintf(path, sizeof path, "/proc/%i/cgroup", (int) pid);
-        r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &text, NULL);
-        if (r < 0)
-                return r;
-        for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-                char *c1, *c2;
+        return read_full_file_at(AT_FDCWD, path, 64 * 1024, ret, NULL);
+}
 
-                nl = strchr(l, '\n');
-                if (nl)
-                        *nl = 0;
-                c1 = strchr(l, ':');
-                c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                if (!c2)
-                        continue;
-                *c2 = 0;
-                if (streq(c1 + 1, controller)) {
-                        *ret = strdup(c2 + 1);
-                        return *ret ? 0 : -ENOMEM;
-                }
-        }
-        return -ENOENT;
+/* Our cgroup in the hierarchy of controller ("" for cgroup2, "name=systemd"). */
+static int cgroup_of(pid_t pid, const char *controller, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_cgroups(pid, &text);
+
+        return r < 0 ? r : path_in(text, controller, ret);
 }
 
 bool cgroup_host_is_unified(void) {
@@ -213,6 +214,14 @@ static int rmdir_tree(int dir_fd, const char *name) {
         return 0;
 }
 
+/* The cgroup2 hierarchy on scratch, in a mount namespace of our own (nothing reaches the host). */
+static int mount_v2_private(const char *scratch) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0 ||
+            mount("cgroup2", scratch, "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
 int cgroup_v2_remove(const char *scratch, const char *path) {
         _cleanup_free_ char *rel = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -220,10 +229,9 @@ int cgroup_v2_remove(const char *scratch, const char *path) {
 
         if (!startswith(path, "/") || strstr(path, "/.."))
                 return -EINVAL;
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0)
-                return -errno;
-        if (mount("cgroup2", scratch, "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0)
-                return -errno;
+        r = mount_v2_private(scratch);
+        if (r < 0)
+                return r;
         fd = open(scratch, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (fd < 0)
                 r = -errno;
@@ -232,4 +240,40 @@ int cgroup_v2_remove(const char *scratch, const char *path) {
         fd = safe_close(fd);
         (void) umount2(scratch, MNT_DETACH);
         return r;
+}
+
+int cgroup_join_pod(pid_t leader, const char *scratch) {
+        _cleanup_free_ char *text = NULL, *v2 = NULL, *dir = NULL;
+        int r;
+
+        r = read_cgroups(leader, &text);
+        if (r >= 0)
+                r = path_in(text, "", &v2);
+        if (r < 0)
+                return r;
+        if (!endswith(v2, "/init.scope"))
+                return -EAGAIN;
+        /* "N:memory:PATH", "N:cpu,cpuacct:PATH", "N:name=systemd:PATH": where a legacy or hybrid host
+         * enforces the scope's limits. Best effort: systemd may have mounted them read-only. */
+        for (const char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+                const char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                char mnt[PATH_MAX];
+
+                nl = strchr(l, '\n');
+                if (!c2 || c2 == c1 + 1 || (nl && c2 > nl))
+                        continue;
+                c1 = startswith(c1 + 1, "name=") ?: c1 + 1;
+                snprintf(mnt, sizeof mnt, "/sys/fs/cgroup/%.*s%.*s", (int) (c2 - c1), c1,
+                         (int) (nl ? nl - c2 - 1 : (ptrdiff_t) strlen(c2 + 1)), c2 + 1);
+                if (attach(mnt, ".", 0) < 0)
+                        log_debug("Could not join the pod's cgroup %s.", mnt);
+        }
+        if (asprintf(&dir, "%s%s", cgroup_host_is_unified() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified", v2) < 0)
+                return -ENOMEM;
+        r = attach(dir, ".", 0);
+        if (r >= 0 || cgroup_host_is_unified())
+                return r;
+        /* A legacy host without a cgroup2 mount: ours, for a moment. */
+        r = mount_v2_private(scratch);
+        return r < 0 ? r : join_v2(scratch, v2);
 }

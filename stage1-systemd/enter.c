@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -64,69 +63,15 @@ static int open_namespaces(EnterContext *c) {
         return 0;
 }
 
-static int write_string(const char *path, const char *s) {
-        _cleanup_close_ int fd = open(path, O_WRONLY|O_CLOEXEC);
-        size_t n = strlen(s);
-
-        if (fd < 0)
-                return -errno;
-        return write(fd, s, n) == (ssize_t) n ? 0 : -errno;
-}
-
-static int join_at(const char *mnt, const char *path) {
-        char file[PATH_MAX], pid[32];
-
-        snprintf(file, sizeof file, "%s%s/cgroup.procs", mnt, path);
-        snprintf(pid, sizeof pid, "%i", (int) getpid());
-        return write_string(file, pid);
-}
-
-/* Into the cgroups of the pod's PID 1, so that the pod's limits apply, before we join its namespaces:
- * every v1 hierarchy it is in (a legacy or hybrid host enforces the scope's limits there) and cgroup2
- * (mounted for a moment, in a mount namespace of ours, where the host has none). Only once the pod's
- * systemd sits in its init.scope: a process of ours in the pod's root cgroup would keep its systemd
- * from enabling controllers below it. */
+/* Into the cgroups of the pod's PID 1, so that the pod's limits apply, before we join its namespaces. */
 static void join_pod_cgroup(pid_t leader) {
-        _cleanup_free_ char *text = NULL;
-        char path[64];
-        bool joined_v2 = false, have_v2 = false;
+        /* The pod directory's stage1/rootfs for a moment, as cgroup_child_prepare() does. */
+        int r = cgroup_join_pod(leader, "stage1/rootfs");
 
-        snprintf(path, sizeof path, "/proc/%i/cgroup", (int) leader);
-        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &text, NULL) < 0)
-                return;
-        for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, mnt[PATH_MAX];
-                const char *cg;
-
-                nl = strchr(l, '\n');
-                if (nl)
-                        *nl = 0;
-                if (!c2)
-                        continue;
-                *c2 = 0;
-                cg = c2 + 1;
-                if (c2 == c1 + 1) {             /* "0::PATH": cgroup2 */
-                        if (!endswith(cg, "/init.scope")) {
-                                log_debug("The pod's systemd is not in its init.scope yet; not joining its cgroup.");
-                                return;
-                        }
-                        have_v2 = true;
-                        joined_v2 = join_at(cgroup_host_is_unified() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified",
-                                            cg) >= 0;
-                        if (!joined_v2 && !cgroup_host_is_unified() && unshare(CLONE_NEWNS) >= 0 &&
-                            mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) >= 0 &&
-                            mount("cgroup2", "stage1/rootfs", "cgroup2", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) >= 0)
-                                /* the pod directory's, as cgroup_child_prepare() does */
-                                joined_v2 = join_at("stage1/rootfs", cg) >= 0;
-                        continue;
-                }
-                /* "N:memory:PATH", "N:cpu,cpuacct:PATH", "N:name=systemd:PATH" */
-                snprintf(mnt, sizeof mnt, "/sys/fs/cgroup/%s", startswith(c1 + 1, "name=") ? c1 + 6 : c1 + 1);
-                if (join_at(mnt, cg) < 0)
-                        log_debug("Could not join the pod's cgroup in %s.", mnt);
-        }
-        if (have_v2 && !joined_v2)
-                log_warning("Could not join the pod's cgroup; the command runs in ours, outside the pod's limits.");
+        if (r == -EAGAIN)
+                log_debug("The pod's systemd is not in its init.scope yet; not joining its cgroup.");
+        else if (r < 0)
+                log_warning_errno(r, "Could not join the pod's cgroup; the command runs in ours, outside the pod's limits: %m");
 }
 
 static _noreturn_ void exec_command(const EnterContext *c, int tty_fd) {
