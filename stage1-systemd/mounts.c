@@ -87,24 +87,6 @@ static bool idmap_unsupported(int r) {
         return IN_SET(r, -EINVAL, -EOPNOTSUPP, -ENOSYS, -EPERM);
 }
 
-/* A recursive bind of source, idmapped into the user namespace, as a detached mount tree; -EINVAL and
- * friends where a filesystem in it cannot be idmapped. */
-static int idmapped_tree(const char *source, int userns_fd, int *ret_fd) {
-        struct mount_attr attr = {
-                .attr_set = MOUNT_ATTR_IDMAP,
-                .userns_fd = (uint64_t) userns_fd,
-        };
-        _cleanup_close_ int fd = -EBADF;
-
-        fd = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE);
-        if (fd < 0)
-                return -errno;
-        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH|AT_RECURSIVE, &attr, sizeof attr) < 0)
-                return -errno;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
 /* Mounts source onto path inside root (a file or directory, created to match the source if missing);
  * with userns_fd >= 0 idmapped into that user namespace where the filesystem can be, else as it is. */
 static int bind_in_root(int root_fd, const char *source, const char *path, unsigned long extra, bool read_only,
@@ -145,7 +127,7 @@ static int bind_in_root(int root_fd, const char *source, const char *path, unsig
         if (userns_fd >= 0) {
                 _cleanup_close_ int tree = -EBADF;
 
-                r = idmapped_tree(source, userns_fd, &tree);
+                r = userns_idmap_tree(userns_fd, source, true, &tree);
                 if (r >= 0 && syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH) < 0)
                         return -errno;
                 if (r < 0 && !idmap_unsupported(r))

@@ -91,7 +91,10 @@ int stage1_leader_pid_wait(const char *machine_id, pid_t *ret);
 /* userns.c: --private-users (see there). */
 /* A user namespace mapping 0…65535 to base…, as a file descriptor. */
 int userns_new(uid_t base, int *ret_fd);
-/* Mounts source at target, idmapped into the user namespace; -EINVAL if its filesystem cannot be. */
+/* A bind of source (with its submounts: recursive), idmapped into the user namespace, as a detached
+ * mount tree; -EINVAL and friends where a filesystem in it cannot be idmapped. */
+int userns_idmap_tree(int userns_fd, const char *source, bool recursive, int *ret_fd);
+/* The same, not recursive, mounted at target. */
 int userns_idmap_mount(int userns_fd, const char *source, const char *target);
 /* Shifts the owners below 65536 of path and everything below it on the same mount by base (chown). */
 int userns_shift_tree(const char *path, uid_t base);

@@ -85,19 +85,29 @@ int userns_new(uid_t base, int *ret_fd) {
         return 0;
 }
 
-int userns_idmap_mount(int userns_fd, const char *source, const char *target) {
+int userns_idmap_tree(int userns_fd, const char *source, bool recursive, int *ret_fd) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_IDMAP,
                 .userns_fd = (uint64_t) userns_fd,
         };
         _cleanup_close_ int fd = -EBADF;
 
-        fd = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC);
+        fd = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|(recursive ? AT_RECURSIVE : 0));
         if (fd < 0)
                 return -errno;
         /* EINVAL: the filesystem cannot be idmapped (overlayfs, for one); the caller shifts with chown. */
-        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH|(recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
                 return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int userns_idmap_mount(int userns_fd, const char *source, const char *target) {
+        _cleanup_close_ int fd = -EBADF;
+        int r = userns_idmap_tree(userns_fd, source, false, &fd);
+
+        if (r < 0)
+                return r;
         if (syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return -errno;
         return 0;
