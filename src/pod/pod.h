@@ -71,7 +71,8 @@ bool pod_exists(int pods_fd, const char *uuid);
 /* Every pod, oldest first. */
 int pod_list(int pods_fd, Pod ***ret, size_t *ret_n);
 /* The same, with each pod's manifest only as far as its summary goes (pod_manifest_load_summary_at()),
- * where it has one: for listing many pods. */
+ * where it has one: for looking over many pods (list, the name and range a new pod claims, the images
+ * pods use). */
 int pod_list_summaries(int pods_fd, Pod ***ret, size_t *ret_n);
 /* By full UUID, unique UUID prefix, or name (a pod not exited wins over exited ones of the same name,
  * then the newest). -ENOENT if none, -ENOTUNIQ if the prefix is ambiguous. */

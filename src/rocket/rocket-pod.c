@@ -192,7 +192,7 @@ int rocket_pods_images_in_use(RocketContext *ctx, char ***ret) {
         }
         if (r < 0)
                 return r;
-        r = pod_list(pods_fd, &l, &n);
+        r = pod_list_summaries(pods_fd, &l, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++) {

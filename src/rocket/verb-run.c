@@ -514,7 +514,7 @@ static int claim_name_and_users(int pods_fd, PodManifest *m, bool private_users)
         size_t n = 0;
         int r;
 
-        r = pod_list(pods_fd, &l, &n);
+        r = pod_list_summaries(pods_fd, &l, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list pods: %m");
         for (size_t i = 0; i < n && r >= 0; i++) {
