@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stage1-fly: a chroot-only stage1 for trusted system tools. One app; new mount, PID and IPC namespaces,
- * the host's network and UTS; no systemd inside and no machined registration. It applies the app's
- * capability bounding set and seccomp filter itself, with libcap and libseccomp. Same entrypoint contract
- * as every stage1 (rocket-stage1(7)): run, enter, stop, gc, by the name it is called as. */
+ * the host's network and UTS; no systemd inside and no machined registration. Reduced isolation, not
+ * none: the app is started by app_exec() (app-exec.h), the code stage1-systemd's apps and every enter
+ * go through, and gets a /dev of its own and, on a terminal, a pseudo-terminal relayed by us. Same
+ * entrypoint contract as every stage1 (rocket-stage1(7)): run, enter, stop, gc, by the name it is
+ * called as. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -19,10 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dev-setup.h"
 #include "fly.h"
 #include "fs-util.h"
 #include "log.h"
 #include "pod-manifest.h"
+#include "pty-relay.h"
 #include "string-util.h"
 
 #define POD_FD 3
@@ -100,7 +104,7 @@ static void record_exit(const PodManifest *m, int status) {
         (void) write_file_atomic_at(POD_FD, path, line, strlen(line), 0644);
 }
 
-static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_fd) {
+static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_fd, PtyRelay *pty) {
         const PodApp *a = &m->apps[0];
         _cleanup_free_ char *root = NULL, *proc = NULL;
         pid_t app;
@@ -122,8 +126,9 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
                 log_error_errno(r, "Failed to mount the app's rootfs: %m");
                 _exit(1);
         }
-        /* The host's /dev and /sys (read-only), a /proc of the pod's PID namespace. */
-        r = bind_into(root, "/dev", "/dev", 0);
+        /* A /dev of its own (never the host's: its disks, its /dev/shm, its terminals), the host's /sys
+         * read-only, a /proc of the pod's PID namespace. */
+        r = dev_setup(root, 0);
         if (r >= 0)
                 r = bind_into(root, "/sys", "/sys", MS_RDONLY);
         if (r >= 0 && (mkdir_p_at(AT_FDCWD, proc, 0555) < 0 || mount("proc", proc, "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) < 0))
@@ -132,20 +137,22 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
                 log_error_errno(r, "Failed to mount the app's /dev, /sys or /proc: %m");
                 _exit(1);
         }
-        if (a->mask_paths) {
-                r = fly_mask_paths(root);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to mask /proc paths: %m");
-                        _exit(1);
-                }
-        }
 
         /* PID 1 of the pod: start the app, pass signals on, reap, leave with the app's status. */
         app = fork();
         if (app < 0)
                 _exit(1);
-        if (app == 0)
-                fly_exec_app(a, root);
+        if (app == 0) {
+                AppExec e;
+
+                if (pty->slave_fd >= 0 && pty_relay_attach(pty) < 0) {
+                        log_error_errno(errno, "Failed to set up the terminal: %m");
+                        _exit(1);
+                }
+                pod_app_exec_init(a, root, &e);
+                app_exec(&e);
+        }
+        pty_relay_done(pty);
         fly_init_loop(app, &status);
         /* Recorded here, by the pod itself, so a killed 'rocket run' loses nothing. */
         record_exit(m, status);
@@ -163,6 +170,7 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
 static int fly_run(int argc, char *argv[]) {
         _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
         _cleanup_free_ char *pod_dir = NULL;
+        PtyRelay pty = { .master_fd = -EBADF, .slave_fd = -EBADF };
         int pipe_go[2], status = 0;
         char mid[33], pid[32], self[64];
         sigset_t mask;
@@ -182,6 +190,10 @@ static int fly_run(int argc, char *argv[]) {
                 return log_error_errno(errno, "fd 3 is not the pod directory: %m");
         if (pipe2(pipe_go, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "pipe: %m");
+        /* Never the caller's terminal: a pseudo-terminal of the pod's, relayed. */
+        r = pty_relay_open(&pty);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate a pseudo-terminal: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
@@ -196,7 +208,8 @@ static int fly_run(int argc, char *argv[]) {
         if (c == 0) {
                 sigprocmask(SIG_UNBLOCK, &mask, NULL);
                 safe_close(pipe_go[1]);
-                child(m, pod_dir, pipe_go[0]);
+                pty.master_fd = safe_close(pty.master_fd);
+                child(m, pod_dir, pipe_go[0], &pty);
         }
         safe_close(pipe_go[0]);
         snprintf(pid, sizeof pid, "%i\n", (int) c);
@@ -208,6 +221,13 @@ static int fly_run(int argc, char *argv[]) {
         }
         safe_close(pipe_go[1]);
 
+        if (pty.master_fd >= 0) {
+                r = pty_relay_run(&pty, c, true, &status);
+                pty_relay_done(&pty);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to relay the pod's terminal: %m");
+                return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        }
         /* SIGINT/SIGTERM/SIGHUP to us: to the pod's PID 1, which passes them to the app. */
         for (;;) {
                 struct timespec t = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };

@@ -242,8 +242,20 @@ int cgroup_v2_remove(const char *scratch, const char *path) {
         return r;
 }
 
-int cgroup_join_pod(pid_t leader, const char *scratch) {
+/* Moves us into dir/cgroup.procs, where dir must exist already (we never create an app's cgroup: the
+ * pod's systemd owns it, and it is gone when the app is). */
+static int attach_existing(const char *dir) {
+        struct stat st;
+
+        if (stat(dir, &st) < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        return attach(dir, ".", 0);
+}
+
+int cgroup_join_app(pid_t leader, const char *app, const char *scratch) {
         _cleanup_free_ char *text = NULL, *v2 = NULL, *dir = NULL;
+        const char *mnt;
+        char *init;
         int r;
 
         r = read_cgroups(leader, &text);
@@ -251,29 +263,39 @@ int cgroup_join_pod(pid_t leader, const char *scratch) {
                 r = path_in(text, "", &v2);
         if (r < 0)
                 return r;
-        if (!endswith(v2, "/init.scope"))
-                return -EAGAIN;
-        /* "N:memory:PATH", "N:cpu,cpuacct:PATH", "N:name=systemd:PATH": where a legacy or hybrid host
-         * enforces the scope's limits. Best effort: systemd may have mounted them read-only. */
+        /* The pod's systemd runs in its init.scope; its services sit in system.slice beside it. */
+        init = (char *) endswith(v2, "/init.scope");
+        if (!init)
+                return -ESRCH;
+        *init = 0;
+        /* "N:memory:PATH", "N:cpu,cpuacct:PATH", "N:pids:PATH", "N:name=systemd:PATH": where a legacy or
+         * hybrid host enforces the pod's limits (the pod's systemd manages cgroup2 only, so the app has no
+         * cgroup of its own there). Best effort: systemd may have mounted them read-only. */
         for (const char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
                 const char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                char mnt[PATH_MAX];
+                char v1[PATH_MAX];
 
                 nl = strchr(l, '\n');
                 if (!c2 || c2 == c1 + 1 || (nl && c2 > nl))
                         continue;
                 c1 = startswith(c1 + 1, "name=") ?: c1 + 1;
-                snprintf(mnt, sizeof mnt, "/sys/fs/cgroup/%.*s%.*s", (int) (c2 - c1), c1,
+                snprintf(v1, sizeof v1, "/sys/fs/cgroup/%.*s%.*s", (int) (c2 - c1), c1,
                          (int) (nl ? nl - c2 - 1 : (ptrdiff_t) strlen(c2 + 1)), c2 + 1);
-                if (attach(mnt, ".", 0) < 0)
-                        log_debug("Could not join the pod's cgroup %s.", mnt);
+                if (attach(v1, ".", 0) < 0)
+                        log_debug("Could not join the pod's cgroup %s.", v1);
         }
-        if (asprintf(&dir, "%s%s", cgroup_host_is_unified() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified", v2) < 0)
+        if (cgroup_host_is_unified())
+                mnt = "/sys/fs/cgroup";
+        else if (is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
+                mnt = "/sys/fs/cgroup/unified";
+        else {
+                /* A legacy host without a cgroup2 mount: ours, for a moment. */
+                r = mount_v2_private(scratch);
+                if (r < 0)
+                        return r;
+                mnt = scratch;
+        }
+        if (asprintf(&dir, "%s%s/system.slice/%s.service", mnt, v2, app) < 0)
                 return -ENOMEM;
-        r = attach(dir, ".", 0);
-        if (r >= 0 || cgroup_host_is_unified())
-                return r;
-        /* A legacy host without a cgroup2 mount: ours, for a moment. */
-        r = mount_v2_private(scratch);
-        return r < 0 ? r : join_v2(scratch, v2);
+        return attach_existing(dir);
 }

@@ -42,6 +42,9 @@ static int append_limits(sd_bus_message *msg, const PodManifest *m) {
                 r = sd_bus_message_append(msg, "(sv)", "CPUQuotaPerSecUSec", "t", m->cpu_quota_milli * 1000);
         if (r >= 0 && m->cpu_weight)
                 r = sd_bus_message_append(msg, "(sv)", "CPUWeight", "t", m->cpu_weight);
+        /* Always: a fork bomb in one pod must not take the host's PIDs. */
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "(sv)", "TasksMax", "t", m->pids_max);
         return r;
 }
 
@@ -52,8 +55,6 @@ static int set_unit_limits(sd_bus *bus, const PodManifest *m) {
         _cleanup_free_ char *unit = NULL;
         int r;
 
-        if (!m->memory_max && !m->cpu_quota_milli && !m->cpu_weight)
-                return 0;
         r = sd_pid_get_unit(0, &unit);
         if (r < 0)
                 return r;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* rocket-pod-helper: runs inside the pod, under the pod's systemd, from the stage1 image. Linked against
- * libc only, since the stage1 image carries nothing else of ours.
+ * libc, libcap and libseccomp only (libraries the image's systemd loads anyway).
  *
  *   hold-lock DIR            take a shared lock on DIR and keep it while the pod runs (Type=forking)
- *   exec APP [--user=U] [--group=G] [--workdir=W] -- CMD [ARGS...]
- *                            chroot into the app's rootfs, become its user, exec CMD
+ *   exec APP [--user=U] [--group=G] [--workdir=W] [--caps=CAP,...] [--no-new-privs] [--no-user-namespaces]
+ *            [--mask-paths] [--seccomp=retain|remove --syscalls=NAME,... [--seccomp-errno=E]] -- CMD [ARGS...]
+ *                            the app's process, confined by app_exec() (app-exec.h) as every stage1's is
  *   wait-path APP PATH       wait until PATH exists in the app's rootfs (ExecStartPost=, for readiness),
  *                            failing if the app ($MAINPID) exits first
  *   app-exited APP           record the app's exit ($EXIT_CODE, $EXIT_STATUS) and power the pod off
@@ -14,13 +15,11 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -29,11 +28,10 @@
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 
-#include "image-user.h"
+#include "app-exec.h"
 
 #define POD_DIR "/rocket/pod"
 #define STAGE2_DIR "/opt/stage2"
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char *app_name = "rocket-pod-helper";
 
@@ -47,6 +45,12 @@ static int fail(int code, const char *fmt, ...) {
         va_end(ap);
         fputc('\n', stderr);
         return code;
+}
+
+static const char *value_of(const char *arg, const char *option) {
+        size_t n = strlen(option);
+
+        return strncmp(arg, option, n) == 0 ? arg + n : NULL;
 }
 
 static bool valid_name(const char *s) {
@@ -75,90 +79,76 @@ static int hold_lock(const char *dir) {
                 pause();
 }
 
-/* Keeps only the named capabilities in the bounding set (a root app then gets no others on exec). */
-static int drop_bounding_set(const char *list) {
-        char *copy = strdup(list), *save = NULL;
-        bool keep[CAP_LAST_CAP + 1] = {};
+/* "a,b,c" into a NULL-terminated list (in place). */
+static char **split_list(char *s) {
+        size_t n = 1;
+        char **l, *save = NULL;
 
-        if (!copy)
-                return -1;
-        for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
-                cap_value_t v;
-
-                if (cap_from_name(c, &v) < 0) {
-                        free(copy);
-                        errno = EINVAL;
-                        return -1;
-                }
-                if (v >= 0 && v <= CAP_LAST_CAP)
-                        keep[v] = true;
-        }
-        free(copy);
-        for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++)
-                if (!keep[v] && cap_drop_bound(v) < 0 && errno != EINVAL)
-                        return -1;
-        return 0;
+        for (const char *c = s; *c; c++)
+                n += *c == ',';
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+        n = 0;
+        for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                l[n++] = t;
+        return l;
 }
 
+/* The app's service: the unit's options into an AppExec, then the executor every stage1 shares. */
 static int exec_app(int argc, char *argv[]) {
-        const char *user = NULL, *group = NULL, *workdir = NULL, *caps = NULL;
+        AppExec e = { .caps_all = true, .keep_env = true };
+        const char *listen_fds = getenv("LISTEN_FDS"), *listen_pid = getenv("LISTEN_PID");
         char root[PATH_MAX];
-        ImageUser u = {};
         int i;
 
         if (argc < 2 || !valid_name(argv[1]))
                 return fail(1, "exec: missing or invalid app name");
-        app_name = argv[1];
+        app_name = e.name = argv[1];
         for (i = 2; i < argc; i++) {
+                const char *v;
+
                 if (strcmp(argv[i], "--") == 0) {
                         i++;
                         break;
                 }
-                if (strncmp(argv[i], "--user=", 7) == 0)
-                        user = argv[i] + 7;
-                else if (strncmp(argv[i], "--group=", 8) == 0)
-                        group = argv[i] + 8;
-                else if (strncmp(argv[i], "--workdir=", 10) == 0)
-                        workdir = argv[i] + 10;
-                else if (strncmp(argv[i], "--caps=", 7) == 0)
-                        caps = argv[i] + 7;
+                if ((v = value_of(argv[i], "--user=")))
+                        e.user = v;
+                else if ((v = value_of(argv[i], "--group=")))
+                        e.group = v;
+                else if ((v = value_of(argv[i], "--workdir=")))
+                        e.workdir = v;
+                else if ((v = value_of(argv[i], "--caps="))) {
+                        e.caps = split_list(argv[i] + strlen("--caps="));
+                        e.caps_all = false;
+                        if (!e.caps)
+                                return fail(1, "out of memory");
+                } else if ((v = value_of(argv[i], "--seccomp=")))
+                        e.seccomp_mode = v;
+                else if ((v = value_of(argv[i], "--syscalls="))) {
+                        e.seccomp_syscalls = split_list(argv[i] + strlen("--syscalls="));
+                        if (!e.seccomp_syscalls)
+                                return fail(1, "out of memory");
+                } else if ((v = value_of(argv[i], "--seccomp-errno=")))
+                        e.seccomp_errno = v;
+                else if (strcmp(argv[i], "--no-new-privs") == 0)
+                        e.no_new_privs = true;
+                else if (strcmp(argv[i], "--no-user-namespaces") == 0)
+                        e.no_user_namespaces = true;
+                else if (strcmp(argv[i], "--mask-paths") == 0)
+                        e.mask_paths = true;
                 else
                         return fail(1, "exec: unknown argument '%s'", argv[i]);
         }
         if (i >= argc)
                 return fail(1, "exec: no command");
-
         snprintf(root, sizeof root, STAGE2_DIR "/%s/rootfs", app_name);
-        if (chroot(root) < 0 || chdir("/") < 0)
-                return fail(1, "cannot enter %s: %m", root);
-
-        {
-                const char *missing;
-                int r = image_user_resolve(user, group, &u, &missing);
-
-                if (r == -ESRCH && strcmp(missing, "group") == 0)
-                        return fail(1, "group '%s' is not in the image's /etc/group",
-                                    group && *group ? group : strchr(user, ':') + 1);
-                if (r == -ESRCH)
-                        return fail(1, "user '%.*s' is not in the image's /etc/passwd", (int) strcspn(user, ":"), user);
-                if (r < 0)
-                        return fail(1, "out of memory");
-        }
-
-        if (caps && drop_bounding_set(caps) < 0)
-                return fail(1, "cannot restrict the capability bounding set to %s: %m", caps);
-        if (setgroups(u.n_groups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
-            setresuid(u.uid, u.uid, u.uid) < 0)
-                return fail(1, "cannot become %u:%u: %m", (unsigned) u.uid, (unsigned) u.gid);
-        if (!getenv("HOME"))
-                setenv("HOME", u.home && *u.home ? u.home : "/", 1);
-        if (!getenv("PATH"))
-                setenv("PATH", DEFAULT_PATH, 1);
-        if (workdir && chdir(workdir) < 0)
-                return fail(1, "cannot change to the working directory %s: %m", workdir);
-
-        execvp(argv[i], argv + i);
-        return fail(errno == ENOENT ? 127 : 126, "cannot execute %s: %m", argv[i]);
+        e.root = root;
+        e.argv = argv + i;
+        /* Socket activation: systemd passed these to the app (fds 3…), and nothing else. */
+        if (listen_fds && listen_pid && atol(listen_pid) == (long) getpid())
+                e.n_keep_fds = (unsigned) strtoul(listen_fds, NULL, 10);
+        app_exec(&e);
 }
 
 static bool all_exited(void) {

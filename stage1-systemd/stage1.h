@@ -65,11 +65,10 @@ bool cgroup_host_is_unified(void);
  * its path; NULL when the host is cgroup2. */
 /* owner != 0 (--private-users): the cgroup is delegated to owner, as systemd delegates one. */
 int cgroup_child_prepare(const char *scratch, uid_t owner, char **ret_v2_path);
-/* enter: moves us into the cgroups of the pod's PID 1 (each v1 hierarchy, and cgroup2, mounted on scratch in a
- * mount namespace of our own where the host has no cgroup2 mount). -EAGAIN: the pod's systemd is not in
- * its init.scope yet (a process of ours in the pod's root cgroup would keep it from enabling controllers
- * below); nothing is joined then. */
-int cgroup_join_pod(pid_t leader, const char *scratch);
+/* enter: moves us into the cgroup of the app's service in the pod (cgroup2) and the pod's cgroups of the v1
+ * hierarchies, mounting cgroup2 on scratch in a mount namespace of our own where the host has no cgroup2
+ * mount. -ESRCH: the app (or the pod's systemd) is not running. */
+int cgroup_join_app(pid_t leader, const char *app, const char *scratch);
 /* gc: removes what cgroup_child_prepare() created (in a mount namespace of our own). */
 int cgroup_v2_remove(const char *scratch, const char *path);
 

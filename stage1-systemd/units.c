@@ -85,52 +85,15 @@ static int append_quoted(char **buf, size_t *len, const char *prefix, const char
         return r < 0 ? r : append(buf, len, q);
 }
 
-/* What the helper itself must still do under an allowlist: chroot, change user, drop capabilities, exec. */
-static const char *const helper_syscalls[] = {
-        "chroot", "chdir", "setgroups", "setresuid", "setresgid", "prctl", "capget", "capset", "execve",
-        "openat", "read", "close", "fstat", "newfstatat", NULL,
-};
-
+/* The app's confinement is the helper's to apply (app-exec.h: the same code as fly's and enter's); the unit
+ * carries what only the pod's systemd can do: the cgroup's device policy and limits. */
 static int isolation_directives(const PodApp *a, char **u, size_t *len) {
         char line[128];
         int r = 0;
 
-        if (a->no_new_privs)
-                r = append(u, len, "NoNewPrivileges=yes\n");
-        if (r >= 0 && a->seccomp_mode) {
-                bool retain = streq(a->seccomp_mode, "retain");
-
-                r = append(u, len, retain ? "SystemCallFilter=" : "SystemCallFilter=~");
-                STRV_FOREACH(n, a->seccomp_syscalls) {
-                        if (r >= 0 && n != a->seccomp_syscalls)
-                                r = append(u, len, " ");
-                        if (r >= 0)
-                                r = append(u, len, *n);
-                }
-                for (const char *const *h = helper_syscalls; retain && *h && r >= 0; h++) {
-                        r = append(u, len, " ");
-                        if (r >= 0)
-                                r = append(u, len, *h);
-                }
-                snprintf(line, sizeof line, "\nSystemCallErrorNumber=%s\n", a->seccomp_errno ?: "EPERM");
-                if (r >= 0)
-                        r = append(u, len, line);
-        }
-        /* No new user namespaces (unshare, clone, setns of CLONE_NEWUSER). */
-        if (r >= 0 && a->no_user_namespaces)
-                r = append(u, len, "RestrictNamespaces=~user\n");
         /* Only the standard pseudo devices: mknod of anything else fails, whatever CAP_MKNOD allows. */
-        if (r >= 0 && a->mask_paths)
+        if (a->mask_paths)
                 r = append(u, len, "DevicePolicy=closed\n");
-        /* Masked with systemd's inaccessible nodes. */
-        for (const char *const *p = pod_masked_paths; a->mask_paths && *p && r >= 0; p++) {
-                snprintf(line, sizeof line, "InaccessiblePaths=-" STAGE1_STAGE2_DIR "/%s/rootfs%s\n", a->name, *p);
-                r = append(u, len, line);
-        }
-        for (const char *const *p = pod_read_only_paths; a->mask_paths && *p && r >= 0; p++) {
-                snprintf(line, sizeof line, "ReadOnlyPaths=-" STAGE1_STAGE2_DIR "/%s/rootfs%s\n", a->name, *p);
-                r = append(u, len, line);
-        }
         if (r >= 0 && a->memory_max) {
                 snprintf(line, sizeof line, "MemoryMax=%llu\n", (unsigned long long) a->memory_max);
                 r = append(u, len, line);
@@ -142,6 +105,34 @@ static int isolation_directives(const PodApp *a, char **u, size_t *len) {
         if (r >= 0 && a->cpu_weight) {
                 snprintf(line, sizeof line, "CPUWeight=%llu\n", (unsigned long long) a->cpu_weight);
                 r = append(u, len, line);
+        }
+        return r;
+}
+
+/* The confinement, as the helper's "exec" options (pod-helper.c). */
+static int helper_isolation_args(const PodApp *a, char **u, size_t *len) {
+        _cleanup_free_ char *caps = NULL, *calls = NULL;
+        int r = 0;
+
+        if (!a->caps_all) {
+                r = strv_join(a->caps, ",", &caps);
+                if (r >= 0)
+                        r = append_quoted(u, len, " ", strjoina("--caps=", caps), true);
+        }
+        if (r >= 0 && a->no_new_privs)
+                r = append(u, len, " --no-new-privs");
+        if (r >= 0 && a->no_user_namespaces)
+                r = append(u, len, " --no-user-namespaces");
+        if (r >= 0 && a->mask_paths)
+                r = append(u, len, " --mask-paths");
+        if (r >= 0 && a->seccomp_mode) {
+                r = append_quoted(u, len, " ", strjoina("--seccomp=", a->seccomp_mode), true);
+                if (r >= 0)
+                        r = strv_join(a->seccomp_syscalls, ",", &calls);
+                if (r >= 0)
+                        r = append_quoted(u, len, " ", strjoina("--syscalls=", calls), true);
+                if (r >= 0 && a->seccomp_errno)
+                        r = append_quoted(u, len, " ", strjoina("--seccomp-errno=", a->seccomp_errno), true);
         }
         return r;
 }
@@ -214,15 +205,8 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
                 r = append_quoted(&u, &len, " ", strjoina("--group=", a->group), true);
         if (r >= 0 && a->working_dir)
                 r = append_quoted(&u, &len, " ", strjoina("--workdir=", a->working_dir), true);
-        if (r >= 0 && !a->caps_all) {
-                _cleanup_free_ char *caps = NULL;
-
-                /* The helper drops the bounding set itself, after it chroots and changes user: it needs
-                 * capabilities for that which the app may not keep. */
-                r = strv_join(a->caps, ",", &caps);
-                if (r >= 0)
-                        r = append_quoted(&u, &len, " ", strjoina("--caps=", caps), true);
-        }
+        if (r >= 0)
+                r = helper_isolation_args(a, &u, &len);
         if (r >= 0)
                 r = append(&u, &len, " --");
         STRV_FOREACH(arg, a->exec) {

@@ -8,13 +8,47 @@
 
 #define POD_MANIFEST_SIZE_MAX (4U << 20)
 
-const char *const pod_masked_paths[] = {
-        "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/proc/acpi",
-        "/proc/latency_stats", "/proc/timer_stats", "/proc/kmsg", "/sys/firmware", "/sys/kernel/debug", NULL,
-};
-const char *const pod_read_only_paths[] = {
-        "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", NULL,
-};
+void pod_app_exec_init(const PodApp *a, const char *root, AppExec *ret) {
+        *ret = (AppExec) {
+                .name = a->name,
+                .root = root,
+                .user = a->user,
+                .group = a->group,
+                .workdir = a->working_dir,
+                .caps = a->caps,
+                .caps_all = a->caps_all,
+                .no_new_privs = a->no_new_privs,
+                .no_user_namespaces = a->no_user_namespaces,
+                .mask_paths = a->mask_paths,
+                .seccomp_mode = a->seccomp_mode,
+                .seccomp_syscalls = a->seccomp_syscalls,
+                .seccomp_errno = a->seccomp_errno,
+                .env = a->env,
+                .argv = a->exec,
+        };
+}
+
+int pod_app_exec_for_enter(const PodApp *a, const char *root, const char *user, const char *group,
+                           char *const *cmd, AppExec *ret, char ***ret_env) {
+        _cleanup_strv_free_ char **env = NULL;
+        const char *term = getenv("TERM");
+
+        /* The app's environment, and the caller's terminal type. */
+        STRV_FOREACH(v, a->env)
+                if (strv_extend(&env, *v) < 0)
+                        return -ENOMEM;
+        if (term && strv_extend(&env, strjoina("TERM=", term)) < 0)
+                return -ENOMEM;
+        pod_app_exec_init(a, root, ret);
+        if (user || group) {
+                ret->user = user;
+                ret->group = group;
+        }
+        ret->env = env;
+        ret->argv = cmd;
+        *ret_env = TAKE_PTR(env);
+        return 0;
+}
 
 static const char *const volume_kind_table[_VOLUME_KIND_MAX] = {
         [VOLUME_HOST] = "host",
@@ -249,6 +283,9 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                 r = json_add_int64(o, "cpuQuotaMilli", (int64_t) m->cpu_quota_milli);
         if (r >= 0 && m->cpu_weight)
                 r = json_add_int64(o, "cpuWeight", (int64_t) m->cpu_weight);
+        if (r >= 0)
+                r = m->pids_max == UINT64_MAX ? json_add_string(o, "pidsLimit", "max")
+                                              : json_add_int64(o, "pidsLimit", (int64_t) m->pids_max);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
@@ -343,10 +380,13 @@ static int app_from_json(json_object *o, PodApp *a) {
                 json_object *caps = NULL, *sc = NULL;
                 int64_t v;
 
-                if (json_object_object_get_ex(o, "capabilities", &caps) && json_object_is_type(caps, json_type_string))
-                        a->caps_all = streq(json_object_get_string(caps), "all");
-                else if (json_get_strv(o, "capabilities", &a->caps) < 0)
-                        a->caps_all = true;     /* absent: a stage1 applies no bounding set */
+                /* Fail closed: a missing or ill-typed set is an error, never "all capabilities". */
+                if (json_object_object_get_ex(o, "capabilities", &caps) && json_object_is_type(caps, json_type_string)) {
+                        if (!streq(json_object_get_string(caps), "all"))
+                                return -EBADMSG;
+                        a->caps_all = true;
+                } else if (json_get_strv(o, "capabilities", &a->caps) < 0)
+                        return -EBADMSG;
                 if (json_get_object(o, "seccomp", &sc) >= 0) {
                         r = get_req_string(sc, "mode", &a->seccomp_mode);
                         if (r >= 0)
@@ -449,6 +489,21 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                         m->cpu_quota_milli = (uint64_t) v;
                 if (json_get_int64(o, "cpuWeight", &v) >= 0 && v > 0)
                         m->cpu_weight = (uint64_t) MIN(v, 10000);
+                /* Absent (a pod of an older rocket): the default. */
+                m->pids_max = POD_PIDS_MAX_DEFAULT;
+                if (json_get_int64(o, "pidsLimit", &v) >= 0) {
+                        if (v <= 0)
+                                return -EBADMSG;
+                        m->pids_max = (uint64_t) v;
+                } else {
+                        json_object *pl = NULL;
+
+                        if (json_object_object_get_ex(o, "pidsLimit", &pl)) {
+                                if (!json_object_is_type(pl, json_type_string) || !streq(json_object_get_string(pl), "max"))
+                                        return -EBADMSG;
+                                m->pids_max = UINT64_MAX;
+                        }
+                }
                 if (json_get_int64(o, "privateUsers", &v) >= 0) {
                         if (v < POD_USERNS_FIRST || v > POD_USERNS_LAST || v % POD_USERNS_SIZE)
                                 return -EBADMSG;

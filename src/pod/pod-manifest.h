@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "app-exec.h"
 #include "json-util.h"
 #include "macro.h"
 
@@ -75,9 +76,17 @@ typedef struct PodManifest {
         uint64_t memory_max;    /* the whole pod's limits, 0: none */
         uint64_t cpu_quota_milli;
         uint64_t cpu_weight;
+        uint64_t pids_max;      /* tasks in the whole pod; UINT64_MAX: no limit */
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);
+/* The app's process as the manifest confines it (app-exec.h), rooted at root; argv: the app's own
+ * command. Points into a and root. */
+void pod_app_exec_init(const PodApp *a, const char *root, AppExec *ret);
+/* The same for a command entered into the app: cmd instead of the app's, user and group instead of the
+ * app's where given, the app's environment with the caller's $TERM (*ret_env, which ret points into). */
+int pod_app_exec_for_enter(const PodApp *a, const char *root, const char *user, const char *group,
+                           char *const *cmd, AppExec *ret, char ***ret_env);
 DEFINE_POINTER_CLEANUP(PodManifest, pod_manifest_free);
 
 const char *volume_kind_to_string(VolumeKind k) _pure_;
@@ -100,13 +109,12 @@ const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name
 int pod_machine_id(const char *uuid, char ret[static 33]);
 /* --private-users: each pod gets POD_USERNS_SIZE host UIDs/GIDs from this range, above what
  * systemd-nspawn picks and below systemd's own high ranges (docs/UIDS-GIDS.md). */
+/* The tasks limit of a pod unless --pids-limit says otherwise. */
+#define POD_PIDS_MAX_DEFAULT 4096U
 #define POD_USERNS_SIZE 65536U
 #define POD_USERNS_FIRST 0x70000000U
 #define POD_USERNS_LAST 0x7FFD0000U
-/* What PodApp.mask_paths means, for every stage1: paths an app never needs (masked with an empty,
- * inaccessible node or directory) and paths it may only read. */
-extern const char *const pod_masked_paths[];
-extern const char *const pod_read_only_paths[];
+/* What PodApp.mask_paths means, for every stage1: app_masked_paths and app_read_only_paths (app-exec.h). */
 
 /* overlayfs' lowerdir= for the app: its layer names, top first, ':'-separated (relative to layers_dir). */
 int pod_app_lowerdir(const PodApp *a, char **ret);

@@ -10,18 +10,21 @@
 #include "isolation.h"
 #include "json-util.h"
 #include "log.h"
+#include "seccomp-util.h"
 #include "string-util.h"
 
-/* rkt's default bounding set minus CAP_SYS_CHROOT: apps are confined to their rootfs by chroot(2), which
- * a second chroot(2) could undo. */
+/* rkt's default bounding set minus CAP_SYS_CHROOT (apps are confined to their rootfs by chroot(2), which a
+ * second chroot(2) could undo) and CAP_NET_RAW (raw and packet sockets see the traffic of the network
+ * the pod is on; ping works through ICMP sockets), as podman dropped it. */
 static const char *const default_caps[] = {
         "CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_KILL", "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETFCAP", NULL,
+        "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETFCAP", NULL,
 };
 
 /* What Docker's and rkt's default profiles block, by name; a name this architecture lacks is left out
- * when the filter is built. New user namespaces are refused separately (RestrictNamespaces=~user), so
- * unshare/setns/clone themselves stay allowed. */
+ * when the filter is built. New user namespaces and personality()'s other values are refused by the
+ * executor's restrictions filter (seccomp-util.h), so unshare/setns/clone/personality themselves stay
+ * allowed. */
 static const char *const group_docker_default[] = {
         "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
         "finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
@@ -31,18 +34,10 @@ static const char *const group_docker_default[] = {
         "set_mempolicy", "setns", "settimeofday", "stime", "swapon", "swapoff", "sysfs", "_sysctl", "umount",
         "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "fsopen", "fsconfig",
         "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr", "clock_adjtime64", "clock_settime64",
-        NULL,
+        "io_uring_setup", "io_uring_enter", "io_uring_register", NULL,
 };
 static const char *const group_default_extra_allowed[] = { "setns", "unshare", "personality", "get_mempolicy",
                                                             "set_mempolicy", "mbind", "move_pages", NULL };
-
-/* systemd's own groups, which the pod's systemd expands (systemd.exec(5), SystemCallFilter=). */
-static const char *const systemd_groups[] = {
-        "@aio", "@basic-io", "@chown", "@clock", "@cpu-emulation", "@debug", "@file-system", "@io-event", "@ipc",
-        "@keyring", "@memlock", "@module", "@mount", "@network-io", "@obsolete", "@pkey", "@privileged",
-        "@process", "@raw-io", "@reboot", "@resources", "@sandbox", "@setuid", "@signal", "@swap", "@sync",
-        "@system-service", "@timer", "@known", "@default", NULL,
-};
 
 static char *mfree(char *p) {
         free(p);
@@ -87,16 +82,6 @@ int isolation_parse_caps(const char *where, const char *s, char ***ret) {
         return 0;
 }
 
-static int errno_from_name(const char *s) {
-        for (int i = 1; i < 4096; i++) {
-                const char *n = strerrorname_np(i);
-
-                if (n && streq(n, s))
-                        return i;
-        }
-        return -EINVAL;
-}
-
 /* Checks a spec and, with ret_*, splits it. */
 static int seccomp_split(const char *where, const char *s, char **ret_mode, char **ret_errno, char ***ret_names) {
         _cleanup_strv_free_ char **parts = NULL, **names = NULL;
@@ -114,7 +99,7 @@ static int seccomp_split(const char *where, const char *s, char **ret_mode, char
                         if (errno_from_name(err) < 0)
                                 return log_usage("%s: unknown errno name '%s'.", where, err);
                 } else if ((*p)[0] == '@') {
-                        if (!in_list(systemd_groups, *p) && !streq(*p, "@rocket-default") &&
+                        if (!syscall_group_members(*p) && !streq(*p, "@rocket-default") &&
                             !streq(*p, "@docker-default") && !streq(*p, "@app"))
                                 return log_usage("%s: unknown syscall group '%s'.", where, *p);
                         if (strv_extend(&names, *p) < 0)
@@ -200,7 +185,7 @@ int isolation_parse_insecure(const char *where, const char *s, InsecureOption *r
         return 0;
 }
 
-/* "@rocket-default" and friends into names the pod's systemd understands. */
+/* "@rocket-default" and friends into names the executor understands (seccomp-util.h). */
 static int expand(char **names, char ***ret) {
         _cleanup_strv_free_ char **out = NULL;
 

@@ -83,6 +83,7 @@ static const struct {
         { "Stage1Path", ARG_STAGE1_PATH, true },
         { "InsecureOptions", ARG_INSECURE, true },
         { "PrivateUsers", ARG_PRIVATE_USERS, true },
+        { "PidsLimit", ARG_PIDS_LIMIT, true },
         { "Memory", ARG_MEMORY, true },
         { "CPU", ARG_CPU, true },
         { "CPUShares", ARG_CPU_SHARES, true },

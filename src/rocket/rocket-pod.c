@@ -126,18 +126,85 @@ int rocket_fds_arrange(int pod_fd, const int *listen_fds, size_t n) {
         return 0;
 }
 
-static _noreturn_ void exec_entrypoint(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint,
+/* Owned by root and writable by nobody else (a group that is not root's included). */
+static int check_root_only(const char *path, bool dir) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return -errno;
+        if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+                return -EBADE;
+        if (st.st_uid != 0 || (st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0))
+                return -EPERM;
+        return 0;
+}
+
+int rocket_stage1_entrypoint(int pods_fd, const char *stage1, const char *entrypoint, char **ret) {
+        _cleanup_free_ char *dir = NULL, *pods = NULL, *walk = NULL, *entry = NULL, *real = NULL;
+        char self[64];
+        int r;
+
+        /* The manifest names the stage1, and a running pod can reach its manifest: what it names is run as
+         * root on the host only if an administrator could have put it there, and no pod. */
+        dir = realpath(stage1, NULL);
+        if (!dir)
+                return -errno;
+        snprintf(self, sizeof self, "/proc/self/fd/%i", pods_fd);
+        pods = pods_fd >= 0 ? realpath(self, NULL) : NULL;
+        if (pods && (streq(dir, pods) || (startswith(dir, pods) && dir[strlen(pods)] == '/')))
+                return -EPERM;
+        walk = strdup(dir);
+        if (!walk)
+                return -ENOMEM;
+        /* The directory and each one above it: realpath() left no link among them. */
+        for (;;) {
+                r = check_root_only(*walk ? walk : "/", true);
+                if (r < 0)
+                        return r;
+                if (!*walk)
+                        break;
+                *strrchr(walk, '/') = 0;
+        }
+        if (asprintf(&entry, "%s/%s", dir, entrypoint) < 0)
+                return -ENOMEM;
+        /* Entrypoints may be links to one binary, within the stage1's directory. */
+        real = realpath(entry, NULL);
+        if (!real)
+                return -errno;
+        if (!startswith(real, dir) || real[strlen(dir)] != '/' || strchr(real + strlen(dir) + 1, '/'))
+                return -EPERM;
+        r = check_root_only(real, false);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(real);
+        return 0;
+}
+
+/* The entrypoint to run, checked; logs why not. */
+static int entrypoint_find(int pods_fd, const Pod *p, const char *entrypoint, char **ret) {
+        int r;
+
+        if (!p->manifest)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
+        r = rocket_stage1_entrypoint(pods_fd, p->manifest->stage1, entrypoint, ret);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to run the %s entrypoint of the stage1 at '%s' that pod %s names: %s",
+                                       entrypoint, p->manifest->stage1, p->uuid,
+                                       r == -EPERM ? "not a root-only directory outside the pods" : strerror(-r));
+        return 0;
+}
+
+static _noreturn_ void exec_entrypoint(const Pod *p, int pod_fd, const char *path, const char *entrypoint,
                                        char *const *args, const int *listen_fds, size_t n_listen_fds) {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *name = NULL;
         char **argv;
         size_t n = strv_length((char **) args), i = 0;
 
-        if (!p->manifest || asprintf(&path, "%s/%s", p->manifest->stage1, entrypoint) < 0)
-                _exit(EXIT_FAILURE);
         argv = calloc(n + 2, sizeof(char *));
-        if (!argv)
+        if (!argv || asprintf(&name, "%s/%s", p->manifest->stage1, entrypoint) < 0)
                 _exit(EXIT_FAILURE);
-        argv[i++] = path;
+        /* The checked file, under the entrypoint's name: a stage1 may be one binary that goes by it. */
+        argv[i++] = name;
         for (size_t j = 0; j < n; j++)
                 argv[i++] = args[j];
         if (fchdir(pod_fd) < 0) {
@@ -154,16 +221,20 @@ static _noreturn_ void exec_entrypoint(int pods_fd, const Pod *p, int pod_fd, co
 }
 
 int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *const *args) {
+        _cleanup_free_ char *path = NULL;
         pid_t pid;
-        int status;
+        int r, status;
 
+        r = entrypoint_find(pods_fd, p, entrypoint, &path);
+        if (r < 0)
+                return r;
         fflush(stdout);
         fflush(stderr);
         pid = fork();
         if (pid < 0)
                 return log_error_errno(errno, "fork: %m");
         if (pid == 0)
-                exec_entrypoint(pods_fd, p, p->dir_fd, entrypoint, args, NULL, 0);
+                exec_entrypoint(p, p->dir_fd, path, entrypoint, args, NULL, 0);
         if (waitpid(pid, &status, 0) < 0)
                 return log_error_errno(errno, "waitpid: %m");
         if (WIFEXITED(status))
@@ -173,9 +244,15 @@ int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *
 
 int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args,
                        const int *listen_fds, size_t n_listen_fds) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = entrypoint_find(pods_fd, p, entrypoint, &path);
+        if (r < 0)
+                return r;
         fflush(stdout);
         fflush(stderr);
-        exec_entrypoint(pods_fd, p, pod_fd, entrypoint, args, listen_fds, n_listen_fds);
+        exec_entrypoint(p, pod_fd, path, entrypoint, args, listen_fds, n_listen_fds);
 }
 
 int rocket_pods_images_in_use(RocketContext *ctx, char ***ret) {

@@ -19,8 +19,13 @@ int rocket_stage1_find(const char *path, const char *name, char **ret);
 /* Whether that stage1's stage1.json lists feature (say, "private-users"): 1, 0, or < 0 (logged). */
 int rocket_stage1_has_feature(const char *dir, const char *feature);
 
-/* Runs (fork, wait) or execs one of the pod's stage1 entrypoints with cwd = the pod directory and fd 3 =
- * the pod directory. Returns the entrypoint's exit status. */
+/* The path of a stage1's entrypoint that may be run as root on the host: the stage1's directory, each one
+ * above it and the entrypoint (a link within that directory, or a file) owned by root and writable by
+ * nobody else, and not within the pods directory. -EPERM otherwise. */
+int rocket_stage1_entrypoint(int pods_fd, const char *stage1, const char *entrypoint, char **ret);
+/* Runs (fork, wait) or execs one of the pod's stage1 entrypoints, checked as above, with cwd = the pod
+ * directory and fd 3 = the pod directory. Returns the entrypoint's exit status, or a negative errno
+ * (logged) when it may not run. */
 int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *const *args);
 int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args,
                        const int *listen_fds, size_t n_listen_fds);

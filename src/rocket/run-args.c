@@ -345,6 +345,21 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
         }
         case ARG_INSECURE:
                 return isolation_parse_insecure(where, arg, &p->insecure);
+        case ARG_PIDS_LIMIT: {
+                char *end;
+                unsigned long long v;
+
+                if (streq(arg, "max") || streq(arg, "infinity")) {
+                        p->pids_max = UINT64_MAX;
+                        return 0;
+                }
+                errno = 0;
+                v = strtoull(arg, &end, 10);
+                if (errno || end == arg || *end || v < 1 || v >= UINT64_MAX || arg[0] == '-')
+                        return log_usage("%s: invalid tasks limit '%s' (a number of 1 or more, or max).", where, arg);
+                p->pids_max = v;
+                return 0;
+        }
         case ARG_PRIVATE_USERS:
                 r = arg ? parse_boolean(arg) : 1;
                 if (r < 0)

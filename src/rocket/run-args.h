@@ -38,6 +38,8 @@ typedef struct PodArgs {
         IsolationArgs pod_iso;  /* --memory/--cpu/--cpu-shares before the first image: the whole pod's */
         InsecureOption insecure;
         bool private_users;
+        uint64_t pids_max;      /* --pids-limit: 0 unset (the default), UINT64_MAX: none */
+        bool stage1_device_policy;      /* the stage1 keeps apps to the standard pseudo devices */
         AppArgs defaults;
         AppArgs *apps;
         size_t n_apps;
@@ -72,6 +74,7 @@ enum {
         ARG_NO_NEW_PRIVS,
         ARG_INSECURE,
         ARG_PRIVATE_USERS,
+        ARG_PIDS_LIMIT,
 };
 
 

@@ -25,6 +25,8 @@ enum {
         ARG_WAIT,
         ARG_FORCE,
         ARG_APP,
+        ARG_ENTER_USER,
+        ARG_ENTER_GROUP,
         ARG_GRACE,
         ARG_EXPIRE,
         ARG_PRETTY,
@@ -42,6 +44,8 @@ typedef struct PodVerbArgs {
         uint64_t grace_usec;
         uint64_t expire_usec;
         char *app;
+        char *user;
+        char *group;
 } PodVerbArgs;
 
 static uint64_t now_usec(void) {
@@ -72,7 +76,9 @@ static void help(const char *verb) {
                 printf("Usage: rocket enter [OPTIONS...] POD [CMD [ARGS...]]\n\nRun CMD (default /bin/sh) in a running "
                        "pod's namespaces and an app's rootfs.\n\nOptions:\n"
                        "  -h --help              Show this help\n"
-                       "     --app=APP           The app whose rootfs to enter (needed with several apps)\n");
+                       "     --app=APP           The app whose rootfs to enter (needed with several apps)\n"
+                       "     --user=USER         Run as USER of the app's image instead of the app's user\n"
+                       "     --group=GROUP       Run with GROUP of the app's image\n");
         else if (streq(verb, "stop"))
                 printf("Usage: rocket stop [OPTIONS...] POD...\n\nStop running pods gracefully (the apps get SIGTERM), "
                        "and wait until they have exited.\n\nOptions:\n"
@@ -99,6 +105,8 @@ static int parse(const char *verb, int argc, char *argv[], const char *allowed, 
                 { "wait", optional_argument, NULL, ARG_WAIT },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "app", required_argument, NULL, ARG_APP },
+                { "user", required_argument, NULL, ARG_ENTER_USER },
+                { "group", required_argument, NULL, ARG_ENTER_GROUP },
                 { "grace-period", required_argument, NULL, ARG_GRACE },
                 { "expire-prepared", required_argument, NULL, ARG_EXPIRE },
                 { "pretty-print", no_argument, NULL, ARG_PRETTY },
@@ -153,6 +161,15 @@ static int parse(const char *verb, int argc, char *argv[], const char *allowed, 
                 case ARG_FORCE:
                         a->force = true;
                         break;
+                case ARG_ENTER_USER:
+                case ARG_ENTER_GROUP:
+                        if (isempty(optarg) || strlen(optarg) > 256 || strpbrk(optarg, "\n"))
+                                return log_usage("%s: invalid %s '%s'.", verb, o->name, optarg);
+                        free(c == ARG_ENTER_USER ? a->user : a->group);
+                        *(c == ARG_ENTER_USER ? &a->user : &a->group) = strdup(optarg);
+                        if (!(c == ARG_ENTER_USER ? a->user : a->group))
+                                return log_oom();
+                        break;
                 case ARG_APP:
                         if (!name_is_valid(optarg))
                                 return log_usage("%s: invalid app name '%s'.", verb, optarg);
@@ -181,6 +198,8 @@ static int parse(const char *verb, int argc, char *argv[], const char *allowed, 
 
 static void args_done(PodVerbArgs *a) {
         free(a->app);
+        free(a->user);
+        free(a->group);
 }
 
 static int pod_to_json(const Pod *p, json_object **ret) {
@@ -439,7 +458,7 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_free_ char *app_opt = NULL;
         int r;
 
-        r = parse("enter", argc, argv, "app", &a);
+        r = parse("enter", argc, argv, "app user group", &a);
         if (r <= 0)
                 return r;
         if (geteuid() != 0)
@@ -455,6 +474,8 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         if (a.app && !pod_manifest_find_app(p->manifest, a.app))
                 return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, a.app);
         if (asprintf(&app_opt, "--app=%s", a.app ?: p->manifest->apps[0].name) < 0 || strv_extend(&args, app_opt) < 0 ||
+            (a.user && strv_extend(&args, strjoina("--user=", a.user)) < 0) ||
+            (a.group && strv_extend(&args, strjoina("--group=", a.group)) < 0) ||
             strv_extend(&args, "--") < 0)
                 return log_oom();
         for (int i = optind + 1; i < argc; i++)
@@ -500,8 +521,9 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                                 pod_free(p);
                                 continue;
                         }
-                        if (rocket_stage1_call(pods_fd, p, "stop", a.force ? force : none) != 0) {
-                                ret = log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to stop pod %s.", p->uuid);
+                        r = rocket_stage1_call(pods_fd, p, "stop", a.force ? force : none);
+                        if (r != 0) {
+                                ret = r < 0 ? r : log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to stop pod %s.", p->uuid);
                                 pod_free(p);
                                 continue;
                         }

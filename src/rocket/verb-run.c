@@ -54,6 +54,7 @@ static void help(const char *verb) {
                "     --pod-manifest=FILE  Take the pod from a JSON pod manifest (rocket-stage1(7))\n"
                "     --private-users[=BOOL]  Run the pod in a user namespace of its own (a range of\n"
                "                          65536 host UIDs, picked free)\n"
+               "     --pids-limit=N|max   The pod's tasks limit (default 4096)\n"
                "     --insecure-options=seccomp,capabilities,paths\n"
                "                          Switch secure defaults off on purpose\n"
                "%s"
@@ -181,6 +182,7 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                 APP_OPTIONS,
                 { "insecure-options", required_argument, NULL, ARG_INSECURE },
                 { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
+                { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
                 {}
         };
         bool prepare = streq(verb, "prepare");
@@ -454,6 +456,16 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
         r = isolation_apply(aa->image, &aa->iso, &d->iso, cfg->isolators, pa->insecure, app);
         if (r < 0)
                 return r;
+        /* Where no device policy keeps an app to the standard pseudo devices, a device node it makes would
+         * reach the host's device: no CAP_MKNOD unless asked for by name. */
+        if (!pa->stage1_device_policy && !strv_contains(aa->iso.caps_retain ?: d->iso.caps_retain, "CAP_MKNOD"))
+                for (size_t i = 0; app->caps && app->caps[i]; i++)
+                        if (streq(app->caps[i], "CAP_MKNOD")) {
+                                free(app->caps[i]);
+                                memmove(app->caps + i, app->caps + i + 1,
+                                        (strv_length(app->caps + i + 1) + 1) * sizeof(char *));
+                                break;
+                        }
 
         r = build_mounts(verb, m, d->mounts, app);
         if (r >= 0)
@@ -493,6 +505,7 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
                 m->name = NULL;
         m->hostname = strdup(pa->hostname ?: m->name);
         m->memory_max = pa->pod_iso.memory;
+        m->pids_max = pa->pids_max ?: POD_PIDS_MAX_DEFAULT;
         m->cpu_quota_milli = pa->pod_iso.cpu_milli;
         m->cpu_weight = pa->pod_iso.cpu_shares ? MIN(MAX(pa->pod_iso.cpu_shares * 100 / 1024, 1u), 10000u) : 0;
         m->stage1 = strdup(stage1);
@@ -736,6 +749,10 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = rocket_stage1_find(pa.stage1_path, pa.stage1_name, &stage1);
         if (r < 0)
                 return r;
+        r = rocket_stage1_has_feature(stage1, "device-policy");
+        if (r < 0)
+                return r;
+        pa.stage1_device_policy = r > 0;
         if (pa.private_users) {
                 r = rocket_stage1_has_feature(stage1, "private-users");
                 if (r < 0)

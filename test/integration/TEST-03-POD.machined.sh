@@ -31,9 +31,9 @@ assert_eq "$(rocket enter web /bin/ls /proc/self/fd | sort -n | tr '\n' ' ')" "0
 # enter: the pod's namespaces and the app's rootfs.
 assert_eq "$(rocket enter web /bin/sh -c 'hostname; cat /proc/1/comm; test -f /bin/busybox && echo app-rootfs')" \
         "$(printf 'web\nsystemd\napp-rootfs')"
-# enter: in the pod's cgroup (its limits apply), and on a terminal a pseudo-terminal of its own, never the
+# enter: in the app's cgroup (its and the pod's limits apply), and on a terminal a pseudo-terminal of its own, never the
 # caller's (a program in the pod could keep that, or push input into it); the exit status comes back.
-assert_eq "$(rocket enter web cat /proc/self/cgroup | grep '^0::')" "0::/init.scope"
+assert_eq "$(rocket enter web cat /proc/self/cgroup | grep '^0::')" "0::/system.slice/busybox.service"
 out=$(script -qec 'echo "outer=$(readlink /proc/self/fd/0)"
         rocket enter web sh -c "[ -t 0 ] && echo inner=\$(readlink /proc/self/fd/0); exit 3"; echo "rc=$?"' /dev/null | tr -d '\r')
 outer=$(sed -n 's/^outer=//p' <<<"$out")

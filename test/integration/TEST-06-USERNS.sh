@@ -10,9 +10,7 @@ set -euxo pipefail
 pod_test_setup
 # On failure, what the pods said.
 trap 'rc=$?; if [ $rc -ne 0 ]; then cat "$fx"/u[ab].log; rocket list; for j in /var/lib/rocket/pods/*/*/journal; do echo "== $j"; journalctl -D "$j" --no-pager | tail -n 30; done; fi' EXIT
-gcc -static -O2 -o "$fx/attack" "$ROCKET_TEST_DIR/fixtures/attack.c"
-bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/atk" "$fx/attack"
-rocket fetch --name=attack:test "oci:$fx/atk:latest"
+attack_test_setup
 
 # Root inside: its own files, the image's, and what it creates or chowns.
 out=$(rocket run --private-users --exec /bin/sh "$img" -- -c \

@@ -55,3 +55,20 @@ pod_test_setup() {
         rocket fetch --name=busybox:test "oci:$fx/busybox:latest"
         img=busybox:test
 }
+
+# The attack image: busybox with test/fixtures/attack.c built static at /usr/local/bin/attack, imported as
+# attack:test (after pod_test_setup).
+attack_test_setup() {
+        gcc -static -O2 -o "$fx/attack" "$ROCKET_TEST_DIR/fixtures/attack.c"
+        bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/atk" "$fx/attack"
+        rocket fetch --name=attack:test "oci:$fx/atk:latest"
+}
+
+attacks() {     # attacks [ROCKET RUN OPTIONS...] -- NAME... : "name: result" lines
+        local opts=() names
+        while [ "$1" != -- ]; do opts+=("$1"); shift; done
+        shift
+        names="$*"
+        rocket run "${opts[@]}" --exec /bin/sh attack:test -- -c \
+                "for a in $names; do echo \"\$a: \$(/usr/local/bin/attack \$a)\"; done"
+}

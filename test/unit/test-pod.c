@@ -21,7 +21,7 @@ static const char *good =
         "\"created\":1,\"stage1\":\"/usr/lib/rocket/stage1-systemd\","
         "\"apps\":[{\"name\":\"app\",\"image\":\"sha256:x\",\"layersDir\":\"/var/lib/rocket/store/layers\","
         "\"layers\":[\"" LAYER "\"],\"exec\":[\"/bin/sh\",\"-c\",\"echo $HOME 100%\"],"
-        "\"environment\":[\"A=1\"],\"user\":\"app\","
+        "\"environment\":[\"A=1\"],\"user\":\"app\",\"capabilities\":[\"CAP_CHOWN\"],"
         "\"mounts\":[{\"volume\":\"data\",\"target\":\"/data\",\"readOnly\":true}]}],"
         "\"volumes\":[{\"name\":\"data\",\"kind\":\"empty\"}]}";
 
@@ -46,6 +46,18 @@ TEST(manifest_round_trip) {
         ASSERT_OK(pod_manifest_to_json(m, &o));
         ASSERT_OK(pod_manifest_from_json(o, &m2));
         ASSERT_STREQ(m2->apps[0].user, "app");
+        ASSERT_FALSE(m2->apps[0].caps_all);
+        ASSERT_STREQ(m2->apps[0].caps[0], "CAP_CHOWN");
+        /* No pidsLimit: the default; it survives the round trip, and so does "no limit". */
+        ASSERT_EQ(m->pids_max, (uint64_t) POD_PIDS_MAX_DEFAULT);
+        ASSERT_EQ(m2->pids_max, (uint64_t) POD_PIDS_MAX_DEFAULT);
+        m->pids_max = UINT64_MAX;
+        json_object_put(o);
+        o = NULL;
+        m2 = pod_manifest_free(m2);
+        ASSERT_OK(pod_manifest_to_json(m, &o));
+        ASSERT_OK(pod_manifest_from_json(o, &m2));
+        ASSERT_EQ(m2->pids_max, UINT64_MAX);
         ASSERT_OK(pod_machine_id(m->uuid, mid));
         ASSERT_STREQ(mid, "0f8fad5bd9cb469fa16570867728950e");
 }
@@ -62,6 +74,12 @@ TEST(manifest_rejects_bad_input) {
                 { "\"version\":1", "\"version\":2" },
                 { "\"uuid\":\"0f8fad5b", "\"uuid\":\"zz8fad5b" },
                 { "\"exec\":[\"/bin/sh\",\"-c\",\"echo $HOME 100%\"]", "\"exec\":[]" },
+                /* Fail closed: no capability set, or an ill-typed one, never means all of them. */
+                { "\"capabilities\":[\"CAP_CHOWN\"],", "" },
+                { "\"capabilities\":[\"CAP_CHOWN\"]", "\"capabilities\":\"some\"" },
+                { "\"capabilities\":[\"CAP_CHOWN\"]", "\"capabilities\":7" },
+                { "\"created\":1,", "\"created\":1,\"pidsLimit\":0," },
+                { "\"created\":1,", "\"created\":1,\"pidsLimit\":\"lots\"," },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
