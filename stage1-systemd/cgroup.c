@@ -81,19 +81,32 @@ static int systemd_hierarchy(pid_t pid, const char **ret_mnt, char **ret_path) {
         return -EOPNOTSUPP;
 }
 
-bool machine_in_delegated_unit(void) {
-        _cleanup_free_ char *unit = NULL, *cg = NULL, *dir = NULL, *session = NULL;
-        const char *mnt;
+static bool dir_delegated(const char *dir) {
         char v[8];
+
+        return dir && ((getxattr(dir, "trusted.delegate", v, sizeof v) > 0 && v[0] == '1') ||
+                       (getxattr(dir, "user.delegate", v, sizeof v) > 0 && v[0] == '1'));
+}
+
+bool cgroup_dirs_delegated(const char *v2_dir, const char *v1_dir) {
+        return dir_delegated(v2_dir) || dir_delegated(v1_dir);
+}
+
+bool machine_in_delegated_unit(void) {
+        _cleanup_free_ char *unit = NULL, *cg = NULL, *dir = NULL, *v2 = NULL, *v2dir = NULL, *session = NULL;
+        const char *mnt;
 
         if (!getenv("INVOCATION_ID"))
                 return false;
         if (sd_pid_get_unit(0, &unit) < 0 || sd_pid_get_session(0, &session) >= 0)
                 return false;
+        /* A hybrid host's cgroup2, where systemd 252 marks the units it delegates. */
+        if (!cgroup_host_is_unified() && is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC) &&
+            cgroup_of(0, "", &v2) >= 0 && asprintf(&v2dir, "/sys/fs/cgroup/unified%s", v2) < 0)
+                v2dir = NULL;
         if (systemd_hierarchy(0, &mnt, &cg) < 0 || asprintf(&dir, "%s%s", mnt, cg) < 0)
-                return false;
-        /* systemd marks the cgroups it delegates. */
-        if (getxattr(dir, "trusted.delegate", v, sizeof v) > 0 && v[0] == '1')
+                dir = NULL;
+        if (cgroup_dirs_delegated(v2dir, dir))
                 return true;
         log_debug("Running in %s, which does not delegate its cgroup; the pod gets a scope of its own.", unit);
         return false;

@@ -53,6 +53,10 @@ int machine_register(const PodManifest *m, pid_t leader, const char *root_direct
 void machine_unregister(MachineRegistration *reg);
 /* Whether rocket runs inside a unit that delegates its cgroup to us (then the pod stays in it). */
 bool machine_in_delegated_unit(void);
+/* Whether systemd marked a unit's cgroup as delegated (trusted.delegate or user.delegate): on its cgroup2
+ * directory v2_dir (the unified hierarchy, or a hybrid host's /sys/fs/cgroup/unified, which is the only
+ * place systemd 252 marks there), or on its v1 name=systemd directory v1_dir. Either may be NULL. */
+bool cgroup_dirs_delegated(const char *v2_dir, const char *v1_dir);
 /* Moves us into <unit>/supervisor and pid into <unit>/payload (keep-unit mode, before the child's cgroupns). */
 int machine_split_unit_cgroup(pid_t pid);
 /* gc: terminates the pod's machine if machined still has it (only this pod's: the ID must match). */

@@ -22,7 +22,9 @@ static void help(void) {
                "\n"
                "Commands:\n"
                "  list [--format=FMT] [--no-legend] [--full]    List images\n"
-               "  rm IMAGE...                                    Remove images (data goes at the next gc)\n"
+               "  rm [--force] IMAGE...                          Remove a name, or an image by ID with all its\n"
+               "                                                 names (data goes at the next gc)\n"
+               "  tag IMAGE NAME                                 Give an image another name\n"
                "  cat-manifest [--pretty-print] IMAGE            Print the image manifest\n"
                "  inspect IMAGE                                  Print how the image wants to be run (JSON)\n"
                "  export [--overwrite] IMAGE FILE                Write an OCI archive\n"
@@ -39,7 +41,8 @@ static void help(void) {
                "     --pretty-print      Indent JSON\n"
                "     --overwrite         Replace an existing FILE or DIR\n"
                "     --rootfs-only       Write the root file system straight into DIR\n"
-               "     --grace-period=DURATION  Keep images used within DURATION (default: 24h)\n");
+               "     --grace-period=DURATION  Keep images used within DURATION (default: 24h)\n"
+               "     --force             Remove an image that pods use (its data stays until they are gone)\n");
 }
 
 enum {
@@ -50,6 +53,7 @@ enum {
         ARG_OVERWRITE,
         ARG_ROOTFS_ONLY,
         ARG_GRACE,
+        ARG_FORCE,
 };
 
 typedef struct ImageArgs {
@@ -59,6 +63,7 @@ typedef struct ImageArgs {
         bool pretty;
         bool overwrite;
         bool rootfs_only;
+        bool force;
         uint64_t grace_usec;
 } ImageArgs;
 
@@ -73,6 +78,7 @@ static int parse_image_args(const char *verb, int argc, char *argv[], const char
                 { "overwrite", no_argument, NULL, ARG_OVERWRITE },
                 { "rootfs-only", no_argument, NULL, ARG_ROOTFS_ONLY },
                 { "grace-period", required_argument, NULL, ARG_GRACE },
+                { "force", no_argument, NULL, ARG_FORCE },
                 {}
         };
         int c, r;
@@ -111,6 +117,9 @@ static int parse_image_args(const char *verb, int argc, char *argv[], const char
                         break;
                 case ARG_ROOTFS_ONLY:
                         a->rootfs_only = true;
+                        break;
+                case ARG_FORCE:
+                        a->force = true;
                         break;
                 case ARG_GRACE:
                         r = parse_duration(optarg, &a->grace_usec);
@@ -215,12 +224,56 @@ oom:
         return log_oom();
 }
 
+/* One IMAGE of 'image rm': a name goes alone, unless it is the image's last; an ID takes the image with
+ * all its names. An image that pods use stays (refused, or with --force marked removed, its names gone,
+ * until the pods are). */
+static int image_rm_one(Store *s, char *const *in_use, const char *what, bool force) {
+        _cleanup_(image_record_freep) ImageRecord *rec = NULL;
+        _cleanup_free_ char *id = NULL, *by_name = NULL;
+        bool only_name;
+        int r;
+
+        r = rocket_image_resolve(s, what, &id);
+        if (r < 0)
+                return r;
+        r = store_image_load(s, id, &rec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read image %s: %m", id);
+        /* Named by one of its names (as the store spells them: "busybox" is "busybox:latest"). */
+        only_name = image_name_is_valid(what) && store_ref_get(s, what, &by_name) >= 0 && streq(by_name, id) &&
+                    strv_length(rec->names) > 1;
+        if (only_name) {
+                r = store_ref_remove(s, what);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove the name '%s': %m", what);
+                printf("%s\n", what);
+                return 0;
+        }
+        if (strv_contains(in_use, id)) {
+                if (!force)
+                        return log_error_errno(SYNTHETIC_ERRNO(EBUSY),
+                                               "Image %s is used by a pod; remove the pod first, or give --force "
+                                               "(its data then stays until no pod uses it).", id);
+                r = store_image_mark_removed(s, id);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove image %s: %m", id);
+                log_info("Image %s is used by a pod: its names are gone, its data stays until no pod uses it.", id);
+        } else {
+                r = store_image_remove(s, id);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove image %s: %m", id);
+        }
+        printf("%s\n", id);
+        return 0;
+}
+
 static int image_rm(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_strv_free_ char **in_use = NULL;
         ImageArgs a;
         int r, ret = 0;
 
-        r = parse_image_args("rm", argc, argv, "", &a);
+        r = parse_image_args("rm", argc, argv, "force", &a);
         if (r <= 0)
                 return r;
         r = need_args("rm", argc, 1, -1, "one or more IMAGEs");
@@ -231,17 +284,11 @@ static int image_rm(int argc, char *argv[], RocketContext *ctx) {
                 return log_error_errno(r, "No image is named '%s' or has an ID starting with it.", argv[optind]);
         if (r < 0)
                 return r;
+        r = rocket_pods_images_in_use(ctx, &in_use);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list the images pods use: %m");
         for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *id = NULL;
-
-                r = rocket_image_resolve(s, argv[i], &id);
-                if (r >= 0) {
-                        r = store_image_remove(s, id);
-                        if (r < 0)
-                                log_error_errno(r, "Failed to remove image %s: %m", id);
-                        else
-                                printf("%s\n", id);
-                }
+                r = image_rm_one(s, in_use, argv[i], a.force);
                 if (r < 0)
                         ret = r;
         }
@@ -266,6 +313,31 @@ static int open_one_image(RocketContext *ctx, const char *what, Store **ret_stor
         if (r < 0)
                 return log_error_errno(r, "Failed to load image %s: %m", id);
         *ret_store = TAKE_PTR(s);
+        return 0;
+}
+
+static int image_tag(int argc, char *argv[], RocketContext *ctx) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_(image_record_freep) ImageRecord *rec = NULL;
+        ImageArgs a;
+        int r;
+
+        r = parse_image_args("tag", argc, argv, "", &a);
+        if (r <= 0)
+                return r;
+        r = need_args("tag", argc, 2, 2, "IMAGE and a NAME");
+        if (r < 0)
+                return r;
+        if (!image_name_is_valid(argv[optind + 1]))
+                return log_usage("image tag: invalid image name '%s'.", argv[optind + 1]);
+        r = open_one_image(ctx, argv[optind], &s, &rec);
+        if (r < 0)
+                return r;
+        /* A name points at one image: given to another, it moves, as docker tag does. */
+        r = store_ref_set(s, argv[optind + 1], rec->id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to name image %s '%s': %m", rec->id, argv[optind + 1]);
+        printf("%s\n", rec->id);
         return 0;
 }
 
@@ -498,6 +570,7 @@ static int image_help(int argc, char *argv[], RocketContext *ctx) {
 static const Verb image_verbs[] = {
         { "list", image_list, NULL },
         { "rm", image_rm, NULL },
+        { "tag", image_tag, NULL },
         { "cat-manifest", image_cat_manifest, NULL },
         { "inspect", image_inspect, NULL },
         { "export", image_export, NULL },

@@ -99,7 +99,8 @@ int store_gc(Store *s, uint64_t grace_usec, char *const *keep, StoreGcStats *ret
                 return r;
         for (size_t i = 0; i < n; i++) {
                 ImageRecord *rec = images[i];
-                bool expired = grace_usec != UINT64_MAX && rec->last_used_usec + grace_usec <= now;
+                bool expired = rec->removed ||
+                               (grace_usec != UINT64_MAX && rec->last_used_usec + grace_usec <= now);
 
                 if (expired && !strv_contains((char **) keep, rec->id)) {
                         r = store_image_remove(s, rec->id);

@@ -109,16 +109,26 @@ static int name_normalize(const char *name, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int store_ref_set(Store *s, const char *name, const char *id) {
-        _cleanup_free_ char *file = NULL, *norm = NULL, *text = NULL;
+/* The file in refs/ of a name, as the store spells it. */
+static int ref_file_of(const char *name, char **ret) {
+        _cleanup_free_ char *norm = NULL;
         int r;
 
-        if (!image_name_is_valid(name) || !digest_is_valid(id))
+        if (!image_name_is_valid(name))
                 return -EINVAL;
         r = name_normalize(name, &norm);
         if (r < 0)
                 return r;
-        r = ref_file_name(norm, &file);
+        return ref_file_name(norm, ret);
+}
+
+int store_ref_set(Store *s, const char *name, const char *id) {
+        _cleanup_free_ char *file = NULL, *text = NULL;
+        int r;
+
+        if (!digest_is_valid(id))
+                return -EINVAL;
+        r = ref_file_of(name, &file);
         if (r < 0)
                 return r;
         if (asprintf(&text, "%s\n", id) < 0)
@@ -141,18 +151,23 @@ static int ref_read(Store *s, const char *file, char **ret_id) {
 }
 
 int store_ref_get(Store *s, const char *name, char **ret_id) {
-        _cleanup_free_ char *file = NULL, *norm = NULL;
+        _cleanup_free_ char *file = NULL;
         int r;
 
-        if (!image_name_is_valid(name))
-                return -EINVAL;
-        r = name_normalize(name, &norm);
-        if (r < 0)
-                return r;
-        r = ref_file_name(norm, &file);
+        r = ref_file_of(name, &file);
         if (r < 0)
                 return r;
         return ref_read(s, file, ret_id);
+}
+
+int store_ref_remove(Store *s, const char *name) {
+        _cleanup_free_ char *file = NULL;
+        int r;
+
+        r = ref_file_of(name, &file);
+        if (r < 0)
+                return r;
+        return unlinkat(s->refs_fd, file, 0) < 0 ? -errno : 0;
 }
 
 int store_ref_list(Store *s, char ***ret_names, char ***ret_ids) {
@@ -296,6 +311,11 @@ static int image_load_with_refs(Store *s, const char *id, char **names, char **i
                 (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000 :
                 rec->import_usec;
 
+        r = record_file_name(id, ".removed", file);
+        if (r < 0)
+                return r;
+        rec->removed = faccessat(s->images_fd, file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
+
         for (size_t i = 0; names && names[i]; i++)
                 if (streq(ids[i], id)) {
                         r = strv_extend(&rec->names, names[i]);
@@ -354,17 +374,28 @@ int store_image_save(Store *s, const ImageRecord *rec) {
                                          JSON_C_TO_STRING_NOSLASHESCAPE, 0644);
 }
 
-int store_image_touch(Store *s, const char *id) {
+/* Creates (or opens) the record's file with this suffix. */
+static int record_file_create(Store *s, const char *id, const char *suffix, int *ret_fd) {
         char file[DIGEST_STRING_MAX + 16];
-        _cleanup_close_ int fd = -EBADF;
-        int r;
+        int fd, r;
 
-        r = record_file_name(id, ".used", file);
+        r = record_file_name(id, suffix, file);
         if (r < 0)
                 return r;
         fd = openat(s->images_fd, file, O_WRONLY|O_CREAT|O_CLOEXEC|O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+int store_image_touch(Store *s, const char *id) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = record_file_create(s, id, ".used", &fd);
+        if (r < 0)
+                return r;
         return futimens(fd, NULL) < 0 ? -errno : 0;
 }
 
@@ -490,18 +521,11 @@ int store_image_resolve(Store *s, const char *what, char **ret_id) {
         return 0;
 }
 
-int store_image_remove(Store *s, const char *id) {
+/* The refs that point at id. */
+static int refs_remove(Store *s, const char *id) {
         _cleanup_strv_free_ char **names = NULL, **ids = NULL;
-        char file[DIGEST_STRING_MAX + 16];
         int r;
 
-        r = record_file_name(id, ".json", file);
-        if (r < 0)
-                return r;
-        if (faccessat(s->images_fd, file, F_OK, 0) < 0)
-                return -errno;
-
-        /* Refs first: a ref to a missing record would be a dangling name. */
         r = store_ref_list(s, &names, &ids);
         if (r < 0)
                 return r;
@@ -516,11 +540,47 @@ int store_image_remove(Store *s, const char *id) {
                 if (unlinkat(s->refs_fd, f, 0) < 0 && errno != ENOENT)
                         return -errno;
         }
-        if (unlinkat(s->images_fd, file, 0) < 0)
-                return -errno;
-        r = record_file_name(id, ".used", file);
+        return 0;
+}
+
+int store_image_remove(Store *s, const char *id) {
+        char file[DIGEST_STRING_MAX + 16];
+        int r;
+
+        r = record_file_name(id, ".json", file);
         if (r < 0)
                 return r;
-        (void) unlinkat(s->images_fd, file, 0);
+        if (faccessat(s->images_fd, file, F_OK, 0) < 0)
+                return -errno;
+
+        /* Refs first: a ref to a missing record would be a dangling name. */
+        r = refs_remove(s, id);
+        if (r < 0)
+                return r;
+        if (unlinkat(s->images_fd, file, 0) < 0)
+                return -errno;
+        for (const char *const *suffix = (const char *const[]) { ".used", ".removed", NULL }; *suffix; suffix++) {
+                r = record_file_name(id, *suffix, file);
+                if (r < 0)
+                        return r;
+                (void) unlinkat(s->images_fd, file, 0);
+        }
         return 0;
+}
+
+int store_image_mark_removed(Store *s, const char *id) {
+        char file[DIGEST_STRING_MAX + 16];
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = record_file_name(id, ".json", file);
+        if (r < 0)
+                return r;
+        if (faccessat(s->images_fd, file, F_OK, 0) < 0)
+                return -errno;
+        /* The mark first: a crash in between leaves a removed image with names, never one gc forgets. */
+        r = record_file_create(s, id, ".removed", &fd);
+        if (r < 0)
+                return r;
+        return refs_remove(s, id);
 }

@@ -91,6 +91,7 @@ typedef struct ImageRecord {
         uint64_t import_usec;
         uint64_t last_used_usec;        /* from the .used file; import time if never used */
         char **names;           /* refs pointing at it, filled by store_image_load() */
+        bool removed;           /* removed by the user while pods used it: goes once they are gone */
 } ImageRecord;
 
 ImageRecord *image_record_free(ImageRecord *r);
@@ -106,12 +107,17 @@ int store_image_list(Store *s, ImageRecord ***ret, size_t *ret_n);
 int store_image_resolve(Store *s, const char *what, char **ret_id);
 /* Removes the image's refs and its record; blobs and layers stay until gc. */
 int store_image_remove(Store *s, const char *id);
+/* Removes the image's names and marks it removed, keeping its data for the pods that use it; store_gc()
+ * removes it once they are gone (its keep list no longer names it), whatever the grace period. */
+int store_image_mark_removed(Store *s, const char *id);
 int store_image_touch(Store *s, const char *id);
 
 /* Refs */
 bool image_name_is_valid(const char *name) _pure_;
 int store_ref_set(Store *s, const char *name, const char *id);
 int store_ref_get(Store *s, const char *name, char **ret_id);
+/* Removes one name; the image stays. -ENOENT: no such name. */
+int store_ref_remove(Store *s, const char *name);
 /* All refs as parallel NULL-terminated lists. */
 int store_ref_list(Store *s, char ***ret_names, char ***ret_ids);
 

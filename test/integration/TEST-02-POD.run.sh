@@ -150,4 +150,28 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
                 grep -qE '^machine-(hello|greet|chatty|duo|hn|busy|prep)\.scope$'"
         rmdir "$d"
 fi
+
+# --- an image that a pod uses outlives 'image rm' and 'image gc' until the pod is removed ------------
+printf 'in use\n' >"$fx/inuse-marker"
+bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/inuse" "$fx/inuse-marker"
+id=$(rocket fetch --name=inuse:test "oci:$fx/inuse:latest")
+rocket image tag inuse:test inuse:other >/dev/null
+rocket run --name=inuse --exec /bin/sleep inuse:test -- 1000 >/dev/null 2>&1 &
+wait_until "machinectl show inuse >/dev/null 2>&1"
+assert_eq "$(rocket image rm inuse:other)" inuse:other                # one of its names: only that name goes
+rocket image list --no-legend | grep -q inuse:test
+assert_fails 1 rocket image rm "$id"                                    # by ID, with all names, in use: refused
+assert_in "used by a pod" "$(rocket image rm "$id" 2>&1 || true)"
+assert_eq "$(rocket image rm --force "$id" 2>/dev/null)" "$id"          # names gone, data kept
+! rocket image list --no-legend | grep -q inuse:
+rocket image gc --grace-period=0
+assert_eq "$(rocket enter inuse /bin/cat /usr/local/bin/inuse-marker)" "in use"
+rocket stop inuse >/dev/null
+wait
+rocket image gc --grace-period=0                                        # exited, not removed: still used
+[ -n "$(rocket image list --no-legend --full | grep "^$id")" ]
+rocket gc --grace-period=0 >/dev/null
+rocket image gc --grace-period=1000d                                    # no pod left: it goes, grace or not
+[ -z "$(rocket image list --no-legend --full | grep "^$id" || true)" ]
+
 rm -rf "$fx" "$vol"

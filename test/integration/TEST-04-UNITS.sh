@@ -115,7 +115,6 @@ wait
 # --keep-unit in a unit that does not delegate: refused, with the way out.
 out=$(systemd-run --wait --pipe --quiet rocket run --keep-unit --exec /bin/true "$img" 2>&1 || true)
 assert_in "does not delegate its cgroup; start it with Delegate=yes" "$out"
-
 # --- the rocket group: fetch and list without root ------------------------------------------------
 getent group rocket
 chmod 0755 "$fx"

@@ -224,8 +224,30 @@ rc=0; "$rocket" image verify >"$work/out" 2>"$work/err" || rc=$?
 chmod u+w "$ROCKET_DIR/store/blobs/sha256/$blob" && truncate -s -8 "$ROCKET_DIR/store/blobs/sha256/$blob"
 check "image verify is clean once the blob is restored" "$rocket" image verify
 
+# --- names: tag, rm of one name, rm of an ID with all its names ---------------------------------------
+out=$("$rocket" image tag oci:latest extra:one 2>&1)
+[ "$out" = "$id_oci" ] && ok "image tag prints the image's ID" || not_ok "image tag" "$out"
+"$rocket" image tag "$id_oci" extra:two >/dev/null
+out=$("$rocket" image rm extra:one 2>&1)
+[ "$out" = extra:one ] && "$rocket" image cat-manifest oci:latest >/dev/null && "$rocket" image cat-manifest extra:two >/dev/null &&
+        ok "image rm NAME removes that name only" || not_ok "image rm NAME" "$out"
+fails_with "a removed name is gone" "No image is named 'extra:one'" "$rocket" image rm extra:one
+"$rocket" image tag "$id_docker2" extra:two >/dev/null
+[ "$("$rocket" image tag extra:two extra:two)" = "$id_docker2" ] && ok "image tag moves a name to another image" ||
+        not_ok "image tag moves a name" "$("$rocket" image list)"
+out=$("$rocket" image rm extra:two 2>&1)
+[ "$out" = extra:two ] && "$rocket" image cat-manifest "$id_docker2" >/dev/null && ok "the other image keeps its own name" ||
+        not_ok "the other image keeps its name" "$out"
+"$rocket" image tag oci:latest extra:three >/dev/null
+out=$("$rocket" image rm "$id_oci" 2>&1)
+rc=0; "$rocket" image cat-manifest extra:three >/dev/null 2>&1 || rc=$?
+[ "$out" = "$id_oci" ] && [ $rc -eq 1 ] && [ ! -e "$ROCKET_DIR/store/refs/oci:latest" ] &&
+        ok "image rm ID removes the image with all its names" || not_ok "image rm ID" "$out" "rc $rc"
+rc=0; "$rocket" image tag "$id_docker2" "Bad Name" 2>/dev/null || rc=$?
+[ $rc -eq 2 ] && ok "image tag refuses a bad name as a usage error" || not_ok "image tag bad name" "exit $rc"
+
 # --- gc ----------------------------------------------------------------------------------------------
-"$rocket" image rm oci:latest busybox:v2 example.com/busybox:1.0 >/dev/null
+"$rocket" image rm busybox:v2 example.com/busybox:1.0 >/dev/null
 "$rocket" image gc --grace-period=0 2>/dev/null
 [ -z "$(ls -A "$ROCKET_DIR/store/blobs/sha256" "$ROCKET_DIR/store/layers" "$ROCKET_DIR/store/images" "$ROCKET_DIR/store/refs" | grep -v ':$' | grep -v '^$')" ] &&
         ok "rm + gc leave no blob, layer, record or name" || not_ok "gc empties the store" "$(find "$ROCKET_DIR/store" | head)"
