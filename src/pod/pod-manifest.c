@@ -476,7 +476,8 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
         {
                 char mid[33];
 
-                if (pod_machine_id(m->uuid, mid) < 0 || !name_is_valid(m->name) || !path_is_safe_absolute(m->stage1))
+                if (pod_machine_id(m->uuid, mid) < 0 || !machine_name_is_valid(m->name) ||
+                    !path_is_safe_absolute(m->stage1) || (m->hostname && !machine_name_is_valid(m->hostname)))
                         return -EBADMSG;
         }
         m->created_usec = (uint64_t) MAX(created, 0);
@@ -643,7 +644,7 @@ int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret
                         return -EBADMSG;
                 m->userns_base = (uint32_t) v;
         }
-        if (!name_is_valid(m->name) || pod_machine_id(m->uuid, mid) < 0)
+        if (!machine_name_is_valid(m->name) || pod_machine_id(m->uuid, mid) < 0)
                 return -EBADMSG;
         m->n_apps = json_object_array_length(apps);
         m->apps = calloc(m->n_apps + 1, sizeof(PodApp));

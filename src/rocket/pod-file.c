@@ -24,8 +24,9 @@ int pod_file_find(const char *name_or_path, char **ret_path) {
                 *ret_path = strdup(name_or_path);
                 return *ret_path ? 0 : log_oom();
         }
-        if (!name_is_valid(name_or_path))
-                return log_usage("Invalid pod name '%s'.", name_or_path);
+        if (!machine_name_is_valid(name_or_path))
+                return log_usage("Invalid pod name '%s' (a machine name: letters, digits, inner '-' and '.').",
+                                 name_or_path);
         if (getenv("ROCKET_POD_PATH") && strv_split(getenv("ROCKET_POD_PATH"), ":", &dirs) < 0)
                 return log_oom();
         for (size_t i = 0; i < ELEMENTSOF(search_dirs); i++)
@@ -220,7 +221,7 @@ int pod_file_load(const char *path, const char *default_name, PodArgs *p) {
         for (size_t i = 0; i < p->n_apps; i++)
                 if (isempty(p->apps[i].image))
                         return log_usage("%s: app '%s' has no Image=.", path, p->apps[i].name);
-        if (!p->name && name_is_valid(default_name) && run_pod_option(path, p, ARG_NAME, default_name) < 0)
+        if (!p->name && machine_name_is_valid(default_name) && run_pod_option(path, p, ARG_NAME, default_name) < 0)
                 return -ERRNO_USAGE;
         return 0;
 }

@@ -308,11 +308,12 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
 
         switch (option) {
         case ARG_NAME:
-                if (!name_is_valid(arg))
-                        return log_usage("%s: invalid pod name '%s' (1-63 of a-z, 0-9 and '-').", where, arg);
+                if (!machine_name_is_valid(arg))
+                        return log_usage("%s: invalid pod name '%s' (a machine name: letters, digits, inner '-' "
+                                         "and '.', 64 at the most).", where, arg);
                 return set_string(&p->name, arg);
         case ARG_HOSTNAME:
-                if (!name_is_valid(arg))
+                if (!machine_name_is_valid(arg))
                         return log_usage("%s: invalid hostname '%s'.", where, arg);
                 return set_string(&p->hostname, arg);
         case ARG_SET_ENV:

@@ -129,6 +129,34 @@ bool name_is_valid(const char *s) {
         return s[0] != '-' && s[n - 1] != '-';
 }
 
+bool machine_name_is_valid(const char *s) {
+        bool label_start = true, hyphen = false;
+        size_t n;
+
+        if (isempty(s))
+                return false;
+        n = strlen(s);
+        if (n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (c == '.') {
+                        if (label_start || hyphen)
+                                return false;
+                        label_start = true;
+                } else if (c == '-') {
+                        if (label_start)
+                                return false;
+                        hyphen = true;
+                } else if (isascii((unsigned char) c) && isalnum((unsigned char) c)) {
+                        label_start = hyphen = false;
+                } else
+                        return false;
+        }
+        return !label_start && !hyphen;
+}
+
 int parse_size(const char *s, uint64_t *ret) {
         static const struct {
                 char suffix;

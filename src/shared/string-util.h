@@ -29,6 +29,9 @@ int strv_split(const char *s, const char *separators, char ***ret);
 
 /* Names of pods, apps and volumes: 1..63 of [a-z0-9-], starting and ending alphanumeric. */
 bool name_is_valid(const char *s) _pure_;
+/* Pod names and hostnames: what systemd-machined takes as a machine name, a hostname of dot-separated
+ * labels of letters, digits and inner hyphens, 64 characters at the most. */
+bool machine_name_is_valid(const char *s) _pure_;
 
 /* "1024", "64K", "256M", "2G", "1T": binary units. */
 int parse_size(const char *s, uint64_t *ret);

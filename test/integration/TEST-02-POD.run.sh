@@ -151,6 +151,13 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
         rmdir "$d"
 fi
 
+# --- pod names are machine names: what machined takes, rocket takes ---------------------------------
+rocket run --name=Web-2.example --exec /bin/true "$img"
+assert_in "state=exited" "$(rocket status Web-2.example)"
+assert_fails 2 rocket run --name=my_app --exec /bin/true "$img"
+assert_in "a machine name" "$(rocket run --name=my_app "$img" 2>&1 || true)"
+rocket gc --grace-period=0 >/dev/null
+
 # --- an image that a pod uses outlives 'image rm' and 'image gc' until the pod is removed ------------
 printf 'in use\n' >"$fx/inuse-marker"
 bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/inuse" "$fx/inuse-marker"

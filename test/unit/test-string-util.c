@@ -19,6 +19,29 @@ TEST(names) {
         ASSERT_FALSE(name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));  /* 64 */
 }
 
+/* What systemd-machined takes as a machine name (systemd's hostname_is_valid() without a trailing dot). */
+TEST(machine_names) {
+        ASSERT_TRUE(machine_name_is_valid("web"));
+        ASSERT_TRUE(machine_name_is_valid("Web-1"));
+        ASSERT_TRUE(machine_name_is_valid("web.example.com"));
+        ASSERT_TRUE(machine_name_is_valid("a-b.c-d"));
+        ASSERT_TRUE(machine_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));   /* 64 */
+        ASSERT_FALSE(machine_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 65 */
+        ASSERT_FALSE(machine_name_is_valid(NULL));
+        ASSERT_FALSE(machine_name_is_valid(""));
+        ASSERT_FALSE(machine_name_is_valid("my_app"));          /* machined refuses it too */
+        ASSERT_FALSE(machine_name_is_valid("-web"));
+        ASSERT_FALSE(machine_name_is_valid("web-"));
+        ASSERT_FALSE(machine_name_is_valid("web-.x"));
+        ASSERT_FALSE(machine_name_is_valid("x.-web"));
+        ASSERT_FALSE(machine_name_is_valid(".web"));
+        ASSERT_FALSE(machine_name_is_valid("web."));
+        ASSERT_FALSE(machine_name_is_valid("a..b"));
+        ASSERT_FALSE(machine_name_is_valid("a/b"));
+        ASSERT_FALSE(machine_name_is_valid("a b"));
+        ASSERT_FALSE(machine_name_is_valid("caf\xc3\xa9"));
+}
+
 TEST(startswith_endswith) {
         ASSERT_STREQ(startswith("oci:dir", "oci:"), "dir");
         ASSERT_NULL(startswith("oci", "oci:"));
