@@ -64,6 +64,7 @@ typedef struct Parser {
         const char *path;
         FILE *f;
         unsigned line;          /* of the line inih handed us last */
+        char raw[4096];         /* that line, as it is in the file */
         PodArgs *p;
         AppArgs *app;           /* of the current [App NAME] section */
         char *section;
@@ -110,9 +111,33 @@ static char *reader(char *str, int num, void *stream) {
         Parser *ps = stream;
         char *r = fgets(str, num, ps->f);
 
-        if (r)
+        if (r) {
                 ps->line++;
+                snprintf(ps->raw, sizeof ps->raw, "%s", r);
+        }
         return r;
+}
+
+/* The value of the key on the line just read, as written: libinih (as Debian builds it) cuts a value at
+ * " ;", an inline comment, but rocket.pod(5) has comments only on lines of their own, so that
+ * 'Args=-c "a ; b"' means what it says. A continuation line (leading white space) is a value all of it. */
+static const char *raw_value(Parser *ps, const char *name) {
+        char *v = ps->raw + strspn(ps->raw, " \t"), *end;
+
+        if (startswith(v, name) && strchr("=: \t", v[strlen(name)])) {
+                v += strlen(name);
+                v += strspn(v, " \t");
+                if (*v != '=' && *v != ':')
+                        return NULL;
+                v++;
+                v += strspn(v, " \t");
+        } else if (v == ps->raw)
+                return NULL;
+        end = v + strlen(v);
+        while (end > v && strchr(" \t\r\n", end[-1]))
+                end--;
+        *end = 0;
+        return v;
 }
 
 static int fail(Parser *ps, const char *fmt, ...) _printf_(2, 3);
@@ -130,7 +155,8 @@ static int fail(Parser *ps, const char *fmt, ...) {
         return 0;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value) {
+static int handler(void *user, const char *section, const char *name, const char *value_inih) {
+        const char *value = value_inih;
         Parser *ps = user;
         char where[PATH_MAX + 32];
         int r;
@@ -138,6 +164,7 @@ static int handler(void *user, const char *section, const char *name, const char
         if (ps->error < 0)
                 return 0;
         snprintf(where, sizeof where, "%s:%u", ps->path, ps->line);
+        value = raw_value(ps, name) ?: value;
 
         if (!ps->section || !streq(ps->section, section)) {
                 const char *app;

@@ -137,5 +137,7 @@ int main(int argc, char *argv[]) {
 
         if (r == -ERRNO_USAGE)
                 return EXIT_USAGE;
+        if (r == -ERRNO_BAD_DEFINITION)
+                return EXIT_BAD_DEFINITION;
         return r < 0 ? EXIT_FAILURE : r;
 }

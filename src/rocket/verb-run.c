@@ -208,14 +208,18 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                         r = 0;
                         break;
                 case ARG_POD:
+                        /* Logged already; a definition that is missing or wrong has an exit status of its own. */
                         r = pod_file_find(optarg, &p->pod_file);
+                        if (r >= 0)
+                                r = pod_file_load(p->pod_file, pod_file_default_name(optarg), p);
                         if (r < 0)
-                                return r;
-                        r = pod_file_load(p->pod_file, pod_file_default_name(optarg), p);
+                                return r == -ENOMEM ? r : -ERRNO_BAD_DEFINITION;
                         break;
                 case ARG_POD_MANIFEST:
                         r = pod_manifest_file_load(optarg, p);
-                        if (r >= 0 && !(p->pod_manifest = strdup(optarg)))
+                        if (r < 0)
+                                return r == -ENOMEM ? r : -ERRNO_BAD_DEFINITION;
+                        if (!(p->pod_manifest = strdup(optarg)))
                                 r = log_oom();
                         break;
                 case '?':

@@ -41,8 +41,13 @@
 /* Return value for a usage error: beyond every real errno (MAX_ERRNO is 4095). main() maps it to exit 2. */
 #define ERRNO_USAGE 4096
 
+/* The same for a pod definition (a .pod file, a JSON pod manifest) that is missing or wrong: retrying
+ * cannot help, so pod@.service does not restart on it (RestartPreventExitStatus=). */
+#define ERRNO_BAD_DEFINITION 4097
+
 /* Exit codes, mapped in one place (rocket(1), EXIT STATUS). */
 #define EXIT_USAGE 2
+#define EXIT_BAD_DEFINITION 78          /* EX_CONFIG of sysexits.h */
 
 static inline int negative_errno(void) {
         /* Some libc functions fail without setting errno; never turn that into success. */

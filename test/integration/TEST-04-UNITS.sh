@@ -79,20 +79,27 @@ before=$(ls /var/lib/rocket/pods/*/ | sort)
 assert_in "/etc/rocket/pods/broken.pod:6: unknown key Frobnicate= in [App bad]" \
         "$(journalctl -u pod@broken -o cat --no-pager)"
 assert_eq "$(ls /var/lib/rocket/pods/*/ | sort)" "$before"
+# ... and it is not restarted: a definition that is wrong stays wrong (exit 78, RestartPreventExitStatus=).
+assert_eq "$(systemctl show pod@broken -p ExecMainStatus --value)" 78
+sleep 2.5
+assert_eq "$(systemctl show pod@broken -p NRestarts --value)" 0
 systemctl stop pod@broken 2>/dev/null || true
 systemctl reset-failed pod@broken 2>/dev/null || true
 printf '[App x]\nImage=busybox:test\nMount=volume=data,target=../../etc\n' >/tmp/bad-mount.pod
-assert_fails 2 rocket run --pod=/tmp/bad-mount.pod
+assert_fails 78 rocket run --pod=/tmp/bad-mount.pod
 assert_in "/tmp/bad-mount.pod:3:" "$(rocket run --pod=/tmp/bad-mount.pod 2>&1 || true)"
 printf 'no section here\n' >/tmp/bad-syntax.pod
 assert_in "/tmp/bad-syntax.pod:1:" "$(rocket run --pod=/tmp/bad-syntax.pod 2>&1 || true)"
-assert_fails 1 rocket run --pod=no-such-pod
+assert_fails 78 rocket run --pod=no-such-pod
 # The JSON pod manifest takes the same way.
 printf '{"name":"fromjson","hostname":"jsonhost","apps":[{"name":"one","image":"%s","exec":["/bin/sh","-c","echo $X $(hostname)"],"environment":["X=json"]}]}' \
         "$img" >"$fx/pod.json"
 assert_eq "$(rocket run --pod-manifest="$fx/pod.json")" "json jsonhost"
 echo '{"apps": []}' >"$fx/empty.json"
-assert_fails 2 rocket run --pod-manifest="$fx/empty.json"
+assert_fails 78 rocket run --pod-manifest="$fx/empty.json"
+# No comments at the end of a line: ';' and '#' in a value are the value's.
+printf '[App semi]\nImage=busybox:test\nExec=/bin/sh\nArgs=-c "echo one ; echo \x27two # three\x27"\n' >/tmp/semi.pod
+assert_eq "$(rocket run --pod=/tmp/semi.pod)" "$(printf 'one\ntwo # three')"
 
 # --- socket activation: the socket unit's listening socket reaches the app as fd 3 ----------------
 printf '[App web]\nImage=sockserv:test\nExec=/usr/local/bin/sockserv\n' >/etc/rocket/pods/sock.pod
