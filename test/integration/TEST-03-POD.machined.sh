@@ -139,6 +139,22 @@ wait_until "! systemctl is-active -q rocket-ku2.service"
 assert_eq "$(systemctl show rocket-ku2.service -p Result --value)" success
 ! machinectl show ku2 >/dev/null 2>&1
 
+# --- a clean life leaves no error in the journal: run, stop (a graceful poweroff), machinectl poweroff ---
+rocket run --name=clean --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+wait_until "machinectl show clean >/dev/null 2>&1"
+mid=$(machinectl show clean -p Id --value)
+rocket stop clean >/dev/null
+wait
+rocket run --name=clean2 --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+wait_until "machinectl show clean2 >/dev/null 2>&1"
+mid2=$(machinectl show clean2 -p Id --value)
+machinectl poweroff clean2
+wait
+for m in "$mid" "$mid2"; do
+        assert_eq "$(journalctl -m -p err _MACHINE_ID="$m" -o cat --no-pager)" ""
+        assert_eq "$(journalctl -m -p err SYSLOG_IDENTIFIER=rocket POD_NAME=clean -o cat --no-pager)" ""
+done
+
 # --- everything gone after gc ----------------------------------------------------------------------
 rocket gc --grace-period=0
 assert_eq "$(rocket list --no-legend)" ""
