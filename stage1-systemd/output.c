@@ -13,9 +13,11 @@
 #include "string-util.h"
 
 /* The apps' stdout and stderr go to the pod's journald; rocket run prints the messages of the apps' units,
- * as `journalctl -o cat` would, while they come. */
+ * as `journalctl -o cat` would, while they come; with several apps each line starts with its app's name,
+ * as in rocket logs. */
 struct AppOutput {
         sd_journal *j;
+        bool prefix;
 };
 
 AppOutput *app_output_free(AppOutput *o) {
@@ -63,6 +65,7 @@ int app_output_new(const PodManifest *m, const char *journal_dir, AppOutput **re
         r = sd_journal_seek_head(o->j);
         if (r < 0)
                 goto fail;
+        o->prefix = m->n_apps > 1;
         *ret = o;
         return 0;
 fail:
@@ -89,6 +92,15 @@ int app_output_flush(AppOutput *o) {
                         break;
                 if (sd_journal_get_data(o->j, "MESSAGE", &data, &len) < 0 || len < 8)
                         continue;
+                if (o->prefix) {
+                        const void *unit;
+                        size_t ulen;
+
+                        /* The unit, not SYSLOG_IDENTIFIER: systemd sets it, the app cannot. */
+                        if (sd_journal_get_data(o->j, "_SYSTEMD_UNIT", &unit, &ulen) >= 0 && ulen > 14 + 8 &&
+                            strneq((const char *) unit + ulen - 8, ".service", 8))
+                                printf("%.*s: ", (int) (ulen - 14 - 8), (const char *) unit + 14);
+                }
                 fwrite((const char *) data + 8, 1, len - 8, stdout);
                 fputc('\n', stdout);
         }

@@ -61,7 +61,7 @@ rocket run --name duo --hostname=duo-host \
                 exec httpd -f -p 127.0.0.1:18080 -h /var/www' --- \
         "$img" --name client --exec /bin/sh -- -c 'for i in $(seq 100); do wget -q -O - http://127.0.0.1:18080/ && break; sleep 0.1; done;
                 echo "ns $(readlink /proc/self/ns/ipc) $(readlink /proc/self/ns/uts)";
-                test ! -e /only-in-server && echo "no server files here"; hostname; exit 0' >/dev/null 2>&1 &
+                test ! -e /only-in-server && echo "no server files here"; hostname; exit 0' >"$fx/duo.out" 2>&1 &
 wait_until "rocket status duo 2>/dev/null | grep -q app-client=0"
 rocket stop duo
 wait
@@ -77,6 +77,9 @@ assert_in "duo-host" "$j"
 [ "$(grep '^ns ' <<<"$j" | sort -u | wc -l)" -eq 1 ]       # same IPC and UTS namespaces
 [ "$(grep -c '^ns ' <<<"$j")" -eq 2 ]
 [ "$(rocket status --format=json duo | jq '[.apps[].exitStatus] | sort')" = "$(printf '[\n  0,\n  143\n]')" ]
+# rocket run prints each app's lines with its name when there are several (and not with one, above).
+assert_in "client: no server files here" "$(cat "$fx/duo.out")"
+assert_in "server: ns " "$(cat "$fx/duo.out")"
 
 # --- volumes: a host directory and an empty one, read-only where asked ----------------------------
 vol=$(mktemp -d)
