@@ -276,27 +276,20 @@ static bool stdout_is_null(void) {
 
 static void log_pod_event(const PodManifest *m, const char *message_id, const char *format, ...) _printf_(3, 4);
 static void log_pod_event(const PodManifest *m, const char *message_id, const char *format, ...) {
-        _cleanup_free_ char *f_uuid = NULL, *f_name = NULL, *f_images = NULL;
-        const char *fields[5];
+        _cleanup_strv_free_ char **fields = NULL;
         va_list ap;
 
-        if (asprintf(&f_uuid, "POD_UUID=%s", m->uuid) < 0 || asprintf(&f_name, "POD_NAME=%s", m->name) < 0)
+        /* IMAGE_ID= once per app, so that journalctl IMAGE_ID=… finds the events of every pod using it. */
+        if (strv_extend(&fields, message_id) < 0 || strv_extend(&fields, strjoina("POD_UUID=", m->uuid)) < 0 ||
+            strv_extend(&fields, strjoina("POD_NAME=", m->name)) < 0)
                 return;
-        for (size_t i = 0; i < m->n_apps; i++) {
-                char *t = NULL;
-
-                if (asprintf(&t, "%s%s%s", f_images ?: "IMAGE_ID=", f_images ? " " : "", m->apps[i].image_id) < 0)
+        for (size_t i = 0; i < m->n_apps; i++)
+                if (!strv_contains(fields, strjoina("IMAGE_ID=", m->apps[i].image_id)) &&
+                    strv_extend(&fields, strjoina("IMAGE_ID=", m->apps[i].image_id)) < 0)
                         return;
-                free(f_images);
-                f_images = t;
-        }
-        fields[0] = message_id;
-        fields[1] = f_uuid;
-        fields[2] = f_name;
-        fields[3] = f_images;
-        fields[4] = NULL;
         va_start(ap, format);
-        (void) log_internalv(fd_is_journal_stream(STDERR_FILENO) ? LOG_INFO : LOG_DEBUG, 0, fields, __FILE__,
+        (void) log_internalv(fd_is_journal_stream(STDERR_FILENO) ? LOG_INFO : LOG_DEBUG, 0,
+                             (const char *const *) fields, __FILE__,
                              __LINE__, __func__, format, ap);
         va_end(ap);
 }

@@ -41,6 +41,9 @@ static int log_import_error(const char *image, int r, const char *detail) {
                 if (detail)
                         return log_error_errno(r, "Refusing image '%s': bad or hostile entry '%s'.", image, detail);
                 return log_error_errno(r, "Refusing image '%s': its data is corrupt.", image);
+        case -STORE_ERR_ARCHIVE_DAMAGED:
+                return log_error_errno(r, "Refusing image '%s': the archive is truncated or damaged%s%s%s.", image,
+                                       detail ? " (in '" : "", strempty(detail), detail ? "')" : "");
         case -STORE_ERR_DIGEST_MISMATCH:
                 return log_error_errno(r, "Refusing image '%s': blob '%s' does not match its digest.", image,
                                        strempty(detail));

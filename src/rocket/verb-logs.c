@@ -78,7 +78,8 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:hfn:", options, NULL)) >= 0)
+        /* Options before or after POD, as with journalctl. */
+        while ((c = getopt_long(argc, argv, ":hfn:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();

@@ -223,7 +223,10 @@ static int pod_to_json(const Pod *p, json_object **ret) {
                 if (r >= 0 && pa->image_name)
                         r = json_add_string(ao, "imageName", pa->image_name);
                 if (r >= 0 && a->exited) {
-                        r = json_add_string(ao, "exitCode", a->how);
+                        /* As systemd names them: how it ended, and the exit code when it exited itself. */
+                        r = json_add_string(ao, "exitReason", a->how);
+                        if (r >= 0 && streq(a->how, "exited"))
+                                r = json_add_int64(ao, "exitCode", a->status);
                         if (r >= 0)
                                 r = json_add_int64(ao, "exitStatus", streq(a->how, "exited") ? a->status
                                                                                                : 128 + a->status);
@@ -469,8 +472,19 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         if (p->state != POD_RUNNING)
                 return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s, not running.", p->uuid,
                                        pod_state_to_string(p->state));
-        if (!a.app && p->manifest->n_apps > 1)
-                return log_usage("enter: pod %s has several apps; pick one with --app.", p->uuid);
+        if (!a.app && p->manifest->n_apps > 1) {
+                _cleanup_free_ char *names = NULL;
+                char **l = NULL;
+
+                for (size_t i = 0; i < p->manifest->n_apps; i++)
+                        if (strv_extend(&l, p->manifest->apps[i].name) < 0)
+                                return log_oom();
+                r = strv_join(l, ", ", &names);
+                strv_free(l);
+                if (r < 0)
+                        return log_oom();
+                return log_usage("enter: pod %s has several apps (%s); pick one with --app.", p->uuid, names);
+        }
         if (a.app && !pod_manifest_find_app(p->manifest, a.app))
                 return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, a.app);
         if (asprintf(&app_opt, "--app=%s", a.app ?: p->manifest->apps[0].name) < 0 || strv_extend(&args, app_opt) < 0 ||

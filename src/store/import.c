@@ -34,10 +34,12 @@ int archive_to_errno(struct archive *a) {
 ssize_t archive_entry_reader(void *userdata, void *buf, size_t size) {
         struct archive *a = userdata;
         la_ssize_t n = archive_read_data(a, buf, size);
+        int r;
 
-        if (n < 0)
-                return archive_to_errno(a);
-        return n;
+        if (n >= 0)
+                return n;
+        r = archive_to_errno(a);
+        return r == -EBADMSG ? -STORE_ERR_ARCHIVE_DAMAGED : r;
 }
 
 int archive_entry_name(struct archive_entry *e, char **ret) {

@@ -25,7 +25,7 @@ int import_aci(StoreImport *imp, Store *s, const ImageRef *ref, char ***names, c
 
 /* Helpers shared by the importers. */
 int archive_open_fd(int fd, struct archive **ret);
-/* A BlobReadFunc over the current entry's data. */
+/* A BlobReadFunc over the current entry's data; -STORE_ERR_ARCHIVE_DAMAGED where the stream breaks. */
 ssize_t archive_entry_reader(void *userdata, void *buf, size_t size);
 /* Maps libarchive's failure to an errno, keeping its message at debug level. */
 int archive_to_errno(struct archive *a);

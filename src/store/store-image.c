@@ -370,8 +370,17 @@ int store_image_save(Store *s, const ImageRecord *rec) {
             json_add_int64(o, "importTime", (int64_t) (rec->import_usec ?: now_usec())) < 0)
                 return -ENOMEM;
 
-        return json_write_file_atomic_at(s->images_fd, file, o, JSON_C_TO_STRING_PRETTY|JSON_C_TO_STRING_SPACED|
-                                         JSON_C_TO_STRING_NOSLASHESCAPE, 0644);
+        r = json_write_file_atomic_at(s->images_fd, file, o, JSON_C_TO_STRING_PRETTY|JSON_C_TO_STRING_SPACED|
+                                      JSON_C_TO_STRING_NOSLASHESCAPE, 0644);
+        if (r < 0)
+                return r;
+        /* Imported again: no longer removed. */
+        r = record_file_name(rec->id, ".removed", file);
+        if (r < 0)
+                return r;
+        if (unlinkat(s->images_fd, file, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
 }
 
 /* Creates (or opens) the record's file with this suffix. */

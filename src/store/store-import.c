@@ -373,8 +373,17 @@ int store_import_commit(StoreImport *imp, const char *manifest_digest, ImageForm
         if (!rec->id)
                 return -ENOMEM;
         rec->format = format;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        rec->import_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+        /* The same image again keeps the time it first came in. */
+        {
+                _cleanup_(image_record_freep) ImageRecord *old = NULL;
+
+                if (store_image_load(s, manifest_digest, &old) >= 0)
+                        rec->import_usec = old->import_usec;
+        }
+        if (rec->import_usec == 0) {
+                clock_gettime(CLOCK_REALTIME, &ts);
+                rec->import_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+        }
 
         r = manifest_to_record(imp, manifest_digest, rec, reterr_entry);
         if (r < 0)

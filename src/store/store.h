@@ -26,6 +26,9 @@
 /* What a blob whose content does not hash to its declared digest fails with (distinct from -EBADMSG,
  * which means malformed data), so the caller can say which it was. */
 #define STORE_ERR_DIGEST_MISMATCH EUCLEAN
+/* An archive whose data stops, or cannot be decoded, while an entry's content is read: the file is
+ * truncated or damaged, which says nothing about the entry itself. */
+#define STORE_ERR_ARCHIVE_DAMAGED ENODATA
 #define IMAGE_NAME_MAX 255
 
 typedef enum StoreFlags {

@@ -80,6 +80,11 @@ assert_in "duo-host" "$j"
 # rocket run prints each app's lines with its name when there are several (and not with one, above).
 assert_in "client: no server files here" "$(cat "$fx/duo.out")"
 assert_in "server: ns " "$(cat "$fx/duo.out")"
+# Options after the pod, as journalctl takes them; the JSON exit fields say how each app ended.
+assert_eq "$(rocket logs duo --app=client -n 1 --no-prefix)" duo-host
+assert_eq "$(rocket status --format=json duo | jq -c '[.apps[] | {name, exitReason, exitCode, signal}] | sort_by(.name)')" \
+        '[{"name":"client","exitReason":"exited","exitCode":0,"signal":null},{"name":"server","exitReason":"killed","exitCode":null,"signal":"TERM"}]'
+
 
 # --- volumes: a host directory and an empty one, read-only where asked ----------------------------
 vol=$(mktemp -d)

@@ -44,6 +44,8 @@ assert_eq "$(machinectl show web -p Unit --value)" pod@web.service
 assert_in "Pod web ($uuid) is up: 2 apps started." "$(journalctl -u pod@web -o cat --no-pager)"
 assert_eq "$(journalctl -u pod@web -o json --no-pager MESSAGE_ID=7ecdba8ab5bb48a286aa8c1a26500b0c | jq -r .POD_UUID)" "$uuid"
 assert_in "hello from server" "$(journalctl -M web -u server -o cat --no-pager)"
+# enter on a pod of several apps names them.
+assert_in "(server, sidecar)" "$(rocket enter web /bin/true 2>&1 || true)"
 # Stopping the unit stops the pod gracefully: the apps get SIGTERM, the unit ends cleanly.
 systemctl stop pod@web
 assert_eq "$(systemctl show pod@web -p Result --value)" success
@@ -112,6 +114,12 @@ reply=$(busybox nc 127.0.0.1 18090 </dev/null)
 systemctl is-active -q pod@sock.service
 assert_eq "$(busybox nc 127.0.0.1 18090 </dev/null)" "$reply"      # the same server, still listening
 systemctl stop pod@sock.socket pod@sock.service
+
+# --- a pod of two images: its journal events carry IMAGE_ID= once per image ------------------------
+systemd-run --wait --quiet --unit=rocket-twoimg rocket run --name=twoimg --exec /bin/true busybox:test --- \
+        sockserv:test --exec /bin/true
+assert_eq "$(journalctl -u rocket-twoimg -o json --no-pager MESSAGE_ID=30dba63510654eb1ba349e52d3d9ef34 |
+        jq -r '.IMAGE_ID | if type == "array" then .[] else . end' | sort -u | grep -c '^sha256:[0-9a-f]*$')" 2
 
 # --- systemd-run: the pod stays in a delegated scope or service ------------------------------------
 systemd-run --scope -p Delegate=yes --unit=rocket-scope-test rocket run --name scoped --exec /bin/sh "$img" -- \

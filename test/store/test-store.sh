@@ -151,6 +151,9 @@ short=${id_oci:7:10}
 fails_with "unknown image: one line, exit 1" "No image is named 'nope'" "$rocket" image inspect nope
 fails_with "missing file" "busybox-missing.aci" "$rocket" fetch "$fx/busybox-missing.aci"
 fails_with "unsupported transport" "docker://" "$rocket" fetch docker://busybox
+head -c 70000 "$fx/busybox.docker.tar" >"$work/truncated.docker.tar"
+fails_with "a truncated docker-archive is called that, not a hostile entry" "truncated or damaged" \
+        "$rocket" fetch "docker-archive:$work/truncated.docker.tar"
 fails_with "a tag that is not in the layout" "nope" "$rocket" fetch oci:"$fx/oci":nope
 fails_with "several images and no tag" "several images" "$rocket" fetch oci:"$fx/oci"
 fails_with "not an image" "not an image" "$rocket" fetch oci:"$work"
@@ -223,6 +226,13 @@ rc=0; "$rocket" image verify >"$work/out" 2>"$work/err" || rc=$?
         || not_ok "image verify reports a corrupted blob" "exit $rc" "$(cat "$work/err")"
 chmod u+w "$ROCKET_DIR/store/blobs/sha256/$blob" && truncate -s -8 "$ROCKET_DIR/store/blobs/sha256/$blob"
 check "image verify is clean once the blob is restored" "$rocket" image verify
+
+# --- the same image again keeps the time it first came in ---------------------------------------------
+imported() { "$rocket" image list --format=json | python3 -c 'import json,sys; print([i["importTime"] for i in json.load(sys.stdin) if i["id"] == sys.argv[1]][0])' "$1"; }
+t0=$(imported "$id_oci")
+sleep 1.1
+"$rocket" fetch oci:"$fx/oci":latest >/dev/null 2>&1
+[ "$(imported "$id_oci")" = "$t0" ] && ok "re-fetching an image keeps its import time" || not_ok "import time kept" "$t0 -> $(imported "$id_oci")"
 
 # --- names: tag, rm of one name, rm of an ID with all its names ---------------------------------------
 out=$("$rocket" image tag oci:latest extra:one 2>&1)
