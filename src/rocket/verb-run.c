@@ -370,8 +370,19 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
                 return log_error_errno(r, "Failed to read image %s: %m", app->image_id);
         (void) store_image_touch(s, app->image_id);
 
-        app->name = aa->name ? strdup(aa->name) : app_name_from(rec->names && rec->names[0] ? rec->names[0] : aa->image);
-        app->image_name = strdup(rec->names && rec->names[0] ? rec->names[0] : aa->image);
+        /* The app is named after the reference as the user gave it; for an ID, after the image's first name. */
+        {
+                _cleanup_free_ char *by_name = NULL;
+                const char *ref = aa->image;
+
+                if (!(image_name_is_valid(aa->image) && store_ref_get(s, aa->image, &by_name) >= 0 &&
+                      streq(by_name, app->image_id)) && strv_length(rec->names) > 0) {
+                        strv_sort(rec->names);
+                        ref = rec->names[0];
+                }
+                app->name = aa->name ? strdup(aa->name) : app_name_from(ref);
+                app->image_name = strdup(ref);
+        }
         if (asprintf(&app->layers_dir, "%s/store/layers", ctx->dir) < 0)
                 app->layers_dir = NULL;
         if (!app->name || !app->image_name || !app->layers_dir)

@@ -115,6 +115,17 @@ int strv_join(char *const *l, const char *separator, char **ret) {
         return 0;
 }
 
+static int cmp_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **l) {
+        size_t n = strv_length(l);
+
+        if (n > 1)
+                qsort(l, n, sizeof(char *), cmp_strings);
+}
+
 bool name_is_valid(const char *s) {
         size_t n;
 

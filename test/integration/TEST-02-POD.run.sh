@@ -159,6 +159,29 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
         rmdir "$d"
 fi
 
+# --- the app is named after the reference typed, whatever other names the image has -----------------
+rocket fetch --name=zz-later:latest "oci:$fx/busybox:latest" >/dev/null
+rocket run --name=named --exec /bin/true busybox:test
+assert_in "app-busybox=0" "$(rocket status named)"
+rocket image rm zz-later:latest >/dev/null
+
+# --- README's pod examples, as written ---------------------------------------------------------------
+rm -rf /var/tmp/busybox /srv/www
+bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" /var/tmp/busybox
+rocket fetch oci:/var/tmp/busybox:latest >/dev/null
+assert_in "Hello from pod" "$(rocket run busybox:latest)"
+mkdir -p /srv/www && echo hello >/srv/www/index.html
+rocket run --name=web --volume=www,kind=host,source=/srv/www,readOnly=true \
+        busybox:latest --name=server --mount=volume=www,target=/srv/www --exec=/bin/httpd -- -f -p 8080 -h /srv/www \
+        --- busybox:latest --name=poller --exec=/bin/sh -- -c 'while :; do wget -qO- localhost:8080; sleep 5; done' \
+        >"$fx/web.out" 2>&1 &
+wait_until "grep -q 'poller: hello' '$fx/web.out'"
+rocket stop web >/dev/null
+wait
+rocket gc --grace-period=0 >/dev/null
+rocket image rm busybox:latest >/dev/null
+rm -rf /var/tmp/busybox /srv/www
+
 # --- pod names are machine names: what machined takes, rocket takes ---------------------------------
 rocket run --name=Web-2.example --exec /bin/true "$img"
 assert_in "state=exited" "$(rocket status Web-2.example)"

@@ -61,6 +61,15 @@ TEST(strv) {
         ASSERT_OK(strv_extend(&l, "d"));
         ASSERT_EQ(strv_length(l), 4);
         ASSERT_NULL(l[4]);
+        {
+                char *unsorted[] = { (char *) "web:2", (char *) "busybox:latest", (char *) "a", NULL };
+
+                strv_sort(unsorted);
+                ASSERT_STREQ(unsorted[0], "a");
+                ASSERT_STREQ(unsorted[1], "busybox:latest");
+                ASSERT_STREQ(unsorted[2], "web:2");
+                strv_sort(NULL);
+        }
 }
 
 TEST(strv_split_empty) {
