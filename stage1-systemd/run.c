@@ -234,12 +234,17 @@ static int ensure_dirs(int pod_fd, const PodManifest *m) {
         for (size_t i = 0; i < m->n_volumes; i++) {
                 char p[PATH_MAX];
 
-                if (m->volumes[i].kind != VOLUME_EMPTY)
+                const PodVolume *v = &m->volumes[i];
+
+                if (v->kind != VOLUME_EMPTY)
                         continue;
-                snprintf(p, sizeof p, "volumes/%s", m->volumes[i].name);
+                snprintf(p, sizeof p, "volumes/%s", v->name);
                 r = mkdir_for_pod(pod_fd, p);
                 if (r < 0)
                         return r;
+                /* rkt's mode=, uid=, gid= (with a user namespace, userns_chown_pod_dir() shifts the owner). */
+                if (fchownat(pod_fd, p, v->uid, v->gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(pod_fd, p, v->mode, 0) < 0)
+                        return -errno;
         }
         return 0;
 }

@@ -195,7 +195,7 @@ int userns_chown_pod_dir(int pod_fd, const PodManifest *m, uid_t base) {
                 if (m->volumes[i].kind != VOLUME_EMPTY)
                         continue;
                 snprintf(p, sizeof p, "volumes/%s", m->volumes[i].name);
-                if (fchownat(pod_fd, p, base, base, AT_SYMLINK_NOFOLLOW) < 0)
+                if (fchownat(pod_fd, p, base + m->volumes[i].uid, base + m->volumes[i].gid, AT_SYMLINK_NOFOLLOW) < 0)
                         return -errno;
         }
         /* journald's, in the pod; the group stays rocket's, so that its members read the pod's logs. */

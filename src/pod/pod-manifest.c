@@ -50,6 +50,33 @@ int pod_app_exec_for_enter(const PodApp *a, const char *root, const char *user, 
         return 0;
 }
 
+/* An empty volume's mode and owner: absent, rkt's defaults (0755, root). */
+static int volume_owner_from_json(json_object *vo, PodVolume *v) {
+        int64_t x;
+        int r;
+
+        v->mode = POD_VOLUME_MODE_DEFAULT;
+        r = json_get_int64(vo, "mode", &x);
+        if (r >= 0 && (x < 0 || x > 07777))
+                return -EBADMSG;
+        if (r >= 0)
+                v->mode = (mode_t) x;
+        else if (r != -ENOENT)
+                return -EBADMSG;
+        for (int i = 0; i < 2; i++) {
+                r = json_get_int64(vo, i == 0 ? "uid" : "gid", &x);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0 || x < 0 || x >= POD_USERNS_SIZE)
+                        return -EBADMSG;
+                if (i == 0)
+                        v->uid = (uid_t) x;
+                else
+                        v->gid = (gid_t) x;
+        }
+        return 0;
+}
+
 static const char *const volume_kind_table[_VOLUME_KIND_MAX] = {
         [VOLUME_HOST] = "host",
         [VOLUME_EMPTY] = "empty",
@@ -266,6 +293,10 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                     add_opt_string(vo, "source", v->source) < 0 ||
                     json_add(vo, "readOnly", json_object_new_boolean(v->read_only)) < 0 ||
                     (v->idmap && json_add(vo, "idmap", json_object_new_boolean(true)) < 0))
+                        return -ENOMEM;
+                if (v->kind == VOLUME_EMPTY &&
+                    (json_add_int64(vo, "mode", (int64_t) v->mode) < 0 || json_add_int64(vo, "uid", (int64_t) v->uid) < 0 ||
+                     json_add_int64(vo, "gid", (int64_t) v->gid) < 0))
                         return -ENOMEM;
         }
         r = add_identity(o, m);
@@ -552,6 +583,9 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                         r = 0;
                 if (r >= 0 && json_get_bool(vo, "idmap", &v->idmap) == -EBADMSG)
                         r = -EBADMSG;
+                if (r < 0)
+                        return r;
+                r = volume_owner_from_json(vo, v);
                 if (r < 0)
                         return r;
                 v->kind = volume_kind_from_string(kind);

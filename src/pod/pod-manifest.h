@@ -25,7 +25,12 @@ typedef struct PodVolume {
         char *source;           /* VOLUME_HOST: absolute host path */
         bool read_only;
         bool idmap;             /* VOLUME_HOST with a user namespace: idmapped into it (files keep their owners) */
+        mode_t mode;            /* VOLUME_EMPTY: the directory's mode (rkt's default 0755) */
+        uid_t uid;              /* VOLUME_EMPTY: its owner, as the pod sees it (default root) */
+        gid_t gid;
 } PodVolume;
+
+#define POD_VOLUME_MODE_DEFAULT 0755
 
 typedef struct PodMount {
         char *volume;

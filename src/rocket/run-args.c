@@ -121,8 +121,43 @@ bool target_is_safe(const char *t) {
 }
 
 /* The syntax of a volume; whether a host source exists is checked when the pod is built. */
+/* rkt's mode=, uid=, gid= of an empty volume: octal, and IDs as the pod sees them. */
+static int volume_owner_parse(const char *where, const char *name, VolumeKind kind, char **kv, PodVolume *v) {
+        const char *mode = spec_get(kv, "mode"), *ids[2] = { spec_get(kv, "uid"), spec_get(kv, "gid") };
+        char *end;
+
+        v->mode = POD_VOLUME_MODE_DEFAULT;
+        if (kind != VOLUME_EMPTY && (mode || ids[0] || ids[1]))
+                return log_usage("%s: volume '%s': mode=, uid= and gid= are for a volume of kind empty.", where, name);
+        if (mode) {
+                unsigned long m;
+
+                errno = 0;
+                m = strtoul(mode, &end, 8);
+                if (errno || end == mode || *end || m > 07777)
+                        return log_usage("%s: volume '%s': invalid mode '%s' (octal, such as 0770).", where, name, mode);
+                v->mode = (mode_t) m;
+        }
+        for (int i = 0; i < 2; i++) {
+                unsigned long id;
+
+                if (!ids[i])
+                        continue;
+                errno = 0;
+                id = strtoul(ids[i], &end, 10);
+                if (errno || end == ids[i] || *end || ids[i][0] == '-' || id >= POD_USERNS_SIZE)
+                        return log_usage("%s: volume '%s': invalid %s '%s' (0-65535).", where, name,
+                                         i == 0 ? "uid" : "gid", ids[i]);
+                if (i == 0)
+                        v->uid = (uid_t) id;
+                else
+                        v->gid = (gid_t) id;
+        }
+        return 0;
+}
+
 int volume_spec_parse(const char *where, const char *spec, PodVolume *ret) {
-        static const char *const allowed[] = { "kind", "source", "readOnly", "idmap", NULL };
+        static const char *const allowed[] = { "kind", "source", "readOnly", "idmap", "mode", "uid", "gid", NULL };
         _cleanup_strv_free_ char **parts = NULL;
         const char *kind, *source;
         PodVolume v = {};
@@ -147,6 +182,9 @@ int volume_spec_parse(const char *where, const char *spec, PodVolume *ret) {
         r = spec_bool(where, spec, spec_get(parts + 1, "readOnly"), &v.read_only);
         if (r >= 0)
                 r = spec_bool(where, spec, spec_get(parts + 1, "idmap"), &v.idmap);
+        if (r < 0)
+                return r;
+        r = volume_owner_parse(where, parts[0], v.kind, parts + 1, &v);
         if (r < 0)
                 return r;
         v.name = strdup(parts[0]);

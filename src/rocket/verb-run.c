@@ -46,6 +46,7 @@ static void help(const char *verb) {
                "     --hostname=NAME      The pod's hostname (default: the pod name)\n"
                "     --set-env=K=V        Set an environment variable in every app\n"
                "     --volume=NAME,kind=host|empty[,source=PATH][,readOnly=BOOL][,idmap=BOOL]\n"
+               "              [,mode=MODE][,uid=UID][,gid=GID]  (mode, uid, gid: of an empty volume)\n"
                "                          Define a volume the apps can mount\n"
                "     --uuid-file-save=FILE  Write the pod's UUID to FILE\n"
                "     --stage1-path=DIR    Use the stage1 in DIR\n"

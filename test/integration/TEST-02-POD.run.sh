@@ -96,6 +96,12 @@ out=$(rocket run --volume data,kind=host,source="$vol" --volume ro,kind=host,sou
 assert_eq "$out" "$(printf 'from-host\nread-only\nscratch')"
 assert_eq "$(cat "$vol/out")" written
 [ ! -e "$vol/fail" ]
+# An empty volume for a user of the image: rkt's mode=, uid=, gid=.
+out=$(rocket run --volume shared,kind=empty,mode=0770,uid=1000,gid=1000 --user=app --exec /bin/sh "$img" \
+        --mount volume=shared,target=/shared -- -c 'echo ok >/shared/f && stat -c "%a %u:%g" /shared && cat /shared/f')
+assert_eq "$out" "$(printf '770 1000:1000\nok')"
+assert_fails 2 rocket run --volume shared,kind=empty,mode=999 "$img"
+assert_fails 2 rocket run --volume h,kind=host,source=/tmp,uid=5 "$img"
 
 # --- prepare, run-prepared, cat-manifest -----------------------------------------------------------
 u=$(rocket prepare --quiet --name prep --exec /bin/echo "$img" -- prepared-ok)
