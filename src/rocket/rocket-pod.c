@@ -87,24 +87,22 @@ int rocket_stage1_find(const char *path, const char *name, char **ret) {
         return 0;
 }
 
-/* Whether the stage1 in dir lists feature in its stage1.json "features" (rocket-stage1(7)). */
-int rocket_stage1_has_feature(const char *dir, const char *feature) {
+int rocket_stage1_features(const char *dir, char ***ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *json = NULL;
         int r;
 
         if (asprintf(&json, "%s/stage1.json", dir) < 0)
-                return -ENOMEM;
+                return log_oom();
         r = json_parse_file_at(AT_FDCWD, json, 64 * 1024, &o);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", json);
         r = json_get_strv(o, "features", &l);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
+        if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "%s: invalid \"features\": %m", json);
-        return strv_contains(l, feature);
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 /* fd 3 = the pod directory, 4… = the passed sockets, nothing else open across the exec. */

@@ -16,8 +16,8 @@ int rocket_pod_find(RocketContext *ctx, const char *what, int *ret_pods_fd, Pod 
 
 /* The stage1 directory for --stage1-path/--stage1-name (NULL: the default), checked to be one. */
 int rocket_stage1_find(const char *path, const char *name, char **ret);
-/* Whether that stage1's stage1.json lists feature (say, "private-users"): 1, 0, or < 0 (logged). */
-int rocket_stage1_has_feature(const char *dir, const char *feature);
+/* The "features" stage1.json of the stage1 in dir lists (rocket-stage1(7)); NULL for none. Logs. */
+int rocket_stage1_features(const char *dir, char ***ret);
 
 /* The path of a stage1's entrypoint that may be run as root on the host: the stage1's directory, each one
  * above it and the entrypoint (a link within that directory, or a file) owned by root and writable by

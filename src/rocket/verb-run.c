@@ -739,6 +739,38 @@ static int exec_run(RocketContext *ctx, int pods_fd, Pod *p, bool keep_unit, Lis
         return rocket_stage1_exec(pods_fd, p, p->dir_fd, "run", args, lfds->fds, lfds->n);
 }
 
+/* What the pod asks for that its stage1 cannot honour is refused, in one line, rather than ignored: a
+ * stage1 lists what it can do beyond running one app in stage1.json's "features" (rocket-stage1(7)). */
+static int check_stage1_features(const char *stage1, char *const *features, const PodArgs *pa, const PodManifest *m,
+                                 size_t n_sockets) {
+        const char *option = NULL, *feature = NULL;
+        bool limits = m->memory_max || m->cpu_quota_milli || m->cpu_weight || pa->pids_max, mounts = false;
+        bool sockets = n_sockets > 0;
+
+        for (size_t i = 0; i < m->n_apps; i++) {
+                const PodApp *a = &m->apps[i];
+
+                limits = limits || a->memory_max || a->cpu_quota_milli || a->cpu_weight;
+                mounts = mounts || a->n_mounts > 0;
+                sockets = sockets || a->sockets;
+        }
+        if (pa->private_users && !strv_contains(features, "private-users"))
+                option = "--private-users", feature = "private-users";
+        else if ((m->n_volumes > 0 || mounts) && !strv_contains(features, "volumes"))
+                option = "--volume/--mount", feature = "volumes";
+        else if (limits && !strv_contains(features, "resource-limits"))
+                option = "--memory/--cpu/--cpu-shares/--pids-limit", feature = "resource-limits";
+        else if (m->n_apps > 1 && !strv_contains(features, "multiple-apps"))
+                option = "more than one app", feature = "multiple-apps";
+        else if (sockets && !strv_contains(features, "socket-activation"))
+                option = "passed sockets", feature = "socket-activation";
+        if (option)
+                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                       "The stage1 at %s cannot honour %s (its stage1.json lists no '%s').", stage1,
+                                       option, feature);
+        return 0;
+}
+
 static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(pod_args_done) PodArgs pa = { .defaults.iso.no_new_privs = -1, .pod_iso.no_new_privs = -1 };
         _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
@@ -746,6 +778,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         _cleanup_(listen_fds_done) ListenFds lfds = {};
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_free_ char *stage1 = NULL;
+        _cleanup_strv_free_ char **features = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         bool prepare = streq(verb, "prepare");
         char uuid[37];
@@ -765,18 +798,10 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = rocket_stage1_find(pa.stage1_path, pa.stage1_name, &stage1);
         if (r < 0)
                 return r;
-        r = rocket_stage1_has_feature(stage1, "device-policy");
+        r = rocket_stage1_features(stage1, &features);
         if (r < 0)
                 return r;
-        pa.stage1_device_policy = r > 0;
-        if (pa.private_users) {
-                r = rocket_stage1_has_feature(stage1, "private-users");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                               "The stage1 at %s does not support --private-users.", stage1);
-        }
+        pa.stage1_device_policy = strv_contains(features, "device-policy");
         r = pod_uuid_new(uuid);
         if (r < 0)
                 return log_error_errno(r, "Failed to generate a UUID: %m");
@@ -785,6 +810,9 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         if (r < 0)
                 return r;
         r = build_manifest(verb, ctx, s, &pa, uuid, stage1, &m);
+        if (r < 0)
+                return r;
+        r = check_stage1_features(stage1, features, &pa, m, lfds.n);
         if (r < 0)
                 return r;
         r = rocket_pods_open(ctx, true, &pods_fd);

@@ -88,6 +88,13 @@ assert_in "NoNewPrivs:	1" "$out"
 assert_eq "$(grep -c EPERM <<<"$out")" 2
 assert_in "app-attack=4" "$(rocket status flying)"
 ! machinectl show flying >/dev/null 2>&1
+# What fly cannot honour it refuses in one line instead of ignoring it: volumes, limits, several apps.
+assert_fails 1 rocket run --stage1-name=fly --memory=64M --exec /bin/true attack:test
+assert_in "cannot honour --memory" "$(rocket run --stage1-name=fly --memory=64M attack:test 2>&1 || true)"
+assert_fails 1 rocket run --stage1-name=fly --pids-limit=100 --exec /bin/true attack:test
+assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --cpu=500m
+assert_fails 1 rocket run --stage1-name=fly --volume v,kind=empty --exec /bin/true attack:test --mount volume=v,target=/v
+assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --- attack:test --name=two
 # The image's users and groups, looked up as stage1-systemd does (supplementary groups too).
 out=$(rocket run --stage1-name=fly --user=app --exec /bin/sh attack:test -- -c 'echo "$(id -u):$(id -g):$(id -G):$HOME"')
 assert_eq "$out" "1000:1000:1000 50:/home/app"
