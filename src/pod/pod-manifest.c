@@ -50,33 +50,6 @@ int pod_app_exec_for_enter(const PodApp *a, const char *root, const char *user, 
         return 0;
 }
 
-/* An empty volume's mode and owner: absent, rkt's defaults (0755, root). */
-static int volume_owner_from_json(json_object *vo, PodVolume *v) {
-        int64_t x;
-        int r;
-
-        v->mode = POD_VOLUME_MODE_DEFAULT;
-        r = json_get_int64(vo, "mode", &x);
-        if (r >= 0 && (x < 0 || x > 07777))
-                return -EBADMSG;
-        if (r >= 0)
-                v->mode = (mode_t) x;
-        else if (r != -ENOENT)
-                return -EBADMSG;
-        for (int i = 0; i < 2; i++) {
-                r = json_get_int64(vo, i == 0 ? "uid" : "gid", &x);
-                if (r == -ENOENT)
-                        continue;
-                if (r < 0 || x < 0 || x >= POD_USERNS_SIZE)
-                        return -EBADMSG;
-                if (i == 0)
-                        v->uid = (uid_t) x;
-                else
-                        v->gid = (gid_t) x;
-        }
-        return 0;
-}
-
 static const char *const volume_kind_table[_VOLUME_KIND_MAX] = {
         [VOLUME_HOST] = "host",
         [VOLUME_EMPTY] = "empty",
@@ -366,6 +339,134 @@ static int get_req_string(json_object *o, const char *key, char **ret) {
         return *ret ? 0 : -EBADMSG;
 }
 
+/* An empty volume's mode and owner: absent, rkt's defaults (0755, root). */
+static int volume_owner_from_json(json_object *vo, PodVolume *v) {
+        int64_t x;
+        int r;
+
+        v->mode = POD_VOLUME_MODE_DEFAULT;
+        r = json_get_int64(vo, "mode", &x);
+        if (r >= 0 && (x < 0 || x > 07777))
+                return -EBADMSG;
+        if (r >= 0)
+                v->mode = (mode_t) x;
+        else if (r != -ENOENT)
+                return -EBADMSG;
+        for (int i = 0; i < 2; i++) {
+                r = json_get_int64(vo, i == 0 ? "uid" : "gid", &x);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0 || x < 0 || x >= POD_USERNS_SIZE)
+                        return -EBADMSG;
+                if (i == 0)
+                        v->uid = (uid_t) x;
+                else
+                        v->gid = (gid_t) x;
+        }
+        return 0;
+}
+
+bool pod_volume_is_valid(const PodVolume *v) {
+        if (!name_is_valid(v->name) || v->kind < 0 || v->kind >= _VOLUME_KIND_MAX || v->mode > 07777 ||
+            v->uid >= POD_USERNS_SIZE || v->gid >= POD_USERNS_SIZE)
+                return false;
+        if (v->kind == VOLUME_HOST)
+                return path_is_safe_absolute(v->source) && v->mode == POD_VOLUME_MODE_DEFAULT && v->uid == 0 &&
+                       v->gid == 0;
+        return !v->source && !v->idmap;
+}
+
+int pod_volume_from_json(json_object *vo, PodVolume *ret) {
+        _cleanup_(pod_volume_done) PodVolume v = {};
+        _cleanup_free_ char *kind = NULL;
+        int r;
+
+        if (!json_object_is_type(vo, json_type_object))
+                return -EBADMSG;
+        r = get_req_string(vo, "name", &v.name);
+        if (r >= 0)
+                r = get_opt_string(vo, "kind", &kind);
+        if (r >= 0)
+                r = get_opt_string(vo, "source", &v.source);
+        if (r >= 0)
+                r = json_get_bool(vo, "readOnly", &v.read_only);
+        if (r == -ENOENT)
+                r = 0;
+        if (r >= 0 && json_get_bool(vo, "idmap", &v.idmap) == -EBADMSG)
+                r = -EBADMSG;
+        if (r < 0)
+                return r == -ENOENT ? -EBADMSG : r;
+        r = volume_owner_from_json(vo, &v);
+        if (r < 0)
+                return r;
+        v.kind = kind ? volume_kind_from_string(kind) : VOLUME_HOST;
+        if (!pod_volume_is_valid(&v))
+                return -EBADMSG;
+        *ret = v;
+        v = (PodVolume) {};
+        return 0;
+}
+
+int pod_mount_from_json(json_object *mo, PodMount *ret) {
+        _cleanup_(pod_mount_done) PodMount pm = {};
+        int r;
+
+        if (!json_object_is_type(mo, json_type_object))
+                return -EBADMSG;
+        r = get_req_string(mo, "volume", &pm.volume);
+        if (r >= 0)
+                r = get_req_string(mo, "target", &pm.target);
+        if (r >= 0)
+                r = json_get_bool(mo, "readOnly", &pm.read_only);
+        if (r == -ENOENT)
+                r = 0;
+        if (r < 0)
+                return r;
+        if (!name_is_valid(pm.volume) || !path_is_safe_absolute(pm.target))
+                return -EBADMSG;
+        *ret = pm;
+        pm = (PodMount) {};
+        return 0;
+}
+
+void pod_volume_done(PodVolume *v) {
+        free(v->name);
+        free(v->source);
+        *v = (PodVolume) {};
+}
+
+void pod_mount_done(PodMount *pm) {
+        free(pm->volume);
+        free(pm->target);
+        *pm = (PodMount) {};
+}
+
+int pod_volume_copy(const PodVolume *v, PodVolume *ret) {
+        PodVolume c = *v;
+
+        c.name = strdup(v->name);
+        c.source = v->source ? strdup(v->source) : NULL;
+        if (!c.name || (v->source && !c.source)) {
+                pod_volume_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+int pod_mount_copy(const PodMount *pm, PodMount *ret) {
+        PodMount c = *pm;
+
+        c.volume = strdup(pm->volume);
+        c.target = strdup(pm->target);
+        if (!c.volume || !c.target) {
+                pod_mount_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
 static int app_from_json(json_object *o, PodApp *a) {
         json_object *mounts;
         int r;
@@ -458,22 +559,9 @@ static int app_from_json(json_object *o, PodApp *a) {
         if (!a->mounts)
                 return -ENOMEM;
         for (size_t i = 0; i < a->n_mounts; i++) {
-                json_object *mo = json_object_array_get_idx(mounts, i);
-                PodMount *pm = &a->mounts[i];
-
-                if (!json_object_is_type(mo, json_type_object))
-                        return -EBADMSG;
-                r = get_req_string(mo, "volume", &pm->volume);
-                if (r >= 0)
-                        r = get_req_string(mo, "target", &pm->target);
-                if (r >= 0)
-                        r = json_get_bool(mo, "readOnly", &pm->read_only);
-                if (r == -ENOENT)
-                        r = 0;
+                r = pod_mount_from_json(json_object_array_get_idx(mounts, i), &a->mounts[i]);
                 if (r < 0)
                         return r;
-                if (!path_is_safe_absolute(pm->target))
-                        return -EBADMSG;
         }
         return 0;
 }
@@ -566,32 +654,11 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
         if (!m->volumes)
                 return -ENOMEM;
         for (size_t i = 0; i < m->n_volumes; i++) {
-                json_object *vo = json_object_array_get_idx(vols, i);
                 PodVolume *v = &m->volumes[i];
-                _cleanup_free_ char *kind = NULL;
 
-                if (!json_object_is_type(vo, json_type_object))
-                        return -EBADMSG;
-                r = get_req_string(vo, "name", &v->name);
-                if (r >= 0)
-                        r = get_req_string(vo, "kind", &kind);
-                if (r >= 0)
-                        r = get_opt_string(vo, "source", &v->source);
-                if (r >= 0)
-                        r = json_get_bool(vo, "readOnly", &v->read_only);
-                if (r == -ENOENT)
-                        r = 0;
-                if (r >= 0 && json_get_bool(vo, "idmap", &v->idmap) == -EBADMSG)
-                        r = -EBADMSG;
+                r = pod_volume_from_json(json_object_array_get_idx(vols, i), v);
                 if (r < 0)
                         return r;
-                r = volume_owner_from_json(vo, v);
-                if (r < 0)
-                        return r;
-                v->kind = volume_kind_from_string(kind);
-                if (!name_is_valid(v->name) || v->kind < 0 ||
-                    (v->kind == VOLUME_HOST && !path_is_safe_absolute(v->source)))
-                        return -EBADMSG;
                 for (size_t j = 0; j < i; j++)
                         if (streq(m->volumes[j].name, v->name))
                                 return -EBADMSG;

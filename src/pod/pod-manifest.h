@@ -32,11 +32,24 @@ typedef struct PodVolume {
 
 #define POD_VOLUME_MODE_DEFAULT 0755
 
+
+
 typedef struct PodMount {
         char *volume;
         char *target;           /* absolute, inside the app's rootfs */
         bool read_only;
 } PodMount;
+
+/* One volume or mount of a manifest's JSON (rocket-stage1(7)), checked: -EBADMSG if it is not valid. */
+int pod_volume_from_json(json_object *vo, PodVolume *ret);
+int pod_mount_from_json(json_object *mo, PodMount *ret);
+/* A volume's fields hang together: a valid name, a host volume with a safe absolute source and no
+ * mode or owner, an empty one with no source and no idmap. */
+bool pod_volume_is_valid(const PodVolume *v);
+void pod_volume_done(PodVolume *v);
+void pod_mount_done(PodMount *pm);
+int pod_volume_copy(const PodVolume *v, PodVolume *ret);
+int pod_mount_copy(const PodMount *pm, PodMount *ret);
 
 typedef struct PodApp {
         char *name;

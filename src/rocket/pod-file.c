@@ -306,19 +306,18 @@ static int json_app(const char *where, json_object *ao, PodArgs *p) {
                 if (r < 0)
                         return r;
         }
+        /* Straight into the manifest's types, through the manifest's own checks. */
         if (json_get_array(ao, "mounts", &mounts) >= 0)
                 for (size_t i = 0; i < json_object_array_length(mounts); i++) {
-                        json_object *mo = json_object_array_get_idx(mounts, i);
-                        const char *vol, *target;
-                        bool ro = false;
-                        _cleanup_free_ char *spec = NULL;
+                        _cleanup_(pod_mount_done) PodMount pm = {};
 
-                        if (json_get_string(mo, "volume", &vol) < 0 || json_get_string(mo, "target", &target) < 0)
-                                return log_usage("%s: app %s: a mount needs \"volume\" and \"target\".", where, name);
-                        (void) json_get_bool(mo, "readOnly", &ro);
-                        if (asprintf(&spec, "volume=%s,target=%s,readOnly=%s", vol, target, ro ? "true" : "false") < 0)
+                        r = pod_mount_from_json(json_object_array_get_idx(mounts, i), &pm);
+                        if (r == -ENOMEM)
                                 return log_oom();
-                        r = run_app_option(where, a, ARG_MOUNT, spec);
+                        if (r < 0)
+                                return log_usage("%s: app %s: mount %zu is not valid (\"volume\", an absolute "
+                                                 "\"target\", \"readOnly\").", where, name, i + 1);
+                        r = app_args_add_mount(where, a, &pm);
                         if (r < 0)
                                 return r;
                 }
@@ -344,20 +343,14 @@ int pod_manifest_file_load(const char *path, PodArgs *p) {
                 return r;
         if (json_get_array(o, "volumes", &vols) >= 0)
                 for (size_t i = 0; i < json_object_array_length(vols); i++) {
-                        json_object *vo = json_object_array_get_idx(vols, i);
-                        const char *name, *kind = "host", *source = NULL;
-                        bool ro = false;
-                        _cleanup_free_ char *spec = NULL;
+                        _cleanup_(pod_volume_done) PodVolume vol = {};
 
-                        if (json_get_string(vo, "name", &name) < 0)
-                                return log_usage("%s: a volume needs a \"name\".", path);
-                        (void) json_get_string(vo, "kind", &kind);
-                        (void) json_get_string(vo, "source", &source);
-                        (void) json_get_bool(vo, "readOnly", &ro);
-                        if (asprintf(&spec, "%s,kind=%s%s%s,readOnly=%s", name, kind, source ? ",source=" : "",
-                                     strempty(source), ro ? "true" : "false") < 0)
+                        r = pod_volume_from_json(json_object_array_get_idx(vols, i), &vol);
+                        if (r == -ENOMEM)
                                 return log_oom();
-                        r = run_pod_option(path, p, ARG_VOLUME, spec);
+                        if (r < 0)
+                                return log_usage("%s: volume %zu is not valid (see rocket-stage1(7)).", path, i + 1);
+                        r = pod_args_add_volume(path, p, &vol);
                         if (r < 0)
                                 return r;
                 }

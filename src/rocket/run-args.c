@@ -17,7 +17,9 @@ void app_args_done(AppArgs *a) {
         free(a->group);
         free(a->working_dir);
         strv_free(a->env);
-        strv_free(a->mounts);
+        for (size_t i = 0; i < a->n_mounts; i++)
+                pod_mount_done(&a->mounts[i]);
+        free(a->mounts);
         free(a->ready_path);
         strv_free(a->sockets);
         isolation_args_done(&a->iso);
@@ -31,12 +33,46 @@ void pod_args_done(PodArgs *p) {
         free(p->stage1_name);
         free(p->pod_file);
         free(p->pod_manifest);
-        strv_free(p->volumes);
+        for (size_t i = 0; i < p->n_volumes; i++)
+                pod_volume_done(&p->volumes[i]);
+        free(p->volumes);
         app_args_done(&p->defaults);
         isolation_args_done(&p->pod_iso);
         for (size_t i = 0; i < p->n_apps; i++)
                 app_args_done(&p->apps[i]);
         free(p->apps);
+}
+
+int pod_args_add_volume(const char *where, PodArgs *p, PodVolume *v) {
+        PodVolume *t;
+
+        if (!pod_volume_is_valid(v))
+                return log_usage("%s: invalid volume '%s'.", where, strempty(v->name));
+        for (size_t i = 0; i < p->n_volumes; i++)
+                if (streq(p->volumes[i].name, v->name))
+                        return log_usage("%s: volume '%s' is defined twice.", where, v->name);
+        t = reallocarray(p->volumes, p->n_volumes + 1, sizeof(PodVolume));
+        if (!t)
+                return log_oom();
+        p->volumes = t;
+        p->volumes[p->n_volumes++] = *v;
+        *v = (PodVolume) {};
+        return 0;
+}
+
+int app_args_add_mount(const char *where, AppArgs *a, PodMount *pm) {
+        PodMount *t;
+
+        if (!name_is_valid(pm->volume) || !target_is_safe(pm->target))
+                return log_usage("%s: invalid mount of volume '%s' at '%s'.", where, strempty(pm->volume),
+                                 strempty(pm->target));
+        t = reallocarray(a->mounts, a->n_mounts + 1, sizeof(PodMount));
+        if (!t)
+                return log_oom();
+        a->mounts = t;
+        a->mounts[a->n_mounts++] = *pm;
+        *pm = (PodMount) {};
+        return 0;
 }
 
 int pod_args_add_app(PodArgs *p, const char *image, AppArgs **ret) {
@@ -231,28 +267,6 @@ int mount_spec_parse(const char *where, const char *spec, PodMount *ret) {
         return 0;
 }
 
-static int check_volume(const char *where, const char *spec) {
-        PodVolume v;
-        int r = volume_spec_parse(where, spec, &v);
-
-        if (r >= 0) {
-                free(v.name);
-                free(v.source);
-        }
-        return r;
-}
-
-static int check_mount(const char *where, const char *spec) {
-        PodMount pm;
-        int r = mount_spec_parse(where, spec, &pm);
-
-        if (r >= 0) {
-                free(pm.volume);
-                free(pm.target);
-        }
-        return r;
-}
-
 int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {
         int r;
 
@@ -282,11 +296,14 @@ int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {
                 if (r < 0)
                         return r;
                 return strv_extend(&a->env, arg) < 0 ? log_oom() : 0;
-        case ARG_MOUNT:
-                r = check_mount(where, arg);
+        case ARG_MOUNT: {
+                _cleanup_(pod_mount_done) PodMount pm = {};
+
+                r = mount_spec_parse(where, arg, &pm);
                 if (r < 0)
                         return r;
-                return strv_extend(&a->mounts, arg) < 0 ? log_oom() : 0;
+                return app_args_add_mount(where, a, &pm);
+        }
         case ARG_READY_PATH:
                 if (!target_is_safe(arg))
                         return log_usage("%s: the ready path '%s' is not an absolute path.", where, arg);
@@ -359,11 +376,14 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                 if (r < 0)
                         return r;
                 return strv_extend(&p->defaults.env, arg) < 0 ? log_oom() : 0;
-        case ARG_VOLUME:
-                r = check_volume(where, arg);
+        case ARG_VOLUME: {
+                _cleanup_(pod_volume_done) PodVolume v = {};
+
+                r = volume_spec_parse(where, arg, &v);
                 if (r < 0)
                         return r;
-                return strv_extend(&p->volumes, arg) < 0 ? log_oom() : 0;
+                return pod_args_add_volume(where, p, &v);
+        }
         case ARG_UUID_FILE:
                 return set_string(&p->uuid_file, arg);
         case ARG_STAGE1_PATH:

@@ -18,7 +18,8 @@ typedef struct AppArgs {
         char *group;
         char *working_dir;
         char **env;             /* --environment (app) or --set-env (pod) */
-        char **mounts;          /* "volume=NAME,target=PATH[,readOnly=B]" */
+        PodMount *mounts;       /* parsed and checked where given */
+        size_t n_mounts;
         char *ready_path;       /* the app is started once this path exists in its rootfs */
         char **sockets;         /* names (LISTEN_FDNAMES) of the passed sockets this app gets; "all" */
         IsolationArgs iso;
@@ -30,7 +31,8 @@ typedef struct PodArgs {
         char *uuid_file;
         char *stage1_path;
         char *stage1_name;
-        char **volumes;         /* "NAME,kind=host|empty,source=PATH,readOnly=B" */
+        PodVolume *volumes;     /* parsed and checked where given (a host source as given, not resolved) */
+        size_t n_volumes;
         bool keep_unit;
         bool quiet;
         char *pod_file;         /* --pod= */
@@ -80,6 +82,9 @@ enum {
 
 void app_args_done(AppArgs *a);
 void pod_args_done(PodArgs *p);
+/* Take v and pm over (emptied on success), checked as pod_volume_is_valid() and with a unique name. */
+int pod_args_add_volume(const char *where, PodArgs *p, PodVolume *v);
+int app_args_add_mount(const char *where, AppArgs *a, PodMount *pm);
 /* Adds a new, empty app for image. */
 int pod_args_add_app(PodArgs *p, const char *image, AppArgs **ret);
 

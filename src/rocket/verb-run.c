@@ -247,22 +247,17 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
 }
 
 static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
-        m->volumes = calloc(strv_length(a->volumes) + 1, sizeof(PodVolume));
+        m->volumes = calloc(a->n_volumes + 1, sizeof(PodVolume));
         if (!m->volumes)
                 return log_oom();
-        STRV_FOREACH(spec, a->volumes) {
+        for (size_t j = 0; j < a->n_volumes; j++) {
                 PodVolume *v = &m->volumes[m->n_volumes];
                 _cleanup_free_ char *source = NULL;
                 struct stat st;
-                int r;
 
-                r = volume_spec_parse(verb, *spec, v);
-                if (r < 0)
-                        return r;
+                if (pod_volume_copy(&a->volumes[j], v) < 0)
+                        return log_oom();
                 m->n_volumes++;         /* the manifest frees it from here on */
-                for (size_t i = 0; i + 1 < m->n_volumes; i++)
-                        if (streq(m->volumes[i].name, v->name))
-                                return log_usage("%s: volume '%s' is defined twice.", verb, v->name);
                 if (v->kind == VOLUME_HOST) {
                         source = TAKE_PTR(v->source);
                         if (stat(source, &st) < 0)
@@ -279,28 +274,23 @@ static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
         return 0;
 }
 
-static int build_mounts(const char *verb, const PodManifest *m, char **specs, PodApp *app) {
-        STRV_FOREACH(spec, specs) {
-                PodMount pm, *t;
-                int r;
+static int build_mounts(const char *verb, const PodManifest *m, const PodMount *mounts, size_t n, PodApp *app) {
+        for (size_t i = 0; i < n; i++) {
+                PodMount *t;
 
-                r = mount_spec_parse(verb, *spec, &pm);
-                if (r < 0)
-                        return r;
-                t = realloc(app->mounts, (app->n_mounts + 1) * sizeof(PodMount));
-                if (!t) {
-                        free(pm.volume);
-                        free(pm.target);
+                t = reallocarray(app->mounts, app->n_mounts + 1, sizeof(PodMount));
+                if (!t)
                         return log_oom();
-                }
                 app->mounts = t;
-                app->mounts[app->n_mounts++] = pm;      /* the manifest frees it from here on */
-                if (!pod_manifest_find_volume(m, pm.volume))
-                        return log_usage("%s: mount '%s' names volume '%s', which no --volume defines.", verb, *spec,
-                                         pm.volume);
-                if (streq(pm.target, "/"))
+                if (pod_mount_copy(&mounts[i], &app->mounts[app->n_mounts]) < 0)
+                        return log_oom();
+                app->n_mounts++;        /* the manifest frees it from here on */
+                if (!pod_manifest_find_volume(m, mounts[i].volume))
+                        return log_usage("%s: a mount at %s names volume '%s', which no --volume defines.", verb,
+                                         mounts[i].target, mounts[i].volume);
+                if (streq(mounts[i].target, "/"))
                         return log_usage("%s: mount target '%s' is not an absolute path inside the app's rootfs.", verb,
-                                         pm.target);
+                                         mounts[i].target);
         }
         return 0;
 }
@@ -483,9 +473,9 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
                                 break;
                         }
 
-        r = build_mounts(verb, m, d->mounts, app);
+        r = build_mounts(verb, m, d->mounts, d->n_mounts, app);
         if (r >= 0)
-                r = build_mounts(verb, m, aa->mounts, app);
+                r = build_mounts(verb, m, aa->mounts, aa->n_mounts, app);
         return r;
 }
 

@@ -99,6 +99,18 @@ printf '{"name":"fromjson","hostname":"jsonhost","apps":[{"name":"one","image":"
 assert_eq "$(rocket run --pod-manifest="$fx/pod.json")" "json jsonhost"
 echo '{"apps": []}' >"$fx/empty.json"
 assert_fails 78 rocket run --pod-manifest="$fx/empty.json"
+# Its volumes and mounts go straight into the manifest: a ',' in a path is a path, idmap and mode stay.
+mkdir -p "$fx/a,b" && echo comma >"$fx/a,b/f"
+printf '{"apps":[{"name":"c","image":"%s","exec":["/bin/cat","/v/f"],"mounts":[{"volume":"v","target":"/v"}]}],
+        "volumes":[{"name":"v","kind":"host","source":"%s","readOnly":true,"idmap":true},{"name":"e","kind":"empty","mode":448}]}' \
+        "$img" "$fx/a,b" >"$fx/comma.json"
+assert_eq "$(rocket run --private-users --pod-manifest="$fx/comma.json")" comma
+u=$(rocket prepare --quiet --private-users --pod-manifest="$fx/comma.json")
+assert_eq "$(rocket cat-manifest "$u" | jq -c '[.volumes[] | {name, idmap, mode}]')" \
+        '[{"name":"v","idmap":true,"mode":null},{"name":"e","idmap":null,"mode":448}]'
+rocket rm "$u" >/dev/null
+printf '{"apps":[{"name":"c","image":"%s"}],"volumes":[{"name":"v","kind":"empty","source":"/etc"}]}' "$img" >"$fx/bad.json"
+assert_fails 78 rocket run --pod-manifest="$fx/bad.json"
 # No comments at the end of a line: ';' and '#' in a value are the value's.
 printf '[App semi]\nImage=busybox:test\nExec=/bin/sh\nArgs=-c "echo one ; echo \x27two # three\x27"\n' >/tmp/semi.pod
 assert_eq "$(rocket run --pod=/tmp/semi.pod)" "$(printf 'one\ntwo # three')"
