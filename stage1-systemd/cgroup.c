@@ -4,6 +4,7 @@
  * name=systemd hierarchy), a subtree of the cgroup2 hierarchy at the same path as its v1 cgroup, created
  * here and removed by the stage1's gc, so pods never share a cgroup. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,4 +312,85 @@ int cgroup_join_app(pid_t leader, const char *app, const char *scratch) {
         if (asprintf(&dir, "%s%s/system.slice/%s.service", mnt, v2, app) < 0)
                 return -ENOMEM;
         return attach_existing(dir);
+}
+
+/* One pod-level limit: where cgroup2 and the v1 hierarchies keep it, and what reads as "none". */
+static const struct {
+        const char *name;               /* in the limits record and rocket status */
+        const char *v1_controller;      /* as /proc/PID/cgroup names the hierarchy */
+        const char *v1_file, *v1_none;
+        const char *v2_file, *v2_none;  /* compared up to the first space */
+} pod_limits[] = {
+        { "memory", "memory",      "memory.limit_in_bytes", "9223372036854771712", "memory.max", "max" },
+        { "cpu",    "cpu,cpuacct", "cpu.cfs_quota_us",      "-1",                  "cpu.max",    "max" },
+        { "tasks",  "pids",        "pids.max",              "max",                 "pids.max",   "max" },
+};
+
+/* Whether dir/file, or the same file in a directory above dir down to root_dir, holds a value other than
+ * none: a limit the kernel applies to whatever runs in dir. */
+static bool limit_set_in_or_above(const char *root_dir, const char *dir, const char *file, const char *none) {
+        _cleanup_free_ char *d = strdup(dir);
+
+        while (d && strlen(d) >= strlen(root_dir)) {
+                _cleanup_free_ char *p = NULL, *v = NULL;
+                char *slash;
+
+                if (asprintf(&p, "%s/%s", d, file) >= 0 && read_full_file_at(AT_FDCWD, p, 256, &v, NULL) >= 0) {
+                        v[strcspn(v, " \n")] = 0;
+                        if (!streq(v, none))
+                                return true;
+                }
+                slash = strrchr(d, '/');
+                if (!slash || slash == d)
+                        break;
+                *slash = 0;
+        }
+        return false;
+}
+
+int cgroup_pod_limits_in_force(pid_t leader, const PodManifest *m, char **ret_record, char **ret_missing) {
+        _cleanup_free_ char *text = NULL, *record = NULL, *missing = NULL;
+        bool want[ELEMENTSOF(pod_limits)] = {
+                m->memory_max > 0, m->cpu_quota_milli > 0, m->pids_max != UINT64_MAX,
+        };
+        uint64_t value[ELEMENTSOF(pod_limits)] = { m->memory_max, m->cpu_quota_milli, m->pids_max };
+        int r;
+
+        r = read_cgroups(leader, &text);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(pod_limits); i++) {
+                _cleanup_free_ char *path = NULL, *dir = NULL, *line = NULL;
+                bool enforced = false;
+                const char *root;
+
+                if (!want[i])
+                        continue;
+                if (cgroup_host_is_unified()) {
+                        root = "/sys/fs/cgroup";
+                        if (path_in(text, "", &path) >= 0 && asprintf(&dir, "%s%s", root, path) >= 0)
+                                enforced = limit_set_in_or_above(root, dir, pod_limits[i].v2_file, pod_limits[i].v2_none);
+                } else if (path_in(text, pod_limits[i].v1_controller, &path) >= 0 &&
+                           asprintf(&dir, "/sys/fs/cgroup/%s%s", pod_limits[i].v1_controller, path) >= 0) {
+                        root = strndupa(dir, strlen(dir) - strlen(path));
+                        enforced = limit_set_in_or_above(root, dir, pod_limits[i].v1_file, pod_limits[i].v1_none);
+                }
+                if (asprintf(&line, "%s%s=%" PRIu64 " %s\n", strempty(record), pod_limits[i].name, value[i],
+                             enforced ? "enforced" : "not-enforced") < 0)
+                        return -ENOMEM;
+                free(record);
+                record = TAKE_PTR(line);
+                /* The default tasks limit is a safety net, not something asked for: recorded, not warned about. */
+                if (!enforced && !(i == 2 && m->pids_max == POD_PIDS_MAX_DEFAULT)) {
+                        char *t = NULL;
+
+                        if (asprintf(&t, "%s%s%s", strempty(missing), missing ? ", " : "", pod_limits[i].name) < 0)
+                                return -ENOMEM;
+                        free(missing);
+                        missing = t;
+                }
+        }
+        *ret_record = TAKE_PTR(record);
+        *ret_missing = TAKE_PTR(missing);
+        return 0;
 }

@@ -303,6 +303,24 @@ static int write_stamp(int pod_fd, const char *name, const char *content) {
         return write_file_volatile_at(pod_fd, name, content, strlen(content), 0644);
 }
 
+/* Says once, as for an app's limits, which of the pod's own limits this host cannot apply, and records
+ * them all for rocket status ("limits"). */
+static void record_limits(const PodManifest *m, pid_t leader) {
+        _cleanup_free_ char *record = NULL, *missing = NULL;
+        int r;
+
+        r = cgroup_pod_limits_in_force(leader, m, &record, &missing);
+        if (r < 0) {
+                log_debug_errno(r, "Could not tell which of the pod's limits are in force: %m");
+                return;
+        }
+        if (missing)
+                log_warning("The pod's %s limit is recorded but not enforced here: its cgroup has no controller for "
+                            "it.", missing);
+        if (record)
+                (void) write_stamp(POD_FD, "limits", record);
+}
+
 /* The pod's systemd says READY=1 once every app has started (default.target): pass it on, with STATUS=. */
 static void relay_notify(int fd, const PodManifest *m) {
         char buf[4096];
@@ -541,6 +559,7 @@ int stage1_run(int argc, char *argv[]) {
                 goto finish;
         }
 
+        record_limits(m, child);
         r = supervise(child, out, notify_fd, m, &status);
         if (r < 0)
                 goto kill_child;

@@ -73,6 +73,11 @@ int cgroup_child_prepare(const char *scratch, uid_t owner, char **ret_v2_path);
  * hierarchies, mounting cgroup2 on scratch in a mount namespace of our own where the host has no cgroup2
  * mount. -ESRCH: the app (or the pod's systemd) is not running. */
 int cgroup_join_app(pid_t leader, const char *app, const char *scratch);
+/* Which of the pod's own limits (memory, CPU quota, tasks) the kernel applies to it, from the cgroups of
+ * its PID 1 and the ones above: *ret_record "NAME=VALUE enforced|not-enforced" lines, NULL when it asks
+ * for none; *ret_missing the names of those asked for and not in force (the default tasks limit is not
+ * asked for), NULL when all are. */
+int cgroup_pod_limits_in_force(pid_t leader, const PodManifest *m, char **ret_record, char **ret_missing);
 /* gc: removes what cgroup_child_prepare() created (in a mount namespace of our own). */
 int cgroup_v2_remove(const char *scratch, const char *path);
 

@@ -202,6 +202,38 @@ static void args_done(PodVerbArgs *a) {
         free(a->group);
 }
 
+/* The pod's own limits and whether they are in force, as its stage1 recorded them ("limits": lines of
+ * NAME=VALUE enforced|not-enforced). A file of the pod's directory: read as the untrusted text it is. */
+typedef struct PodLimit {
+        char name[16];
+        uint64_t value;
+        bool enforced;
+} PodLimit;
+
+static size_t pod_limits_read(const Pod *p, PodLimit ret[static 8]) {
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+
+        if (read_full_file_at(p->dir_fd, "limits", 4096, &text, NULL) < 0)
+                return 0;
+        for (char *l = text, *nl; l && *l && n < 8; l = nl) {
+                char name[16], how[16];
+                uint64_t v;
+
+                nl = strchr(l, '\n');
+                if (nl)
+                        *nl++ = 0;
+                if (sscanf(l, "%15[a-z]=%" SCNu64 " %15s", name, &v, how) != 3 ||
+                    !(streq(how, "enforced") || streq(how, "not-enforced")))
+                        continue;
+                snprintf(ret[n].name, sizeof ret[n].name, "%s", name);
+                ret[n].value = v;
+                ret[n].enforced = streq(how, "enforced");
+                n++;
+        }
+        return n;
+}
+
 static int pod_to_json(const Pod *p, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *apps = json_object_new_array();
         int r = 0;
@@ -254,6 +286,28 @@ static int pod_to_json(const Pod *p, json_object **ret) {
                 r = json_add_int64(o, "started", (int64_t) p->started_usec);
         if (r >= 0 && p->finished_usec && p->state >= POD_EXITED)
                 r = json_add_int64(o, "finished", (int64_t) p->finished_usec);
+        if (r >= 0) {
+                PodLimit limits[8];
+                size_t n = pod_limits_read(p, limits);
+                json_object *lo = n > 0 ? json_object_new_object() : NULL;
+
+                if (n > 0 && !lo)
+                        r = -ENOMEM;
+                for (size_t i = 0; i < n && r >= 0; i++) {
+                        json_object *one = json_object_new_object();
+
+                        if (!one || json_add_int64(one, "value", (int64_t) limits[i].value) < 0 ||
+                            json_add(one, "enforced", json_object_new_boolean(limits[i].enforced)) < 0) {
+                                json_object_put(one);
+                                r = -ENOMEM;
+                        } else
+                                r = json_add(lo, limits[i].name, one);  /* takes one, also on failure */
+                }
+                if (r >= 0 && lo)
+                        r = json_add(o, "limits", lo);
+                else
+                        json_object_put(lo);
+        }
         if (r >= 0)
                 r = json_add(o, "apps", TAKE_PTR(apps));
         if (r < 0)
@@ -418,6 +472,14 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 printf("private-users=%u:%u\n", p->manifest->userns_base, POD_USERNS_SIZE);
         if (p->state >= POD_EXITED && p->finished_usec)
                 printf("exited=%s\n", format_timestamp(ts, sizeof ts, p->finished_usec));
+        {
+                PodLimit limits[8];
+                size_t n = pod_limits_read(p, limits);
+
+                for (size_t i = 0; i < n; i++)
+                        printf("limit-%s=%" PRIu64 "%s\n", limits[i].name, limits[i].value,
+                               limits[i].enforced ? "" : " (not enforced)");
+        }
         for (size_t i = 0; i < p->n_apps; i++) {
                 const PodAppStatus *s = &p->apps[i];
 

@@ -22,6 +22,7 @@ if [ -d /sys/fs/cgroup/memory ]; then
                 >/dev/null 2>&1 || rc=$?
         assert_eq "$rc" 137                                     # SIGKILL from the OOM killer
         assert_in "app-attack=137 (killed SIGKILL)" "$(rocket status oom)"
+        assert_eq "$(rocket status oom | grep '^limit-memory=')" "limit-memory=67108864"    # in force here
 else
         echo "# no memory controller in this layout: the OOM kill is not testable here"
 fi
