@@ -138,12 +138,16 @@ int fly_enter(int argc, char *argv[]) {
                 if (fds[i] < 0)
                         return log_error_errno(errno, "Failed to open %s: %m", path);
         }
-        r = pty_relay_open(&pty);
-        if (r < 0)
-                return log_error_errno(r, "Failed to allocate a pseudo-terminal: %m");
         for (size_t i = 0; i < ELEMENTSOF(namespaces); i++)
                 if (setns(fds[i], 0) < 0)
                         return log_error_errno(errno, "Failed to enter the pod's %s namespace: %m", namespaces[i]);
+        /* A terminal of the pod's own devpts (its /dev), so that the command knows it by name. */
+        if (pty_relay_init(&pty) > 0) {
+                snprintf(path, sizeof path, "%s/dev/pts/ptmx", root);
+                r = pty_relay_open_at(&pty, path);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to allocate a pseudo-terminal in the pod: %m");
+        }
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGWINCH);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -104,7 +105,7 @@ static void record_exit(const PodManifest *m, int status) {
         (void) write_file_atomic_at(POD_FD, path, line, strlen(line), 0644);
 }
 
-static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_fd, PtyRelay *pty) {
+static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_fd, PtyRelay *pty, int pty_sock) {
         const PodApp *a = &m->apps[0];
         _cleanup_free_ char *root = NULL, *proc = NULL;
         pid_t app;
@@ -136,6 +137,21 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
         if (r < 0) {
                 log_error_errno(r, "Failed to mount the app's /dev, /sys or /proc: %m");
                 _exit(1);
+        }
+        /* On a terminal: one of the pod's own devpts, its master to rocket's side to relay. */
+        if (pty_sock >= 0) {
+                _cleanup_free_ char *ptmx = NULL;
+
+                if (asprintf(&ptmx, "%s/dev/pts/ptmx", root) < 0)
+                        _exit(1);
+                r = pty_relay_open_at(pty, ptmx);
+                if (r >= 0)
+                        r = pty_relay_send_master(pty, pty_sock);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to allocate the pod's pseudo-terminal: %m");
+                        _exit(1);
+                }
+                safe_close(pty_sock);
         }
 
         /* PID 1 of the pod: start the app, pass signals on, reap, leave with the app's status. */
@@ -171,7 +187,7 @@ static int fly_run(int argc, char *argv[]) {
         _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
         _cleanup_free_ char *pod_dir = NULL;
         PtyRelay pty = { .master_fd = -EBADF, .slave_fd = -EBADF };
-        int pipe_go[2], status = 0;
+        int pipe_go[2], pty_socks[2] = { -EBADF, -EBADF }, status = 0;
         char mid[33], pid[32], self[64];
         sigset_t mask;
         pid_t c;
@@ -191,9 +207,8 @@ static int fly_run(int argc, char *argv[]) {
         if (pipe2(pipe_go, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "pipe: %m");
         /* Never the caller's terminal: a pseudo-terminal of the pod's, relayed. */
-        r = pty_relay_open(&pty);
-        if (r < 0)
-                return log_error_errno(r, "Failed to allocate a pseudo-terminal: %m");
+        if (pty_relay_init(&pty) > 0 && socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC, 0, pty_socks) < 0)
+                return log_error_errno(errno, "socketpair: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
@@ -208,10 +223,11 @@ static int fly_run(int argc, char *argv[]) {
         if (c == 0) {
                 sigprocmask(SIG_UNBLOCK, &mask, NULL);
                 safe_close(pipe_go[1]);
-                pty.master_fd = safe_close(pty.master_fd);
-                child(m, pod_dir, pipe_go[0], &pty);
+                safe_close(pty_socks[0]);
+                child(m, pod_dir, pipe_go[0], &pty, pty_socks[1]);
         }
         safe_close(pipe_go[0]);
+        pty_socks[1] = safe_close(pty_socks[1]);
         snprintf(pid, sizeof pid, "%i\n", (int) c);
         r = write_file_atomic_at(POD_FD, "pid", pid, strlen(pid), 0644);
         if (r < 0 || write(pipe_go[1], "g", 1) != 1) {
@@ -221,7 +237,9 @@ static int fly_run(int argc, char *argv[]) {
         }
         safe_close(pipe_go[1]);
 
-        if (pty.master_fd >= 0) {
+        /* No master: the pod failed before it had one, and said why; its status follows. */
+        if (pty_socks[0] >= 0 && pty_relay_recv_master(&pty, pty_socks[0]) >= 0) {
+                safe_close(pty_socks[0]);
                 r = pty_relay_run(&pty, c, true, &status);
                 pty_relay_done(&pty);
                 if (r < 0)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,6 +39,7 @@ typedef struct EnterContext {
         const char *group;
         char *const *cmd;
         PtyRelay pty;
+        int pty_sock;           /* the child hands the pseudo-terminal's master to us over this */
 } EnterContext;
 
 static int open_namespaces(EnterContext *c) {
@@ -90,7 +92,7 @@ static _noreturn_ void exec_command(const EnterContext *c) {
 
 /* The child: the app's cgroup and the pod's namespaces, then the command as its own child (the PID
  * namespace applies to children only). Exits as the command did. */
-static _noreturn_ void enter_child(const EnterContext *c) {
+static _noreturn_ void enter_child(EnterContext *c) {
         pid_t cmd;
         int r, status;
 
@@ -109,6 +111,16 @@ static _noreturn_ void enter_child(const EnterContext *c) {
                         log_error_errno(errno, "Failed to enter the pod's %s namespace: %m", pod_namespaces[i]);
                         _exit(1);
                 }
+        /* The terminal from the pod's own devpts, so that the command knows it by name (tty(1)). */
+        if (c->pty_sock >= 0) {
+                r = pty_relay_open_at(&c->pty, "/dev/pts/ptmx");
+                if (r >= 0)
+                        r = pty_relay_send_master(&c->pty, c->pty_sock);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to allocate a pseudo-terminal in the pod: %m");
+                        _exit(1);
+                }
+        }
         cmd = fork();
         if (cmd < 0) {
                 log_error_errno(errno, "fork: %m");
@@ -132,7 +144,8 @@ int stage1_enter(int argc, char *argv[]) {
         };
         _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
         char *const default_cmd[] = { (char *) "/bin/sh", NULL };
-        EnterContext c = { .userns_fd = -EBADF, .pty = { .master_fd = -EBADF, .slave_fd = -EBADF } };
+        EnterContext c = { .userns_fd = -EBADF, .pty = { .master_fd = -EBADF, .slave_fd = -EBADF }, .pty_sock = -EBADF };
+        int socks[2] = { -EBADF, -EBADF };
         const char *app = NULL;
         sigset_t mask;
         char mid[33];
@@ -172,14 +185,13 @@ int stage1_enter(int argc, char *argv[]) {
         r = open_namespaces(&c);
         if (r < 0)
                 return r;
-        r = pty_relay_open(&c.pty);
-        if (r < 0)
-                return log_error_errno(r, "Failed to allocate a pseudo-terminal: %m");
+        if (pty_relay_init(&c.pty) > 0 && socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC, 0, socks) < 0)
+                return log_error_errno(errno, "socketpair: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGWINCH);
-        if (c.pty.master_fd >= 0) {     /* the relay restores the terminal on these */
+        if (socks[0] >= 0) {            /* the relay restores the terminal on these */
                 sigaddset(&mask, SIGTERM);
                 sigaddset(&mask, SIGHUP);
         }
@@ -189,17 +201,21 @@ int stage1_enter(int argc, char *argv[]) {
                 return log_error_errno(errno, "fork: %m");
         if (child == 0) {
                 sigprocmask(SIG_UNBLOCK, &mask, NULL);
-                c.pty.master_fd = safe_close(c.pty.master_fd);
+                socks[0] = safe_close(socks[0]);
+                c.pty_sock = socks[1];
                 enter_child(&c);
         }
+        socks[1] = safe_close(socks[1]);
         for (size_t i = 0; i < ELEMENTSOF(c.ns_fds); i++)
                 safe_close(c.ns_fds[i]);
         safe_close(c.userns_fd);
-        if (c.pty.master_fd >= 0)
+        /* No master: the child failed before it had one, and said why. */
+        if (socks[0] >= 0 && pty_relay_recv_master(&c.pty, socks[0]) >= 0)
                 r = pty_relay_run(&c.pty, child, false, &status);
         else if (waitpid(child, &status, 0) < 0)
                 r = -errno;
         pty_relay_done(&c.pty);
+        safe_close(socks[0]);
         if (r < 0)
                 return log_error_errno(r, "Failed to wait for the command: %m");
         if (WIFSIGNALED(status))

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -19,38 +22,99 @@ static int tty_of(const PtyRelay *p) {
         return p->tty[0] ? STDIN_FILENO : p->tty[1] ? STDOUT_FILENO : STDERR_FILENO;
 }
 
-int pty_relay_open(PtyRelay *ret) {
-        _cleanup_close_ int master = -EBADF;
-        PtyRelay p = { .master_fd = -EBADF, .slave_fd = -EBADF };
-        struct winsize ws;
-        char *name;
-
+int pty_relay_init(PtyRelay *ret) {
+        *ret = (PtyRelay) { .master_fd = -EBADF, .slave_fd = -EBADF };
         for (int fd = 0; fd < 3; fd++)
-                p.tty[fd] = isatty(fd);
-        if (!p.tty[0] && !p.tty[1] && !p.tty[2]) {
-                *ret = p;
-                return 0;
-        }
-        master = posix_openpt(O_RDWR|O_NOCTTY|O_CLOEXEC);
-        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || !(name = ptsname(master)))
+                ret->tty[fd] = isatty(fd);
+        return ret->tty[0] || ret->tty[1] || ret->tty[2];
+}
+
+int pty_relay_open_at(PtyRelay *p, const char *ptmx) {
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        struct winsize ws;
+        struct stat st;
+
+        master = open(ptmx, O_RDWR|O_NOCTTY|O_CLOEXEC|O_NOFOLLOW);
+        if (master < 0)
                 return -errno;
-        p.slave_fd = open(name, O_RDWR|O_NOCTTY|O_CLOEXEC);
-        if (p.slave_fd < 0)
+        /* Only the multiplexer itself (5:2): whatever else sits at that path is no terminal of ours. */
+        if (fstat(master, &st) < 0)
                 return -errno;
-        if (ioctl(tty_of(&p), TIOCGWINSZ, &ws) == 0)
+        if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
+                return -ENOTTY;
+        if (unlockpt(master) < 0)
+                return -errno;
+        /* The peer by the master, not by a path in that instance. */
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR|O_NOCTTY|O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        if (ioctl(tty_of(p), TIOCGWINSZ, &ws) == 0)
                 (void) ioctl(master, TIOCSWINSZ, &ws);
         /* Only stdin a terminal: the caller's terminal stays as it is and echoes; ours must not too. */
-        if (!p.tty[1] && !p.tty[2]) {
+        if (!p->tty[1] && !p->tty[2]) {
                 struct termios t;
 
-                if (tcgetattr(p.slave_fd, &t) == 0) {
+                if (tcgetattr(slave, &t) == 0) {
                         t.c_lflag &= ~(tcflag_t) (ECHO|ECHONL);
-                        (void) tcsetattr(p.slave_fd, TCSANOW, &t);
+                        (void) tcsetattr(slave, TCSANOW, &t);
                 }
         }
-        p.master_fd = TAKE_FD(master);
-        *ret = p;
-        return 1;
+        p->master_fd = TAKE_FD(master);
+        p->slave_fd = TAKE_FD(slave);
+        return 0;
+}
+
+int pty_relay_open(PtyRelay *ret) {
+        int r = pty_relay_init(ret);
+
+        if (r <= 0)
+                return r;
+        r = pty_relay_open_at(ret, "/dev/ptmx");
+        return r < 0 ? r : 1;
+}
+
+int pty_relay_send_master(PtyRelay *p, int sock) {
+        union {
+                struct cmsghdr cmsg;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte = 'm';
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &p->master_fd, sizeof(int));
+        if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+                return -errno;
+        p->master_fd = safe_close(p->master_fd);
+        return 0;
+}
+
+int pty_relay_recv_master(PtyRelay *p, int sock) {
+        union {
+                struct cmsghdr cmsg;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        struct cmsghdr *c;
+        ssize_t n;
+
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
+        c = CMSG_FIRSTHDR(&mh);
+        if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EBADMSG;        /* the other side went away without one */
+        memcpy(&p->master_fd, CMSG_DATA(c), sizeof(int));
+        return 0;
 }
 
 int pty_relay_attach(const PtyRelay *p) {

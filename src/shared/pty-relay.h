@@ -14,10 +14,17 @@ typedef struct PtyRelay {
         int slave_fd;
 } PtyRelay;
 
-/* Looks at our stdin, stdout and stderr; where any is a terminal, opens a pseudo-terminal pair of its
- * size (with echo off when only stdin is one: the caller's terminal echoes). Returns 1 with a pair, 0
- * with no terminal (fds -EBADF). */
+/* Looks at our stdin, stdout and stderr: 1 when any is a terminal (a relay is wanted), else 0. */
+int pty_relay_init(PtyRelay *ret);
+/* Opens the pseudo-terminal pair, on the devpts instance whose ptmx node this is (a pod's own
+ * /dev/pts/ptmx, opened in the pod's mount namespace, so that the pod knows its terminal by name), of
+ * our terminal's size, with echo off when only stdin is a terminal (the caller's echoes). */
+int pty_relay_open_at(PtyRelay *p, const char *ptmx);
+/* pty_relay_init(), and on a terminal a pair from our own /dev/ptmx. */
 int pty_relay_open(PtyRelay *ret);
+/* Hands the master side to the process at the other end of a Unix socket (the relay), closing ours. */
+int pty_relay_send_master(PtyRelay *p, int sock);
+int pty_relay_recv_master(PtyRelay *p, int sock);
 /* In the process that is to use it: a session of its own with the pseudo-terminal as its controlling
  * terminal, on those of fds 0-2 that were terminals. */
 int pty_relay_attach(const PtyRelay *p);

@@ -34,11 +34,14 @@ assert_eq "$(rocket enter web /bin/sh -c 'hostname; cat /proc/1/comm; test -f /b
 # enter: in the app's cgroup (its and the pod's limits apply), and on a terminal a pseudo-terminal of its own, never the
 # caller's (a program in the pod could keep that, or push input into it); the exit status comes back.
 assert_eq "$(rocket enter web cat /proc/self/cgroup | grep '^0::')" "0::/system.slice/busybox.service"
-out=$(script -qec 'echo "outer=$(readlink /proc/self/fd/0)"
-        rocket enter web sh -c "[ -t 0 ] && echo inner=\$(readlink /proc/self/fd/0); exit 3"; echo "rc=$?"' /dev/null | tr -d '\r')
+# The terminal is one of the pod's own devpts (another devpts instance than the caller's), which the
+# command knows by name: tty(1) works inside.
+out=$(script -qec 'echo "outer=$(stat -L -c %d /proc/self/fd/0)"
+        rocket enter web sh -c "echo inner=\$(tty) \$(stat -L -c %d /proc/self/fd/0); exit 3"; echo "rc=$?"' /dev/null |
+        tr -d '\r' | sed 's/\^@//g')
 outer=$(sed -n 's/^outer=//p' <<<"$out")
 inner=$(sed -n 's/.*inner=//p' <<<"$out")
-[[ "$outer" == /dev/pts/* && "$inner" == /dev/pts/* && "$outer" != "$inner" ]]
+[[ "$inner" == "/dev/pts/"[0-9]*" "[0-9]* && -n "$outer" && "${inner#* }" != "$outer" ]]
 assert_in "rc=3" "$out"
 # Only stdin a terminal (output to a pipe): the input still reaches the command through its own terminal.
 out=$(printf 'hello\n' | script -qec 'rocket enter web sh -c "read x; echo got-\$x; [ -t 0 ] && echo in-tty" | cat' /dev/null |

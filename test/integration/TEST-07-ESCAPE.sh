@@ -99,14 +99,15 @@ assert_in "EPERM" "$(rocket run --stage1-name=fly --exec /usr/local/bin/attack a
 assert_in "EPERM" "$(rocket run --stage1-name=fly --exec /usr/local/bin/attack attack:test -- clone-user)"
 assert_in "ok" "$(rocket run --stage1-name=fly --caps-retain=MKNOD --exec /usr/local/bin/attack attack:test -- mknod-dev)"
 rm -f /dev/shm/rocket-test-secret
-# Never the caller's terminal: on a terminal, the app gets a pseudo-terminal of its own.
-out=$(script -qec "rocket run --stage1-name=fly --exec /usr/local/bin/attack attack:test -- stdin-rdev; \
-        stat -L -c 'caller %t:%T' /proc/self/fd/0" /dev/null | tr -d '\r' | sed 's/\^@//g')    # script's EOF, echoed
-app_tty=$(sed -n 's/^tty //p' <<<"$out")
-caller=$(sed -n 's/^caller //p' <<<"$out")
-[ -n "$app_tty" ]
+# Never the caller's terminal: on a terminal, the app gets a pseudo-terminal of the pod's own devpts
+# (another instance than the caller's), which it knows by name.
+out=$(script -qec "rocket run --stage1-name=fly --exec /bin/sh attack:test -- -c 'echo app=\$(tty) \$(stat -L -c %d /proc/self/fd/0)'; \
+        echo caller=\$(stat -L -c %d /proc/self/fd/0)" /dev/null | tr -d '\r' | sed 's/\^@//g')    # script's EOF, echoed
+app_tty=$(sed -n 's/^app=//p' <<<"$out")
+caller=$(sed -n 's/^caller=//p' <<<"$out")
+[[ "$app_tty" == "/dev/pts/"[0-9]*" "[0-9]* ]]
 [ -n "$caller" ]
-[ "$app_tty" != "$((16#${caller%:*})):$((16#${caller#*:}))" ]
+[ "${app_tty#* }" != "$caller" ]
 
 # --- defaults: raw sockets, io_uring, personality(), user namespaces; and their overrides ---------------
 all="packet-socket raw-socket io-uring personality-exec personality-linux32 personality-query clone-user unshare-user"
