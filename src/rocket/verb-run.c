@@ -406,7 +406,7 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
                 _cleanup_free_ char *path = NULL;
                 const char *base;
 
-                r = store_layer_path(rec->layers[i].digest, &path);
+                r = store_layer_path(image_layer_tree(&rec->layers[i]), &path);
                 if (r < 0)
                         return log_oom();
                 base = strrchr(path, '/');

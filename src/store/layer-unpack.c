@@ -463,3 +463,43 @@ int layer_unpack(int archive_fd, int target_fd, LayerUnpackFlags flags, char **r
         }
         return finish_directories(&u);
 }
+
+int layer_diff_id(int blob_fd, char ret[static DIGEST_STRING_MAX], uint64_t *ret_size) {
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        _cleanup_(sha256_freep) Sha256 *h = sha256_new();
+        struct archive_entry *e;
+        uint64_t total = 0;
+        char buf[128 * 1024];
+        int r;
+
+        if (!a || !h)
+                return -ENOMEM;
+        /* The raw format: one entry, the decompressed stream itself. */
+        if (archive_read_support_filter_all(a) != ARCHIVE_OK || archive_read_support_format_raw(a) != ARCHIVE_OK)
+                return -EIO;
+        if (archive_read_open_fd(a, blob_fd, sizeof buf) != ARCHIVE_OK)
+                return archive_to_errno(a);
+        r = archive_read_next_header(a, &e);
+        if (r < ARCHIVE_WARN)
+                return archive_to_errno(a);
+        for (;;) {
+                la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+
+                if (n < 0)
+                        return archive_to_errno(a);
+                if (n == 0)
+                        break;
+                total += (uint64_t) n;
+                if (total > LAYER_UNPACK_BYTES_MAX)
+                        return -EFBIG;
+                r = sha256_update(h, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+        r = sha256_final(h, ret);
+        if (r < 0)
+                return r;
+        if (ret_size)
+                *ret_size = total;
+        return 0;
+}

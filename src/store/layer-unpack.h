@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "digest.h"
 #include "macro.h"
 
 typedef enum LayerUnpackFlags {
@@ -23,3 +24,7 @@ typedef enum LayerUnpackFlags {
  * trusted.overlay.opaque=y) with LAYER_UNPACK_DEVICES and are skipped without it. Planted overlay
  * xattrs (trusted.*, user.overlay.*) are never applied. */
 int layer_unpack(int archive_fd, int target_fd, LayerUnpackFlags flags, char **reterr_entry);
+
+/* The layer's diff ID: the sha256 of its tar stream once decompressed (libarchive's filters), and that
+ * stream's size. Computed, never taken from an image's config. From the current offset of blob_fd. */
+int layer_diff_id(int blob_fd, char ret[static DIGEST_STRING_MAX], uint64_t *ret_size);

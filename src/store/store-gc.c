@@ -114,7 +114,8 @@ int store_gc(Store *s, uint64_t grace_usec, char *const *keep, StoreGcStats *ret
                     (r = referenced_add(&referenced, rec->aci_manifest)) < 0)
                         goto finish;
                 for (size_t j = 0; j < rec->n_layers; j++)
-                        if ((r = referenced_add(&referenced, rec->layers[j].digest)) < 0)
+                        if ((r = referenced_add(&referenced, rec->layers[j].digest)) < 0 ||
+                            (r = referenced_add(&referenced, rec->layers[j].diff_id)) < 0)
                                 goto finish;
         }
         if (!referenced) {

@@ -28,6 +28,7 @@ ImageRecord *image_record_free(ImageRecord *r) {
         for (size_t i = 0; i < r->n_layers; i++) {
                 free(r->layers[i].digest);
                 free(r->layers[i].media_type);
+                free(r->layers[i].diff_id);
         }
         free(r->layers);
         strv_free(r->names);
@@ -295,6 +296,13 @@ static int image_load_with_refs(Store *s, const char *id, char **names, char **i
                         return r == -ENOENT ? -EBADMSG : r;
                 if (!digest_is_valid(rec->layers[i].digest))
                         return -EBADMSG;
+                r = dup_string(l, "diffId", false, &rec->layers[i].diff_id);
+                if (r < 0)
+                        return r;
+                if (rec->layers[i].diff_id && !digest_is_valid(rec->layers[i].diff_id))
+                        return -EBADMSG;
+                if (json_get_int64(l, "uncompressedSize", &v) >= 0 && v >= 0)
+                        rec->layers[i].uncompressed_size = (uint64_t) v;
                 r = dup_string(l, "mediaType", false, &rec->layers[i].media_type);
                 if (r < 0)
                         return r;
@@ -358,7 +366,10 @@ int store_image_save(Store *s, const ImageRecord *rec) {
                 }
                 if (json_add_string(l, "digest", rec->layers[i].digest) < 0 ||
                     (rec->layers[i].media_type && json_add_string(l, "mediaType", rec->layers[i].media_type) < 0) ||
-                    json_add_int64(l, "size", (int64_t) rec->layers[i].size) < 0)
+                    json_add_int64(l, "size", (int64_t) rec->layers[i].size) < 0 ||
+                    (rec->layers[i].diff_id && (json_add_string(l, "diffId", rec->layers[i].diff_id) < 0 ||
+                                                json_add_int64(l, "uncompressedSize",
+                                                               (int64_t) rec->layers[i].uncompressed_size) < 0)))
                         return -ENOMEM;
         }
         if (json_add_string(o, "id", rec->id) < 0 ||

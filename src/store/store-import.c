@@ -333,15 +333,32 @@ static int manifest_to_record(StoreImport *imp, const char *manifest_digest, Ima
         return 0;
 }
 
-static int extract_layer(StoreImport *imp, const char *digest, char **reterr_entry) {
+/* The layer's diff ID and uncompressed size, from its blob: its tree's name. */
+static int layer_identify(StoreImport *imp, ImageLayer *l) {
+        _cleanup_close_ int blob_fd = -EBADF;
+        char diff_id[DIGEST_STRING_MAX];
+        int r;
+
+        r = store_import_open(imp, l->digest, &blob_fd);
+        if (r < 0)
+                return r;
+        r = layer_diff_id(blob_fd, diff_id, &l->uncompressed_size);
+        if (r < 0)
+                return r;
+        free(l->diff_id);
+        l->diff_id = strdup(diff_id);
+        return l->diff_id ? 0 : -ENOMEM;
+}
+
+static int extract_layer(StoreImport *imp, const ImageLayer *l, char **reterr_entry) {
         _cleanup_close_ int blob_fd = -EBADF, dir_fd = -EBADF;
         char name[DIGEST_STRING_MAX + 8];
         int r;
 
-        snprintf(name, sizeof name, "layer-%s", digest_hex(digest));
+        snprintf(name, sizeof name, "layer-%s", digest_hex(image_layer_tree(l)));
         if (faccessat(imp->staging_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return 0;       /* the same layer twice in one image */
-        r = store_import_open(imp, digest, &blob_fd);
+        r = store_import_open(imp, l->digest, &blob_fd);
         if (r < 0)
                 return r;
         if (mkdirat(imp->staging_fd, name, 0755) < 0)
@@ -388,15 +405,29 @@ int store_import_commit(StoreImport *imp, const char *manifest_digest, ImageForm
         r = manifest_to_record(imp, manifest_digest, rec, reterr_entry);
         if (r < 0)
                 return r;
+        /* Every layer's diff ID: a tree serves the same layer whether it came compressed or not. Sizes are
+         * the uncompressed ones, so the same image counts the same whatever form it came in. */
+        rec->size = 0;
+        for (size_t i = 0; i < rec->n_layers; i++) {
+                r = layer_identify(imp, &rec->layers[i]);
+                if (r < 0) {
+                        if (IN_SET(r, -EBADMSG, -STORE_ERR_ARCHIVE_DAMAGED) && reterr_entry) {
+                                free(*reterr_entry);
+                                *reterr_entry = strdup(rec->layers[i].digest);
+                        }
+                        return r;
+                }
+                rec->size += rec->layers[i].uncompressed_size;
+        }
 
         /* Extract every new layer before anything becomes visible: a hostile layer must leave no trace. Only
          * root can (ownership, devices, overlay xattrs); others store verified blobs, and root extracts them
          * when a pod first needs them. */
         if (extract)
                 for (size_t i = 0; i < rec->n_layers; i++) {
-                        if (store_layer_exists(s, rec->layers[i].digest))
+                        if (store_layer_exists(s, image_layer_tree(&rec->layers[i])))
                                 continue;
-                        r = extract_layer(imp, rec->layers[i].digest, reterr_entry);
+                        r = extract_layer(imp, &rec->layers[i], reterr_entry);
                         if (r < 0)
                                 return r;
                 }
@@ -409,8 +440,8 @@ int store_import_commit(StoreImport *imp, const char *manifest_digest, ImageForm
                 for (size_t i = 0; i < rec->n_layers; i++) {
                         char from[DIGEST_STRING_MAX + 8], to[DIGEST_STRING_MAX + 8];
 
-                        snprintf(from, sizeof from, "layer-%s", digest_hex(rec->layers[i].digest));
-                        snprintf(to, sizeof to, "sha256-%s", digest_hex(rec->layers[i].digest));
+                        snprintf(from, sizeof from, "layer-%s", digest_hex(image_layer_tree(&rec->layers[i])));
+                        snprintf(to, sizeof to, "sha256-%s", digest_hex(image_layer_tree(&rec->layers[i])));
                         if (faccessat(imp->staging_fd, from, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
                                 continue;
                         if (renameat2(imp->staging_fd, from, s->layers_fd, to, RENAME_NOREPLACE) < 0 &&
@@ -439,9 +470,9 @@ int store_image_ensure_layers(Store *s, const ImageRecord *rec, char **reterr_en
         for (size_t i = 0; i < rec->n_layers; i++) {
                 _cleanup_close_ int blob_fd = -EBADF, dir_fd = -EBADF;
                 char name[DIGEST_STRING_MAX + 8], to[DIGEST_STRING_MAX + 8], got[DIGEST_STRING_MAX];
-                const char *digest = rec->layers[i].digest;
+                const char *digest = rec->layers[i].digest, *tree = image_layer_tree(&rec->layers[i]);
 
-                if (store_layer_exists(s, digest))
+                if (store_layer_exists(s, tree))
                         continue;
                 if (geteuid() != 0)
                         return -EPERM;
@@ -464,7 +495,20 @@ int store_image_ensure_layers(Store *s, const ImageRecord *rec, char **reterr_en
                 }
                 if (lseek(blob_fd, 0, SEEK_SET) < 0)
                         return -errno;
-                snprintf(name, sizeof name, "layer-%s", digest_hex(digest));
+                /* The tree is named by the diff ID the record holds: that must be what the blob holds. */
+                if (rec->layers[i].diff_id) {
+                        r = layer_diff_id(blob_fd, got, NULL);
+                        if (r < 0)
+                                return r;
+                        if (!streq(got, rec->layers[i].diff_id)) {
+                                free(*reterr_entry);
+                                *reterr_entry = strdup(digest);
+                                return -STORE_ERR_DIGEST_MISMATCH;
+                        }
+                        if (lseek(blob_fd, 0, SEEK_SET) < 0)
+                                return -errno;
+                }
+                snprintf(name, sizeof name, "layer-%s", digest_hex(tree));
                 if (mkdirat(imp->staging_fd, name, 0755) < 0 && errno != EEXIST)
                         return -errno;
                 dir_fd = openat(imp->staging_fd, name, O_RDONLY|O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW);
@@ -473,7 +517,7 @@ int store_image_ensure_layers(Store *s, const ImageRecord *rec, char **reterr_en
                 r = layer_unpack(blob_fd, dir_fd, LAYER_UNPACK_CHOWN|LAYER_UNPACK_DEVICES, reterr_entry);
                 if (r < 0)
                         return r;
-                snprintf(to, sizeof to, "sha256-%s", digest_hex(digest));
+                snprintf(to, sizeof to, "sha256-%s", digest_hex(tree));
                 if (renameat2(imp->staging_fd, name, s->layers_fd, to, RENAME_NOREPLACE) < 0 && errno != EEXIST)
                         return -errno;
         }

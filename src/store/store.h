@@ -70,7 +70,17 @@ typedef struct ImageLayer {
         char *digest;
         char *media_type;
         uint64_t size;
+        /* Its uncompressed tar's digest (layer_diff_id()), which names its tree, so that the same layer
+         * compressed or not is stored once; NULL in a record of an older rocket, whose tree is named by
+         * the blob's digest. */
+        char *diff_id;
+        uint64_t uncompressed_size;
 } ImageLayer;
+
+/* The digest that names the layer's tree in layers/. */
+static inline const char *image_layer_tree(const ImageLayer *l) {
+        return l->diff_id ?: l->digest;
+}
 
 typedef enum ImageFormat {
         IMAGE_FORMAT_OCI,

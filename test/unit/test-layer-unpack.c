@@ -326,3 +326,42 @@ TEST(truncated_stream_is_not_blamed_on_an_entry) {
         ASSERT_NULL(detail);
         cleanup_sandbox(base);
 }
+
+/* The diff ID is the digest of the tar stream itself, whether the blob is that stream or it gzipped. */
+TEST(diff_id_is_the_uncompressed_digest) {
+        static const Entry e[] = { { "a", AE_IFREG, 0644, "the same layer" } };
+        _cleanup_close_ int plain = make_archive(e, ELEMENTSOF(e)), gz = -EBADF;
+        char plain_digest[DIGEST_STRING_MAX], a[DIGEST_STRING_MAX], b[DIGEST_STRING_MAX];
+        uint64_t plain_size = 0, size = 0;
+        struct archive *w = archive_write_new();
+        char buf[65536];
+        ssize_t n;
+
+        ASSERT_OK(sha256_fd(plain, plain_digest, &plain_size));
+        ASSERT_TRUE(lseek(plain, 0, SEEK_SET) == 0);
+        /* The same bytes through gzip: a raw "archive" with a gzip filter. */
+        gz = open("/var/tmp", O_TMPFILE|O_RDWR|O_CLOEXEC, 0600);
+        ASSERT_TRUE(gz >= 0 && w);
+        ASSERT_TRUE(archive_write_add_filter_gzip(w) == ARCHIVE_OK && archive_write_set_format_raw(w) == ARCHIVE_OK &&
+                    archive_write_open_fd(w, gz) == ARCHIVE_OK);
+        {
+                struct archive_entry *x = archive_entry_new();
+
+                archive_entry_set_filetype(x, AE_IFREG);
+                archive_entry_set_pathname(x, "data");
+                ASSERT_TRUE(archive_write_header(w, x) == ARCHIVE_OK);
+                archive_entry_free(x);
+        }
+        while ((n = read(plain, buf, sizeof buf)) > 0)
+                ASSERT_TRUE(archive_write_data(w, buf, (size_t) n) == n);
+        archive_write_close(w);
+        archive_write_free(w);
+        ASSERT_TRUE(lseek(plain, 0, SEEK_SET) == 0 && lseek(gz, 0, SEEK_SET) == 0);
+
+        ASSERT_OK(layer_diff_id(plain, a, &size));
+        ASSERT_STREQ(a, plain_digest);
+        ASSERT_EQ(size, plain_size);
+        ASSERT_OK(layer_diff_id(gz, b, &size));
+        ASSERT_STREQ(b, plain_digest);
+        ASSERT_EQ(size, plain_size);
+}
