@@ -23,14 +23,15 @@
 #include <unistd.h>
 
 #include "dev-setup.h"
+#include "exit-record.h"
 #include "fly.h"
 #include "fs-util.h"
 #include "log.h"
 #include "pod-manifest.h"
 #include "pty-relay.h"
+#include "stage1-abi.h"
 #include "string-util.h"
 
-#define POD_FD 3
 
 static int load(PodManifest **ret, char mid[static 33]) {
         int r = pod_manifest_load_at(AT_FDCWD, "pod", ret);
@@ -84,25 +85,16 @@ static int bind_into(const char *root, const char *src, const char *dst, unsigne
 }
 
 static void record_exit(const PodManifest *m, int status) {
-        char path[PATH_MAX], line[96];
+        char path[PATH_MAX], line[EXIT_RECORD_MAX];
         struct timespec ts;
-        const char *how = "exited";
-        int code = 0;
+        ExitRecord rec;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (WIFSIGNALED(status)) {
-                how = "killed";
-                code = WTERMSIG(status);
-        } else
-                code = WEXITSTATUS(status);
-        if (streq(how, "killed"))
-                snprintf(line, sizeof line, "killed %s %llu\n", sigabbrev_np(code) ?: "KILL",
-                         (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
-        else
-                snprintf(line, sizeof line, "exited %i %llu\n", code,
-                         (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
-        snprintf(path, sizeof path, "apps/%s/exit", m->apps[0].name);
-        (void) write_file_atomic_at(POD_FD, path, line, strlen(line), 0644);
+        exit_record_from_wait_status(status, (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000, &rec);
+        if (exit_record_format(&rec, line) < 0)
+                return;
+        snprintf(path, sizeof path, STAGE1_APP_EXIT, m->apps[0].name);
+        (void) write_file_atomic_at(STAGE1_POD_FD, path, line, strlen(line), 0644);
 }
 
 static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_fd, PtyRelay *pty, int pty_sock) {
@@ -176,7 +168,7 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
                 char now[32];
 
                 snprintf(now, sizeof now, "%lld\n", (long long) time(NULL));
-                (void) write_file_atomic_at(POD_FD, "exited", now, strlen(now), 0644);
+                (void) write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_EXITED, now, strlen(now), 0644);
         }
         if (WIFSIGNALED(status))
                 _exit(128 + WTERMSIG(status));
@@ -200,7 +192,7 @@ static int fly_run(int argc, char *argv[]) {
         r = load(&m, mid);
         if (r < 0)
                 return r;
-        snprintf(self, sizeof self, "/proc/self/fd/%i", POD_FD);
+        snprintf(self, sizeof self, "/proc/self/fd/%i", STAGE1_POD_FD);
         pod_dir = realpath(self, NULL);
         if (!pod_dir)
                 return log_error_errno(errno, "fd 3 is not the pod directory: %m");
@@ -229,7 +221,7 @@ static int fly_run(int argc, char *argv[]) {
         safe_close(pipe_go[0]);
         pty_socks[1] = safe_close(pty_socks[1]);
         snprintf(pid, sizeof pid, "%i\n", (int) c);
-        r = write_file_atomic_at(POD_FD, "pid", pid, strlen(pid), 0644);
+        r = write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_PID, pid, strlen(pid), 0644);
         if (r < 0 || write(pipe_go[1], "g", 1) != 1) {
                 kill(c, SIGKILL);
                 waitpid(c, NULL, 0);

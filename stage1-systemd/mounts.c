@@ -490,12 +490,21 @@ int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root
                         want_cpu = want_cpu || m->apps[i].cpu_quota_milli || m->apps[i].cpu_weight;
                 }
                 snprintf(p, sizeof p, "%s/sys/fs/cgroup/cgroup.controllers", root);
-                if ((want_mem || want_cpu) && read_full_file_at(AT_FDCWD, p, 4096, &ctl, NULL) >= 0 &&
-                    ((want_mem && !strstr(ctl, "memory")) || (want_cpu && !strstr(ctl, "cpu"))))
-                        log_warning("The %s controller is not available to the pod here (cgroup v2 without it); the "
-                                    "apps' limits are recorded in their units but not enforced. Limits given before "
-                                    "the first image apply to the whole pod.",
-                                    want_mem && !strstr(ctl, "memory") ? "memory" : "cpu");
+                if ((want_mem || want_cpu) && read_full_file_at(AT_FDCWD, p, 4096, &ctl, NULL) >= 0) {
+                        _cleanup_strv_free_ char **have = NULL;
+                        bool no_mem, no_cpu;
+
+                        /* Whole words: "cpu" is not "cpuset". */
+                        if (strv_split(ctl, " \n", &have) < 0)
+                                return log_oom();
+                        no_mem = want_mem && !strv_contains(have, "memory");
+                        no_cpu = want_cpu && !strv_contains(have, "cpu");
+                        if (no_mem || no_cpu)
+                                log_warning("The %s controller is not available to the pod here (cgroup v2 without it); "
+                                            "the apps' limits are recorded in their units but not enforced. Limits "
+                                            "given before the first image apply to the whole pod.",
+                                            no_mem ? "memory" : "cpu");
+                }
         }
         r = read_host_file("/etc/resolv.conf", &resolv);
         if (r < 0)

@@ -29,9 +29,9 @@
 #include <sys/syscall.h>
 
 #include "app-exec.h"
+#include "exit-record.h"
+#include "stage1-abi.h"
 
-#define POD_DIR "/rocket/pod"
-#define STAGE2_DIR "/opt/stage2"
 
 static const char *app_name = "rocket-pod-helper";
 
@@ -142,7 +142,7 @@ static int exec_app(int argc, char *argv[]) {
         }
         if (i >= argc)
                 return fail(1, "exec: no command");
-        snprintf(root, sizeof root, STAGE2_DIR "/%s/rootfs", app_name);
+        snprintf(root, sizeof root, STAGE1_STAGE2_DIR "/%s/rootfs", app_name);
         e.root = root;
         e.argv = argv + i;
         /* Socket activation: systemd passed these to the app (fds 3…), and nothing else. */
@@ -152,7 +152,7 @@ static int exec_app(int argc, char *argv[]) {
 }
 
 static bool all_exited(void) {
-        DIR *d = opendir(POD_DIR "/apps");
+        DIR *d = opendir(STAGE1_POD_DIR "/apps");
         struct dirent *de;
         bool all = true;
 
@@ -163,7 +163,7 @@ static bool all_exited(void) {
 
                 if (de->d_name[0] == '.')
                         continue;
-                snprintf(p, sizeof p, POD_DIR "/apps/%s/exit", de->d_name);
+                snprintf(p, sizeof p, STAGE1_POD_DIR "/apps/%s/exit", de->d_name);
                 if (access(p, F_OK) < 0)
                         all = false;
         }
@@ -172,36 +172,29 @@ static bool all_exited(void) {
 }
 
 static int app_exited(int argc, char *argv[]) {
-        const char *code = getenv("EXIT_CODE"), *status = getenv("EXIT_STATUS");
-        char path[PATH_MAX], tmp[PATH_MAX];
+        char path[PATH_MAX], tmp[PATH_MAX], line[EXIT_RECORD_MAX];
         struct timespec ts;
-        bool failed;
+        ExitRecord rec;
         FILE *f;
 
         if (argc < 2 || !valid_name(argv[1]))
                 return fail(1, "app-exited: missing or invalid app name");
         app_name = argv[1];
-        /* Never started (a failed condition or dependency): recorded as a failure. */
-        if (!code || !*code || !status || !*status) {
-                code = "exited";
-                status = "1";
-        }
-        /* As systemd judges services: exit 0, or death by SIGHUP, SIGINT, SIGTERM or SIGPIPE, is clean. */
-        if (strcmp(code, "exited") == 0)
-                failed = strcmp(status, "0") != 0;
-        else
-                failed = strcmp(code, "killed") != 0 ||
-                         !(strcmp(status, "HUP") == 0 || strcmp(status, "INT") == 0 ||
-                           strcmp(status, "TERM") == 0 || strcmp(status, "PIPE") == 0);
-
         clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(path, sizeof path, POD_DIR "/apps/%s/exit", app_name);
-        snprintf(tmp, sizeof tmp, POD_DIR "/apps/%s/.exit.tmp", app_name);
+        /* Never started (a failed condition or dependency): recorded as a failure. */
+        if (exit_record_from_systemd(getenv("EXIT_CODE"), getenv("EXIT_STATUS"),
+                                     (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000, &rec) < 0)
+                (void) exit_record_from_systemd("exited", "1",
+                                                (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000, &rec);
+        if (exit_record_format(&rec, line) < 0)
+                return fail(1, "cannot record the exit: unknown signal %i", rec.status);
+
+        snprintf(path, sizeof path, STAGE1_POD_DIR "/" STAGE1_APP_EXIT, app_name);
+        snprintf(tmp, sizeof tmp, STAGE1_POD_DIR "/apps/%s/.exit.tmp", app_name);
         f = fopen(tmp, "we");
         if (!f)
                 return fail(1, "cannot record the exit: %m");
-        fprintf(f, "%s %s %llu\n", code, status,
-                (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        fputs(line, f);
         if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
                 fclose(f);
                 return fail(1, "cannot record the exit: %m");
@@ -214,7 +207,7 @@ static int app_exited(int argc, char *argv[]) {
          * and their exits are recorded. When the last app has exited there is nothing left to stop
          * gracefully: an immediate poweroff (systemd-shutdown at once; journald still syncs on SIGTERM),
          * which spares the pod's systemd a stop job for each of its mounts. */
-        if (failed) {
+        if (exit_record_failed(&rec)) {
                 if (kill(1, SIGRTMIN + 4) < 0)
                         return fail(1, "cannot power the pod off: %m");
         } else if (all_exited())
@@ -232,7 +225,7 @@ static int wait_path(int argc, char *argv[]) {
         if (argc < 3 || !valid_name(argv[1]) || argv[2][0] != '/')
                 return fail(1, "wait-path: usage: wait-path APP /PATH");
         app_name = argv[1];
-        snprintf(root, sizeof root, STAGE2_DIR "/%s/rootfs", app_name);
+        snprintf(root, sizeof root, STAGE1_STAGE2_DIR "/%s/rootfs", app_name);
         root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (root_fd < 0)
                 return fail(1, "cannot open %s: %m", root);

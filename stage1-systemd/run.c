@@ -33,7 +33,6 @@
 #include "stage1.h"
 #include "string-util.h"
 
-#define POD_FD 3
 
 typedef struct RunArgs {
         bool keep_unit;
@@ -318,7 +317,7 @@ static void record_limits(const PodManifest *m, pid_t leader) {
                 log_warning("The pod's %s limit is recorded but not enforced here: its cgroup has no controller for "
                             "it.", missing);
         if (record)
-                (void) write_stamp(POD_FD, "limits", record);
+                (void) write_stamp(STAGE1_POD_FD, STAGE1_POD_LIMITS, record);
 }
 
 /* The pod's systemd says READY=1 once every app has started (default.target): pass it on, with STATUS=. */
@@ -423,15 +422,15 @@ int stage1_run(int argc, char *argv[]) {
                 }
 
         /* fd 3 is the pod directory, locked (shared) by rocket; we keep it open until the pod is gone. */
-        if (fcntl(POD_FD, F_SETFD, FD_CLOEXEC) < 0)
+        if (fcntl(STAGE1_POD_FD, F_SETFD, FD_CLOEXEC) < 0)
                 return log_error_errno(errno, "run: fd 3 is not the pod directory: %m");
-        r = pod_manifest_load_at(POD_FD, "pod", &m);
+        r = pod_manifest_load_at(STAGE1_POD_FD, "pod", &m);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the pod manifest: %m");
         {
                 char self[64];
 
-                snprintf(self, sizeof self, "/proc/self/fd/%i", POD_FD);
+                snprintf(self, sizeof self, "/proc/self/fd/%i", STAGE1_POD_FD);
                 pod_dir = realpath(self, NULL);
                 if (!pod_dir)
                         return log_error_errno(errno, "Failed to resolve the pod directory: %m");
@@ -451,15 +450,15 @@ int stage1_run(int argc, char *argv[]) {
         if (!keep_unit)
                 keep_unit = machine_in_delegated_unit();
 
-        r = ensure_dirs(POD_FD, m);
+        r = ensure_dirs(STAGE1_POD_FD, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the pod's directories: %m");
         if (m->userns_base) {
                 r = userns_new(m->userns_base, &userns_fd);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create the pod's user namespace: %m");
-                r = userns_chown_pod_dir(POD_FD, m, m->userns_base);
-                if (r >= 0 && mkdirat(POD_FD, "idmap", 0700) < 0 && errno != EEXIST)
+                r = userns_chown_pod_dir(STAGE1_POD_FD, m, m->userns_base);
+                if (r >= 0 && mkdirat(STAGE1_POD_FD, "idmap", 0700) < 0 && errno != EEXIST)
                         r = -errno;
                 if (r < 0)
                         return log_error_errno(r, "Failed to hand the pod's directories to its user namespace: %m");
@@ -478,7 +477,7 @@ int stage1_run(int argc, char *argv[]) {
                     bind(notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                         return log_error_errno(errno, "Failed to create the pod's notification socket: %m");
                 /* The pod's systemd sends as the pod's root. */
-                if (m->userns_base && fchownat(POD_FD, "notify", m->userns_base, m->userns_base, 0) < 0)
+                if (m->userns_base && fchownat(STAGE1_POD_FD, "notify", m->userns_base, m->userns_base, 0) < 0)
                         return log_error_errno(errno, "Failed to hand the notification socket to the pod: %m");
         }
         link_journal(pod_dir, mid);
@@ -535,7 +534,7 @@ int stage1_run(int argc, char *argv[]) {
                 char pid[32];
 
                 snprintf(pid, sizeof pid, "%i\n", (int) child);
-                r = write_stamp(POD_FD, "pid", pid);
+                r = write_stamp(STAGE1_POD_FD, STAGE1_POD_PID, pid);
                 if (r < 0) {
                         log_error_errno(r, "Failed to record the pod's PID: %m");
                         goto kill_child;
@@ -589,7 +588,7 @@ finish:
 
                 clock_gettime(CLOCK_REALTIME, &ts);
                 snprintf(now, sizeof now, "%lld\n", (long long) ts.tv_sec);
-                (void) write_stamp(POD_FD, "exited", now);
+                (void) write_stamp(STAGE1_POD_FD, STAGE1_POD_EXITED, now);
         }
         app_output_free(out);
         if (r < 0)
@@ -599,7 +598,7 @@ finish:
          * was killed), how its PID 1 ended. */
         {
                 _cleanup_(pod_freep) Pod *p = NULL;
-                _cleanup_close_ int pods_fd = openat(POD_FD, "../..", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+                _cleanup_close_ int pods_fd = openat(STAGE1_POD_FD, "../..", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
                 int ex = -ENODATA;
 
                 if (pods_fd >= 0 && pod_load(pods_fd, POD_RUNNING, m->uuid, &p) >= 0)

@@ -114,7 +114,7 @@ int passed_sockets_take(const PodManifest *m, PassedSocket **ret, size_t *ret_n)
         for (long i = 0; i < n; i++) {
                 PassedSocket *ps = &l[i];
 
-                ps->fd = 4 + (int) i;
+                ps->fd = STAGE1_LISTEN_FDS_START + (int) i;
                 (void) fcntl(ps->fd, F_SETFD, FD_CLOEXEC);
                 ps->name = strdup(strv_length(names) > (size_t) i ? names[i] : "unknown");
                 if (!ps->name) {

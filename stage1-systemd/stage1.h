@@ -6,12 +6,9 @@
 #include <sys/types.h>
 
 #include "pod-manifest.h"
+#include "stage1-abi.h"
 
-#define STAGE1_HELPER "/usr/lib/systemd/rocket-pod-helper"
 #define STAGE1_SYSTEMD "/usr/lib/systemd/systemd"
-/* Where a pod's pieces sit inside the pod (stage1 view). */
-#define STAGE1_POD_DIR "/rocket/pod"
-#define STAGE1_STAGE2_DIR "/opt/stage2"
 
 int stage1_run(int argc, char *argv[]);
 int stage1_enter(int argc, char *argv[]);

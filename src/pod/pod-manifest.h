@@ -4,6 +4,7 @@
 /* The pod manifest: everything a stage1 needs to run the pod, fully resolved by stage0 (no store access
  * needed afterwards). Stored as JSON in the pod directory as "pod". */
 
+#include <errno.h>
 #include <stdint.h>
 
 #include "app-exec.h"
@@ -16,7 +17,7 @@ typedef enum VolumeKind {
         VOLUME_HOST,            /* bind-mount source from the host */
         VOLUME_EMPTY,           /* an empty directory in the pod directory, shared by the pod's apps */
         _VOLUME_KIND_MAX,
-        _VOLUME_KIND_INVALID = -1,
+        _VOLUME_KIND_INVALID = -EINVAL,
 } VolumeKind;
 
 typedef struct PodVolume {

@@ -16,7 +16,9 @@
 #include <systemd/sd-id128.h>
 
 #include "fs-util.h"
+#include "exit-record.h"
 #include "pod.h"
+#include "stage1-abi.h"
 #include "string-util.h"
 
 static const char *const pod_state_table[_POD_STATE_MAX] = {
@@ -152,45 +154,23 @@ static int read_pod_written_file(int dir_fd, const char *path, size_t max, char 
         return read_full_fd(fd, max, ret, NULL);
 }
 
-/* apps/APP/exit: "HOW STATUS USEC\n", as the in-pod helper writes it. */
+/* apps/APP/exit (exit-record.h): what the pod wrote, parsed as untrusted; anything else is no record. */
 static int read_app_exit(int dir_fd, const char *app, PodAppStatus *st) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *how = NULL;
-        char sig[32];
-        uint64_t when;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        ExitRecord rec;
 
-        if (asprintf(&path, "apps/%s/exit", app) < 0)
+        if (asprintf(&path, STAGE1_APP_EXIT, app) < 0)
                 return -ENOMEM;
-        if (read_pod_written_file(dir_fd, path, 256, &text) < 0)
+        if (read_pod_written_file(dir_fd, path, EXIT_RECORD_MAX, &text) < 0)
                 return 0;
-        how = calloc(1, strlen(text) + 1);
-        if (!how)
+        if (exit_record_parse(text, &rec) < 0)
+                return 0;
+        st->how = strdup(rec.how);
+        if (!st->how)
                 return -ENOMEM;
-        if (sscanf(text, "%s %31s %" SCNu64, how, sig, &when) != 3)
-                return 0;
-        if (streq(how, "exited")) {
-                char *end;
-                long v = strtol(sig, &end, 10);
-
-                if (*end || v < 0 || v > 255)
-                        return 0;
-                st->status = (int) v;
-        } else {
-                /* $EXIT_STATUS is a signal name without "SIG" for killed and dumped processes. */
-                int s = 0;
-
-                for (int i = 1; i < NSIG; i++) {
-                        const char *d = sigabbrev_np(i);
-
-                        if (d && streq(d, sig)) {
-                                s = i;
-                                break;
-                        }
-                }
-                st->status = s;
-        }
         st->exited = true;
-        st->how = TAKE_PTR(how);
-        st->when_usec = when;
+        st->status = rec.status;
+        st->when_usec = rec.when_usec;
         return 0;
 }
 
@@ -199,7 +179,7 @@ static int read_pid(int dir_fd, pid_t *ret) {
         char *end;
         long v;
 
-        if (read_full_file_at(dir_fd, "pid", 64, &text, NULL) < 0)
+        if (read_full_file_at(dir_fd, STAGE1_POD_PID, 64, &text, NULL) < 0)
                 return -ENOENT;
         v = strtol(text, &end, 10);
         if (end == text || (*end && *end != '\n') || v <= 1)
@@ -236,13 +216,13 @@ static int load(int pods_fd, PodState dir_state, const char *uuid, bool summary,
         /* The summary where it is enough and there is one (pods made before summaries have none). */
         r = summary ? pod_manifest_load_summary_at(p->dir_fd, "summary", &p->manifest) : -ENOENT;
         if (r == -ENOENT)
-                r = pod_manifest_load_at(p->dir_fd, "pod", &p->manifest);
+                r = pod_manifest_load_at(p->dir_fd, STAGE1_POD_MANIFEST, &p->manifest);
         if (r < 0 && dir_state != POD_EMBRYO && dir_state != POD_GARBAGE)
                 p->manifest = NULL;     /* listed as broken; gc removes what never became a pod */
 
         p->created_usec = p->manifest ? p->manifest->created_usec : mtime_usec_at(p->dir_fd, ".");
-        p->started_usec = mtime_usec_at(p->dir_fd, "pid");
-        p->finished_usec = mtime_usec_at(p->dir_fd, "exited");
+        p->started_usec = mtime_usec_at(p->dir_fd, STAGE1_POD_PID);
+        p->finished_usec = mtime_usec_at(p->dir_fd, STAGE1_POD_EXITED);
         (void) read_pid(p->dir_fd, &p->pid);
 
         if (p->manifest) {
@@ -454,12 +434,12 @@ int pod_uuid_new(char ret[static 37]) {
 }
 
 bool pod_app_failed(const PodAppStatus *a) {
+        ExitRecord rec = { .status = a->status };
+
         if (!a->exited)
                 return false;
-        if (streq(a->how, "exited"))
-                return a->status != 0;
-        /* As systemd judges services: SIGHUP, SIGINT, SIGTERM and SIGPIPE are clean ends. */
-        return !streq(a->how, "killed") || !IN_SET(a->status, SIGHUP, SIGINT, SIGTERM, SIGPIPE);
+        snprintf(rec.how, sizeof rec.how, "%s", a->how);
+        return exit_record_failed(&rec);
 }
 
 int pod_exit_status(const Pod *p) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
+
 /* Pods on disk. A pod's state is the directory it sits in under ROCKET_DIR/pods/, and whether it is alive
  * is whether someone holds a lock on its directory:
  *
@@ -29,7 +31,7 @@ typedef enum PodState {
         POD_EXITED_GARBAGE,
         POD_GARBAGE,
         _POD_STATE_MAX,
-        _POD_STATE_INVALID = -1,
+        _POD_STATE_INVALID = -EINVAL,
 } PodState;
 
 const char *pod_state_to_string(PodState s) _pure_;

@@ -13,6 +13,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "rocket-pod.h"
+#include "stage1-abi.h"
 #include "string-util.h"
 
 int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd) {
@@ -78,7 +79,7 @@ int rocket_stage1_find(const char *path, const char *name, char **ret) {
         abs = realpath(dir, NULL);
         if (!abs)
                 return log_error_errno(errno, "No stage1 at '%s': %m", dir);
-        if (asprintf(&run, "%s/run", abs) < 0 || asprintf(&json, "%s/stage1.json", abs) < 0)
+        if (asprintf(&run, "%s/" STAGE1_ENTRYPOINT_RUN, abs) < 0 || asprintf(&json, "%s/stage1.json", abs) < 0)
                 return log_oom();
         if (access(run, X_OK) < 0 || access(json, R_OK) < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "'%s' is not a stage1 (no run entrypoint or stage1.json).",
@@ -115,10 +116,10 @@ int rocket_fds_arrange(int pod_fd, const int *listen_fds, size_t n) {
         tmp_pod = fcntl(pod_fd, F_DUPFD_CLOEXEC, 100);
         for (size_t i = 0; i < n; i++)
                 tmp[i] = fcntl(listen_fds[i], F_DUPFD_CLOEXEC, 100);
-        if (tmp_pod < 0 || dup2(tmp_pod, 3) < 0)
+        if (tmp_pod < 0 || dup2(tmp_pod, STAGE1_POD_FD) < 0)
                 return -errno;
         for (size_t i = 0; i < n; i++)
-                if (tmp[i] < 0 || dup2(tmp[i], 4 + (int) i) < 0)
+                if (tmp[i] < 0 || dup2(tmp[i], STAGE1_LISTEN_FDS_START + (int) i) < 0)
                         return -errno;
         free(tmp);
         return 0;

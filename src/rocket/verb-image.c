@@ -92,7 +92,7 @@ static int parse_image_args(const char *verb, int argc, char *argv[], const char
                 for (const struct option *o = options; o->name; o++)
                         if (o->val == c)
                                 name = o->name;
-                if (c != 'h' && name && !strstr(allowed, name))
+                if (c != 'h' && name && !word_in_list(allowed, name))
                         return log_usage("image %s: option '--%s' does not apply here.", verb, name);
                 switch (c) {
                 case 'h':

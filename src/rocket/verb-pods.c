@@ -130,7 +130,7 @@ static int parse(const char *verb, int argc, char *argv[], const char *allowed, 
                 for (const struct option *x = options; x->name; x++)
                         if (x->val == c)
                                 o = x;
-                if (c != 'h' && o && !strstr(allowed, o->name))
+                if (c != 'h' && o && !word_in_list(allowed, o->name))
                         return getopt_error(verb, '?', argv);
                 switch (c) {
                 case 'h':

@@ -28,7 +28,7 @@ assert_eq "$(rocket logs --no-prefix hello)" "hello from a pod"
 [[ "$(rocket logs hello)" =~ ^[A-Z][a-z]{2}\ [0-9]{2}\ [0-9:]{8}\ busybox:\ hello\ from\ a\ pod$ ]]
 # And while the pod runs, through machined: journalctl -M.
 rocket run --name chatty --exec /bin/sh "$img" -- -c 'echo chatty-says-hi; exec sleep 1000' >/dev/null 2>&1 &
-wait_until "journalctl -M chatty -t busybox -o cat --no-pager 2>/dev/null | grep -qx chatty-says-hi"
+wait_until "journalctl -M chatty -t busybox -o cat --no-pager 2>/dev/null | grep -cx chatty-says-hi >/dev/null"
 rocket stop chatty
 wait
 assert_eq "$(journalctl -m _MACHINE_ID="$(rocket status --format=json chatty | jq -r .uuid | tr -d -)" -t busybox -o cat --no-pager)" chatty-says-hi
@@ -62,7 +62,7 @@ rocket run --name duo --hostname=duo-host \
         "$img" --name client --exec /bin/sh -- -c 'for i in $(seq 100); do wget -q -O - http://127.0.0.1:18080/ && break; sleep 0.1; done;
                 echo "ns $(readlink /proc/self/ns/ipc) $(readlink /proc/self/ns/uts)";
                 test ! -e /only-in-server && echo "no server files here"; hostname; exit 0' >"$fx/duo.out" 2>&1 &
-wait_until "rocket status duo 2>/dev/null | grep -q app-client=0"
+wait_until "rocket status duo 2>/dev/null | grep -c app-client=0 >/dev/null"
 rocket stop duo
 wait
 st=$(rocket status duo)
@@ -138,7 +138,7 @@ ln -s /etc "$fx/vol-src"
 assert_in "is a symbolic link now" "$(rocket run-prepared "$u" 2>&1 || true)"
 rocket rm "$u" >/dev/null 2>&1 || true
 rocket run --name busy --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
-wait_until "rocket status busy 2>/dev/null | grep -q state=running"
+wait_until "rocket status busy 2>/dev/null | grep -c state=running >/dev/null"
 assert_fails 1 rocket run --name busy "$img"                             # name in use
 assert_fails 1 rocket rm busy                                            # still running
 rocket stop busy
@@ -154,7 +154,7 @@ assert_eq "$(pods_on_disk)" ""
 assert_eq "$(rocket list --no-legend)" ""
 assert_eq "$(rocket_mounts)" 0
 assert_eq "$(find /var/log/journal -maxdepth 1 -type l | wc -l)" 0
-machinectl list --no-pager | grep -q "No machines."
+machinectl list --no-pager | grep -c "No machines." >/dev/null
 [ -z "$(systemctl list-units --all --plain --no-legend 'machine-*' | grep -v '^$' || true)" ]
 # On hosts whose systemd does not track in cgroup2, the pods' cgroup2 subtrees are gone too.
 if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
@@ -203,11 +203,11 @@ rocket image tag inuse:test inuse:other >/dev/null
 rocket run --name=inuse --exec /bin/sleep inuse:test -- 1000 >/dev/null 2>&1 &
 wait_until "machinectl show inuse >/dev/null 2>&1"
 assert_eq "$(rocket image rm inuse:other)" inuse:other                # one of its names: only that name goes
-rocket image list --no-legend | grep -q inuse:test
+rocket image list --no-legend | grep -c inuse:test >/dev/null
 assert_fails 1 rocket image rm "$id"                                    # by ID, with all names, in use: refused
 assert_in "used by a pod" "$(rocket image rm "$id" 2>&1 || true)"
 assert_eq "$(rocket image rm --force "$id" 2>/dev/null)" "$id"          # names gone, data kept
-! rocket image list --no-legend | grep -q inuse:
+! rocket image list --no-legend | grep -c inuse: >/dev/null
 rocket image gc --grace-period=0
 assert_eq "$(rocket enter inuse /bin/cat /usr/local/bin/inuse-marker)" "in use"
 rocket stop inuse >/dev/null

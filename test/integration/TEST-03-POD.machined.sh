@@ -136,7 +136,7 @@ assert_eq "$out" via-systemd-run
 systemd-run --unit=rocket-ku2 -p Delegate=yes rocket run --name ku2 --exec /bin/sleep "$img" -- 1000
 wait_until "machinectl show ku2 >/dev/null 2>&1"
 assert_eq "$(machinectl show ku2 -p Unit --value)" rocket-ku2.service
-wait_until "systemctl status rocket-ku2.service --no-pager | grep -q 'sleep 1000'"
+wait_until "systemctl status rocket-ku2.service --no-pager | grep -c 'sleep 1000' >/dev/null"
 rocket stop ku2 >/dev/null
 wait_until "! systemctl is-active -q rocket-ku2.service"
 assert_eq "$(systemctl show rocket-ku2.service -p Result --value)" success
@@ -162,5 +162,5 @@ done
 rocket gc --grace-period=0
 assert_eq "$(rocket list --no-legend)" ""
 assert_eq "$(findmnt -rn -o TARGET | grep -c "^$ROCKET_DIR/pods" || true)" 0
-machinectl list --no-pager | grep -q "No machines."
+machinectl list --no-pager | grep -c "No machines." >/dev/null
 rm -rf "$fx"

@@ -148,7 +148,7 @@ chmod 0755 "$fx"
 useradd -M -G rocket rocket-member
 useradd -M rocket-stranger
 as() { setpriv --reuid="$(id -u "$1")" --regid="$(id -g "$1")" --init-groups env HOME=/ "${@:2}"; }
-as rocket-member rocket fetch --name=busybox:member "oci:$fx/busybox:latest" | grep -q '^sha256:'
+as rocket-member rocket fetch --name=busybox:member "oci:$fx/busybox:latest" | grep -c '^sha256:' >/dev/null
 assert_in "busybox:member" "$(as rocket-member rocket image list)"
 assert_in "web" "$(as rocket-member rocket list)"
 out=$(as rocket-stranger rocket list 2>&1 || true)

@@ -113,7 +113,7 @@ assert_eq "$out" "1000:1000:1000 50:/home/app"
 out=$(rocket run --stage1-name=fly --user=app --group=wheel --exec /bin/true attack:test 2>&1) && false
 assert_in "group 'wheel' is not in the image's /etc/group" "$out"
 rocket run --name=fly2 --stage1-name=fly --exec /bin/sleep attack:test -- 1000 >/dev/null 2>&1 &
-wait_until "rocket status fly2 2>/dev/null | grep -q state=running"
+wait_until "rocket status fly2 2>/dev/null | grep -c state=running >/dev/null"
 assert_in "fly2" "$(rocket list --no-legend | grep running)"
 assert_in "/bin/sleep 1000" "$(rocket enter fly2 /bin/ps)"
 rocket stop fly2 >/dev/null

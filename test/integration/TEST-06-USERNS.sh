@@ -100,7 +100,7 @@ assert_eq "$(rocket cat-manifest ua | jq .privateUsers)" "$base_a"
 assert_eq "$(rocket enter ua sh -c 'id -u; stat -c %u /bin/busybox')" "$(printf '0\n0')"
 # machined and the journal see the pod as ever.
 assert_eq "$(machinectl show ua -p State --value)" running
-wait_until "journalctl -M ua --no-pager | grep -q 'Started busybox.service'"
+wait_until "journalctl -M ua --no-pager | grep -c 'Started busybox.service' >/dev/null"
 rocket stop ua ub >/dev/null
 wait
 assert_eq "$(rocket status ua | sed -n 's/^state=//p')" exited
@@ -113,7 +113,7 @@ wait_until "rocket enter orphan true"
 leader=$(machinectl show orphan -p Leader --value)
 kill -9 "$sup"
 rocket enter orphan sh -c 'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = rocket-pod-help ] && kill -9 "${p#/proc/}"; done; true'
-wait_until "rocket status orphan | grep -q state=exited"
+wait_until "rocket status orphan | grep -c state=exited >/dev/null"
 kill -0 "$leader"                       # still running, unmanaged
 rocket gc --grace=0s >/dev/null
 wait_until "! kill -0 $leader 2>/dev/null"

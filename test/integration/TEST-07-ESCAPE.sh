@@ -81,7 +81,7 @@ wait
 
 # --- fly: reduced isolation, not none -------------------------------------------------------------------
 rocket run --name=evilf --stage1-name=fly attack:test --exec /bin/busybox -- sh -c "$plant" >"$fx/evilf.log" 2>&1 &
-wait_until "rocket status evilf 2>/dev/null | grep -q state=running"
+wait_until "rocket status evilf 2>/dev/null | grep -c state=running >/dev/null"
 wait_until "rocket enter evilf /bin/busybox test -e /tmp/planted 2>/dev/null" 30
 out=$(rocket enter evilf)
 check_planted "${out/stage1-root: ENOENT/stage1-root: EACCES}" 00000000a00005fb      # no CAP_MKNOD without a device policy

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The contract between rocket (stage0) and a stage1, in one place; rocket-stage1(7) describes it for
+ * those who write a stage1 of their own. libc only: the in-pod helper includes it too. */
+
+/* The interface version a stage1 declares in stage1.json ("interface"). */
+#define STAGE1_INTERFACE 1
+
+/* Entrypoints: executables of these names in the stage1's directory. */
+#define STAGE1_ENTRYPOINT_RUN "run"
+#define STAGE1_ENTRYPOINT_ENTER "enter"
+#define STAGE1_ENTRYPOINT_STOP "stop"
+#define STAGE1_ENTRYPOINT_GC "gc"
+
+/* An entrypoint runs with the pod directory as its working directory and open as fd 3; run gets the
+ * sockets passed to rocket (socket activation) as fds 4… in LISTEN_FDS order. */
+#define STAGE1_POD_FD 3
+#define STAGE1_LISTEN_FDS_START 4
+
+/* Files of the pod directory (relative to it). "pod" is the manifest stage0 writes; the rest a stage1
+ * writes, and a running pod may reach: rocket reads them as untrusted input. */
+#define STAGE1_POD_MANIFEST "pod"
+#define STAGE1_POD_PID "pid"                    /* the pod's PID 1, as the host sees it */
+#define STAGE1_POD_EXITED "exited"              /* written when the pod has ended */
+#define STAGE1_POD_LIMITS "limits"              /* the pod's own limits and whether they are in force */
+#define STAGE1_APP_EXIT "apps/%s/exit"          /* an app's exit record (exit-record.h), by app name */
+
+/* Where stage1-systemd puts a pod's pieces, as its systemd sees them. */
+#define STAGE1_POD_DIR "/rocket/pod"
+#define STAGE1_STAGE2_DIR "/opt/stage2"
+#define STAGE1_HELPER "/usr/lib/systemd/rocket-pod-helper"
