@@ -237,7 +237,6 @@ static int mount_v2_private(const char *scratch) {
 }
 
 int cgroup_v2_remove(const char *scratch, const char *path) {
-        _cleanup_free_ char *rel = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 

@@ -250,6 +250,8 @@ int mount_spec_parse(const char *where, const char *spec, PodMount *ret) {
         target = spec_get(parts, "target");
         if (!volume || !target)
                 return log_usage("%s: invalid mount '%s': it needs volume=NAME,target=PATH.", where, spec);
+        if (!name_is_valid(volume))
+                return log_usage("%s: invalid mount '%s': no volume can be named '%s'.", where, spec, volume);
         if (!target_is_safe(target))
                 return log_usage("%s: mount target '%s' is not an absolute path inside the app's rootfs.", where,
                                  target);

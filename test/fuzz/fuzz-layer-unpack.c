@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A layer's tar stream (plain or compressed) extracted below a directory, as an import does: whatever
+ * the archive holds, nothing may land outside it. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "layer-unpack.h"
+#include "log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char base[] = "/var/tmp/rocket-fuzz-unpack.XXXXXX";
+
+/* base/ holds only root/ (the target); anything else there is an escape. */
+static void check_nothing_outside(void) {
+        DIR *d = opendir(base);
+        struct dirent *de;
+
+        if (!d)
+                abort();
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && strcmp(de->d_name, "root") != 0)
+                        abort();
+        closedir(d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        _cleanup_close_ int fd = -EBADF, base_fd = -EBADF, root_fd = -EBADF;
+        _cleanup_free_ char *entry = NULL;
+        char digest[DIGEST_STRING_MAX];
+
+        log_set_max_level(-1);
+        if (base[strlen(base) - 1] == 'X' && !mkdtemp(base))
+                abort();
+        base_fd = open(base, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (base_fd < 0)
+                abort();
+        (void) rm_rf_at(base_fd, "root");
+        if (mkdirat(base_fd, "root", 0755) < 0)
+                abort();
+        root_fd = openat(base_fd, "root", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        fd = memfd_create("layer", MFD_CLOEXEC);
+        if (root_fd < 0 || fd < 0 || write(fd, data, size) != (ssize_t) size || lseek(fd, 0, SEEK_SET) < 0)
+                abort();
+        (void) layer_unpack(fd, root_fd, 0, &entry);
+        check_nothing_outside();
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                abort();
+        (void) layer_diff_id(fd, digest, NULL);
+        return 0;
+}
