@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* stage1-systemd's entrypoints, one binary: run, enter, stop, gc (by the name it is called as, or the first
- * argument). The contract is rocket-stage1(7): cwd is the pod directory, fd 3 the pod directory locked. */
+/* stage1-systemd: what the entrypoints share (the manifest, the pod's PID 1), and the stop and gc
+ * entrypoints; main.c dispatches. The contract is rocket-stage1(7): cwd is the pod directory, fd 3 the
+ * pod directory locked. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,34 +125,4 @@ int stage1_gc(int argc, char *argv[]) {
                 }
         }
         return 0;
-}
-
-int main(int argc, char *argv[]) {
-        static const struct {
-                const char *name;
-                int (*run)(int argc, char *argv[]);
-        } entrypoints[] = {
-                { "run", stage1_run },
-                { "enter", stage1_enter },
-                { "stop", stage1_stop },
-                { "gc", stage1_gc },
-        };
-        _cleanup_free_ char *copy = strdup(argv[0]);
-        const char *name = copy ? basename(copy) : argv[0];
-        int r;
-
-        log_setup("rocket");
-        if (argc > 1 && !startswith(name, "run") && !startswith(name, "enter") && !startswith(name, "stop") &&
-            !startswith(name, "gc")) {
-                name = argv[1];
-                argc--;
-                argv++;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(entrypoints); i++)
-                if (streq(name, entrypoints[i].name)) {
-                        r = entrypoints[i].run(argc, argv);
-                        return r < 0 ? 1 : r;
-                }
-        fprintf(stderr, "rocket stage1-systemd: unknown entrypoint '%s' (run, enter, stop, gc).\n", name);
-        return 2;
 }
