@@ -31,9 +31,7 @@ static const char *const pod_state_table[_POD_STATE_MAX] = {
         [POD_GARBAGE] = "garbage",
 };
 
-const char *pod_state_to_string(PodState s) {
-        return s >= 0 && s < _POD_STATE_MAX ? pod_state_table[s] : NULL;
-}
+DEFINE_STRING_TABLE(pod_state, PodState, _POD_STATE_MAX);
 
 const char *pod_state_dir(PodState s) {
         switch (s) {

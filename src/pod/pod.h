@@ -35,6 +35,7 @@ typedef enum PodState {
 } PodState;
 
 const char *pod_state_to_string(PodState s) _pure_;
+PodState pod_state_from_string(const char *s) _pure_;
 
 /* The directory a state lives in ("run" for running and exited). */
 const char *pod_state_dir(PodState s) _pure_;

@@ -605,7 +605,7 @@ static int pods_dir_make_nosuid(int pods_fd) {
         return 0;
 }
 
-/* Creates the pod directory in embryo/ and moves it to `to`. Returns the locked pod directory fd. */
+/* Creates the pod directory in embryo/ and moves it to `to`, under the pods lock; *ret_pod is the pod there. */
 static int create_pod(RocketContext *ctx, int pods_fd, PodManifest *m, PodState to, const char *uuid_file,
                       bool private_users, Pod **ret_pod) {
         _cleanup_close_ int lock_fd = -EBADF, dir_fd = -EBADF;

@@ -216,6 +216,9 @@ TEST(pod_states_and_exit) {
         ASSERT_EQ(pod_exit_status(q), 7);
         ASSERT_OK(pod_transition(pods, q, POD_EXITED_GARBAGE));
         ASSERT_STREQ(pod_state_to_string(q->state), "exited-garbage");
+        ASSERT_EQ(pod_state_from_string("exited-garbage"), POD_EXITED_GARBAGE);
+        ASSERT_EQ(pod_state_from_string("frob"), _POD_STATE_INVALID);
+        ASSERT_NULL(pod_state_to_string(_POD_STATE_MAX));
         ASSERT_OK(pod_remove(pods, q));
         ASSERT_ERROR(pod_resolve(pods, "web", &p), ENOENT);
         ASSERT_OK(rm_rf_at(AT_FDCWD, dir));
