@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-event.h>
+
 #include "dev-setup.h"
 #include "exit-record.h"
 #include "fly.h"
@@ -175,6 +177,33 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
         _exit(WEXITSTATUS(status));
 }
 
+static int on_pod_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        int *status = userdata;
+
+        *status = si->si_code == CLD_EXITED ? W_EXITCODE(si->si_status, 0) : W_EXITCODE(0, si->si_status);
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) kill(*(pid_t *) userdata, SIGTERM);
+        return 0;
+}
+
+/* Until the pod's PID 1 ends, passing SIGINT, SIGTERM and SIGHUP on as SIGTERM (all blocked already). */
+static int wait_pod(pid_t pod, int *ret_status) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        int r;
+
+        r = sd_event_new(&e);
+        if (r >= 0)
+                r = sd_event_add_child(e, NULL, pod, WEXITED, on_pod_exit, ret_status);
+        for (size_t i = 0; r >= 0 && i < 3; i++)
+                r = sd_event_add_signal(e, NULL, (const int[]) { SIGINT, SIGTERM, SIGHUP }[i], on_stop_signal, &pod);
+        if (r >= 0)
+                r = sd_event_loop(e);
+        return r;
+}
+
 static int fly_run(int argc, char *argv[]) {
         _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
         _cleanup_free_ char *pod_dir = NULL;
@@ -239,15 +268,9 @@ static int fly_run(int argc, char *argv[]) {
                 return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
         }
         /* SIGINT/SIGTERM/SIGHUP to us: to the pod's PID 1, which passes them to the app. */
-        for (;;) {
-                struct timespec t = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
-                int sig = sigtimedwait(&mask, NULL, &t);
-
-                if (sig > 0 && sig != SIGCHLD)
-                        (void) kill(c, SIGTERM);
-                if (waitpid(c, &status, WNOHANG) == c)
-                        break;
-        }
+        r = wait_pod(c, &status);
+        if (r < 0)
+                return log_error_errno(r, "Failed to wait for the pod: %m");
         if (WIFSIGNALED(status))
                 return 128 + WTERMSIG(status);
         return WEXITSTATUS(status);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <systemd/sd-journal.h>
@@ -75,6 +76,16 @@ fail:
 
 int app_output_fd(AppOutput *o) {
         return sd_journal_get_fd(o->j);
+}
+
+int app_output_events(AppOutput *o) {
+        int r = sd_journal_get_events(o->j);
+
+        return r < 0 ? EPOLLIN : r;
+}
+
+int app_output_timeout(AppOutput *o, uint64_t *ret_usec) {
+        return sd_journal_get_timeout(o->j, ret_usec);
 }
 
 int app_output_flush(AppOutput *o) {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
 #include <systemd/sd-login.h>
 
 #include "fs-util.h"
@@ -343,48 +344,101 @@ static void relay_notify(int fd, const PodManifest *m) {
         }
 }
 
+/* The pod's supervisor, on sd-event: the pod's PID 1 ending, signals to us (passed on as a poweroff),
+ * the pod's readiness notifications, and the apps' output from the pod's journal as it comes. No
+ * periodic wakeups but the journal's own timeout. */
+typedef struct Supervisor {
+        pid_t child;
+        AppOutput *out;
+        const PodManifest *m;
+        int notify_fd;
+        bool stopping;
+        int wait_status;
+        sd_event_source *journal_timer;
+} Supervisor;
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Supervisor *sv = userdata;
+
+        sv->wait_status = si->si_code == CLD_EXITED ? W_EXITCODE(si->si_status, 0)
+                                                     : W_EXITCODE(0, si->si_status) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Supervisor *sv = userdata;
+
+        /* The pod's systemd re-executes on SIGTERM: ask it to power off instead; a second SIGINT kills. */
+        log_debug("Got signal %u, %s the pod.", si->ssi_signo, sv->stopping ? "killing" : "stopping");
+        (void) kill(sv->child, sv->stopping && si->ssi_signo == SIGINT ? SIGKILL : SIGRTMIN + 4);
+        sv->stopping = true;
+        return 0;
+}
+
+static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Supervisor *sv = userdata;
+
+        relay_notify(fd, sv->m);
+        return 0;
+}
+
+/* The journal wants to be looked at on its fd's events and, at the latest, by its timeout. */
+static int journal_rearm(Supervisor *sv) {
+        uint64_t usec;
+        int r;
+
+        r = app_output_timeout(sv->out, &usec);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_time(sv->journal_timer, usec);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(sv->journal_timer, usec == UINT64_MAX ? SD_EVENT_OFF : SD_EVENT_ONESHOT);
+}
+
+static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Supervisor *sv = userdata;
+
+        (void) app_output_flush(sv->out);
+        return journal_rearm(sv);
+}
+
+static int on_journal_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        return on_journal(s, -EBADF, 0, userdata);
+}
+
 static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManifest *m, int *ret_wait_status) {
-        _cleanup_close_ int sfd = -EBADF;
-        sigset_t mask;
-        bool stopping = false;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Supervisor sv = { .child = child, .out = out, .m = m, .notify_fd = notify_fd };
+        int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC|SFD_NONBLOCK);
-        if (sfd < 0)
-                return log_error_errno(errno, "signalfd: %m");
-
-        for (;;) {
-                struct pollfd p[3] = {
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = out ? app_output_fd(out) : -1, .events = POLLIN },
-                        { .fd = notify_fd, .events = POLLIN },
-                };
-                struct signalfd_siginfo si;
-                int status;
-
-                if (out)
+        r = sd_event_new(&e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the supervisor: %m");
+        /* SIGCHLD, SIGINT, SIGTERM and SIGHUP are blocked since before the clone. */
+        r = sd_event_add_child(e, NULL, child, WEXITED, on_child, &sv);
+        for (size_t i = 0; r >= 0 && i < 3; i++)
+                r = sd_event_add_signal(e, NULL, (const int[]) { SIGINT, SIGTERM, SIGHUP }[i], on_signal, &sv);
+        if (r >= 0 && notify_fd >= 0)
+                r = sd_event_add_io(e, NULL, notify_fd, EPOLLIN, on_notify, &sv);
+        if (r >= 0 && out) {
+                r = sd_event_add_io(e, NULL, app_output_fd(out), app_output_events(out), on_journal, &sv);
+                if (r >= 0)
+                        r = sd_event_add_time(e, &sv.journal_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                                              on_journal_timer, &sv);
+                if (r >= 0) {
                         (void) app_output_flush(out);
-                if (waitpid(child, &status, WNOHANG) == child) {
-                        *ret_wait_status = status;
-                        return 0;
-                }
-                if (poll(p, 3, 250) < 0 && errno != EINTR)
-                        return log_error_errno(errno, "poll: %m");
-                if (notify_fd >= 0)
-                        relay_notify(notify_fd, m);
-                while (read(sfd, &si, sizeof si) == sizeof si) {
-                        if (si.ssi_signo == SIGCHLD)
-                                continue;
-                        /* The pod's systemd re-executes on SIGTERM: ask it to power off instead. */
-                        log_debug("Got signal %u, %s the pod.", si.ssi_signo, stopping ? "killing" : "stopping");
-                        (void) kill(child, stopping && si.ssi_signo == SIGINT ? SIGKILL : SIGRTMIN + 4);
-                        stopping = true;
+                        r = journal_rearm(&sv);
                 }
         }
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the supervisor: %m");
+        r = sd_event_loop(e);
+        sd_event_source_unref(sv.journal_timer);
+        if (r < 0)
+                return log_error_errno(r, "The supervisor failed: %m");
+        *ret_wait_status = sv.wait_status;
+        return 0;
 }
 
 int stage1_run(int argc, char *argv[]) {

@@ -3,6 +3,7 @@
 
 /* stage1-systemd: the entrypoints rocket execs (see rocket-stage1(7)), one binary dispatching on its name. */
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "pod-manifest.h"
@@ -82,6 +83,10 @@ int cgroup_v2_remove(const char *scratch, const char *path);
 typedef struct AppOutput AppOutput;
 int app_output_new(const PodManifest *m, const char *journal_dir, AppOutput **ret);
 int app_output_fd(AppOutput *o);
+/* The events to wait for on that fd, and the CLOCK_MONOTONIC time by which to look again anyway
+ * (UINT64_MAX: none), as sd-journal asks. */
+int app_output_events(AppOutput *o);
+int app_output_timeout(AppOutput *o, uint64_t *ret_usec);
 /* Prints what is new. */
 int app_output_flush(AppOutput *o);
 AppOutput *app_output_free(AppOutput *o);
