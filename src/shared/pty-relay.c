@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <systemd/sd-event.h>
 
 #include "fs-util.h"
 #include "macro.h"
@@ -150,20 +152,120 @@ static int write_all(int fd, const char *buf, size_t n) {
         return 0;
 }
 
+typedef struct Relay {
+        PtyRelay *pty;
+        pid_t child;
+        bool forward;
+        int tty_fd, out_fd;
+        char in[4096];
+        size_t in_len;
+        bool in_open;
+        sd_event_source *in_source, *master_source;
+        int status;
+        bool killed;
+} Relay;
+
+/* What we wait for follows what we hold: input while there is room for it, the master's writability
+ * while input waits for it. */
+static int relay_update(Relay *r) {
+        int k = 0;
+
+        if (r->in_source)
+                k = sd_event_source_set_enabled(r->in_source,
+                                                r->in_open && r->in_len < sizeof r->in ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (k >= 0)
+                k = sd_event_source_set_io_events(r->master_source, EPOLLIN | (r->in_len > 0 ? EPOLLOUT : 0));
+        return k;
+}
+
+/* The command's output, as much as there is; false once nobody holds its end any more (EIO). */
+static bool relay_drain(Relay *r) {
+        char buf[4096];
+
+        for (;;) {
+                ssize_t n = read(r->pty->master_fd, buf, sizeof buf);
+
+                if (n > 0) {
+                        if (r->out_fd >= 0)
+                                (void) write_all(r->out_fd, buf, (size_t) n);
+                        continue;
+                }
+                return !(n < 0 && errno == EIO);
+        }
+}
+
+static int on_input(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Relay *r = userdata;
+        ssize_t n = read(STDIN_FILENO, r->in + r->in_len, sizeof r->in - r->in_len);
+
+        if (n > 0)
+                r->in_len += (size_t) n;
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                r->in_open = false;
+        return relay_update(r);
+}
+
+static int on_master(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Relay *r = userdata;
+
+        if (r->in_len > 0 && (revents & EPOLLOUT)) {
+                ssize_t n = write(fd, r->in, r->in_len);
+
+                if (n > 0) {
+                        memmove(r->in, r->in + n, r->in_len - (size_t) n);
+                        r->in_len -= (size_t) n;
+                } else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                        r->in_len = 0, r->in_open = false;
+        }
+        if (!relay_drain(r))
+                /* Nobody has the terminal open: nothing more to relay; the child's end still counts. */
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return relay_update(r);
+}
+
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Relay *r = userdata;
+
+        r->status = si->si_code == CLD_EXITED ? W_EXITCODE(si->si_status, 0) : W_EXITCODE(0, si->si_status);
+        /* What it wrote last is still in the pseudo-terminal. */
+        (void) relay_drain(r);
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Relay *r = userdata;
+
+        if (si->ssi_signo == SIGWINCH) {
+                struct winsize ws;
+
+                if (ioctl(r->tty_fd, TIOCGWINSZ, &ws) == 0)
+                        (void) ioctl(r->pty->master_fd, TIOCSWINSZ, &ws);
+                return 0;
+        }
+        if (r->forward) {
+                (void) kill(r->child, SIGTERM);
+                return 0;
+        }
+        r->killed = true;
+        r->status = W_EXITCODE(0, (int) si->ssi_signo);
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
 /* The pseudo-terminal is non-blocking, and input waits in a buffer while the command does not read it,
- * so that its output still flows; the pseudo-terminal follows our window size. */
+ * so that its output still flows; the pseudo-terminal follows our window size. An sd-event loop: the
+ * caller's input, the master, the child, and the signals (blocked by the caller before it forked). */
 int pty_relay_run(PtyRelay *p, pid_t child, bool forward, int *ret_status) {
-        int tty_fd = tty_of(p), master_fd = p->master_fd;
-        /* Only stdin a terminal: the command writes to the caller's pipes itself. */
-        bool raw_mode = p->tty[1] || p->tty[2];
-        int out_fd = p->tty[1] ? STDOUT_FILENO : p->tty[2] ? STDERR_FILENO : -EBADF;
-        _cleanup_close_ int sfd = -EBADF;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Relay r = {
+                .pty = p, .child = child, .forward = forward, .tty_fd = tty_of(p),
+                .out_fd = p->tty[1] ? STDOUT_FILENO : p->tty[2] ? STDERR_FILENO : -EBADF, .in_open = p->tty[0],
+        };
+        /* Only stdin a terminal: the caller's terminal stays as it is; the command writes to the caller's
+         * pipes itself. */
+        bool raw_mode = p->tty[1] || p->tty[2], have_saved;
         struct termios saved, raw;
-        bool have_saved, in_open = p->tty[0], exited = false, killed = false;
-        char in[4096], buf[4096];
-        size_t in_len = 0;
         sigset_t mask;
-        int r = 0;
+        int k;
 
         p->slave_fd = safe_close(p->slave_fd);
         sigemptyset(&mask);
@@ -174,78 +276,34 @@ int pty_relay_run(PtyRelay *p, pid_t child, bool forward, int *ret_status) {
         if (forward)
                 sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC|SFD_NONBLOCK);
-        if (sfd < 0)
+        if (fcntl(p->master_fd, F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
-        if (fcntl(master_fd, F_SETFL, O_NONBLOCK) < 0)
-                return -errno;
-        have_saved = raw_mode && tcgetattr(tty_fd, &saved) == 0;
+        k = sd_event_new(&e);
+        if (k >= 0 && r.in_open)
+                k = sd_event_add_io(e, &r.in_source, STDIN_FILENO, EPOLLIN, on_input, &r);
+        if (k >= 0)
+                k = sd_event_add_io(e, &r.master_source, p->master_fd, EPOLLIN, on_master, &r);
+        if (k >= 0)
+                k = sd_event_add_child(e, NULL, child, WEXITED, on_child_exit, &r);
+        for (int sig = 1; k >= 0 && sig < NSIG; sig++)
+                if (sig != SIGCHLD && sigismember(&mask, sig))
+                        k = sd_event_add_signal(e, NULL, sig, on_signal, &r);
+        if (k < 0)
+                goto finish;
+
+        have_saved = raw_mode && tcgetattr(r.tty_fd, &saved) == 0;
         if (have_saved) {
                 raw = saved;
                 cfmakeraw(&raw);
-                (void) tcsetattr(tty_fd, TCSANOW, &raw);
+                (void) tcsetattr(r.tty_fd, TCSANOW, &raw);
         }
-        for (;;) {
-                struct pollfd pfd[3] = {
-                        { .fd = in_open && in_len < sizeof in ? STDIN_FILENO : -1, .events = POLLIN },
-                        { .fd = master_fd, .events = POLLIN | (in_len > 0 ? POLLOUT : 0) },
-                        { .fd = sfd, .events = POLLIN },
-                };
-                struct signalfd_siginfo si;
-                ssize_t n;
-
-                if (poll(pfd, 3, exited ? 100 : -1) < 0 && errno != EINTR) {
-                        r = -errno;
-                        break;
-                }
-                while (read(sfd, &si, sizeof si) == sizeof si)
-                        if (si.ssi_signo == SIGWINCH) {
-                                struct winsize ws;
-
-                                if (ioctl(tty_fd, TIOCGWINSZ, &ws) == 0)
-                                        (void) ioctl(master_fd, TIOCSWINSZ, &ws);
-                        } else if (si.ssi_signo != SIGCHLD && forward)
-                                (void) kill(child, SIGTERM);
-                        else if (si.ssi_signo != SIGCHLD) {
-                                killed = true;
-                                *ret_status = W_EXITCODE(0, (int) si.ssi_signo);
-                                goto done;
-                        }
-                if (!exited && waitpid(child, ret_status, WNOHANG) == child)
-                        exited = true;
-                if (pfd[0].revents & (POLLIN|POLLHUP)) {
-                        n = read(STDIN_FILENO, in + in_len, sizeof in - in_len);
-                        if (n <= 0)
-                                in_open = false;
-                        else
-                                in_len += (size_t) n;
-                }
-                if (in_len > 0) {
-                        n = write(master_fd, in, in_len);
-                        if (n > 0) {
-                                memmove(in, in + n, in_len - (size_t) n);
-                                in_len -= (size_t) n;
-                        } else if (n < 0 && errno != EAGAIN && errno != EINTR)
-                                in_len = 0, in_open = false;
-                }
-                n = read(master_fd, buf, sizeof buf);
-                if (n > 0) {
-                        if (out_fd >= 0)
-                                (void) write_all(out_fd, buf, (size_t) n);
-                        continue;
-                }
-                /* EIO: nobody has the terminal open any more; nothing to read once the child is gone. */
-                if (n < 0 && errno == EIO)
-                        break;
-                if (exited && (n == 0 || errno == EAGAIN))
-                        break;
-        }
-done:
+        k = sd_event_loop(e);
         if (have_saved)
-                (void) tcsetattr(tty_fd, TCSANOW, &saved);
-        if (killed)
-                return 0;       /* *ret_status: killed by that signal */
-        if (r >= 0 && !exited && waitpid(child, ret_status, 0) < 0)
-                r = -errno;
-        return r;
+                (void) tcsetattr(r.tty_fd, TCSANOW, &saved);
+        if (k >= 0)
+                *ret_status = r.status;         /* killed: by that signal */
+finish:
+        sd_event_source_unref(r.in_source);
+        sd_event_source_unref(r.master_source);
+        return k;
 }
