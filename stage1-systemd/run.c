@@ -441,32 +441,52 @@ static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManife
         return 0;
 }
 
-int stage1_run(int argc, char *argv[]) {
+/* Everything the run entrypoint sets up, undone by run_context_done() whatever step it got to. */
+typedef struct RunContext {
+        PodManifest *m;
+        char *pod_dir, *root;
+        char mid[33];
+        bool keep_unit;
+        int userns_fd, notify_fd;
+        PassedSocket *socks;
+        size_t n_socks;
+        AppOutput *out;
+        int go_w, err_r;        /* the child waits for "g" on the one, reports a failure on the other */
+        pid_t child;            /* 0 until cloned; reaped: 0 again */
+        MachineRegistration *reg;
+        int status;             /* how the pod's PID 1 ended */
+} RunContext;
+
+static void run_context_done(RunContext *c) {
+        if (c->child > 0) {
+                (void) kill(c->child, SIGKILL);
+                (void) waitpid(c->child, NULL, 0);
+        }
+        machine_unregister(c->reg);
+        passed_sockets_free(c->socks, c->n_socks);
+        app_output_free(c->out);
+        safe_close(c->go_w);
+        safe_close(c->err_r);
+        safe_close(c->userns_fd);
+        safe_close(c->notify_fd);
+        free(c->pod_dir);
+        free(c->root);
+        pod_manifest_free(c->m);
+}
+
+static int run_parse_args(int argc, char *argv[], RunContext *c) {
         static const struct option options[] = {
                 { "keep-unit", no_argument, NULL, 'k' },
                 { "debug", no_argument, NULL, 'd' },
                 {}
         };
-        _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
-        _cleanup_free_ char *pod_dir = NULL, *root = NULL;
-        _cleanup_close_ int go_r = -EBADF, go_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
-        MachineRegistration *reg = NULL;
-        AppOutput *out = NULL;
-        PassedSocket *socks = NULL;
-        size_t n_socks = 0;
-        _cleanup_close_ int notify_fd = -EBADF, userns_fd = -EBADF;
-        bool keep_unit = false;
-        char mid[33], buf[600];
-        sigset_t mask;
-        pid_t child;
-        int c, r, status = 0, pipe_go[2], pipe_err[2];
-        ssize_t n;
+        int opt;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
-                switch (c) {
+        while ((opt = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (opt) {
                 case 'k':
-                        keep_unit = true;
+                        c->keep_unit = true;
                         break;
                 case 'd':
                         log_set_max_level(LOG_DEBUG);
@@ -474,83 +494,107 @@ int stage1_run(int argc, char *argv[]) {
                 default:
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "run: unknown option.");
                 }
+        return 0;
+}
 
-        /* fd 3 is the pod directory, locked (shared) by rocket; we keep it open until the pod is gone. */
+/* fd 3 is the pod directory, locked (shared) by rocket; we keep it open until the pod is gone. */
+static int run_load_pod(RunContext *c) {
+        char self[64];
+        int r;
+
         if (fcntl(STAGE1_POD_FD, F_SETFD, FD_CLOEXEC) < 0)
                 return log_error_errno(errno, "run: fd 3 is not the pod directory: %m");
-        r = pod_manifest_load_at(STAGE1_POD_FD, "pod", &m);
+        r = pod_manifest_load_at(STAGE1_POD_FD, STAGE1_POD_MANIFEST, &c->m);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the pod manifest: %m");
-        {
-                char self[64];
-
-                snprintf(self, sizeof self, "/proc/self/fd/%i", STAGE1_POD_FD);
-                pod_dir = realpath(self, NULL);
-                if (!pod_dir)
-                        return log_error_errno(errno, "Failed to resolve the pod directory: %m");
-        }
-        if (asprintf(&root, "%s/stage1/rootfs", pod_dir) < 0)
+        snprintf(self, sizeof self, "/proc/self/fd/%i", STAGE1_POD_FD);
+        c->pod_dir = realpath(self, NULL);
+        if (!c->pod_dir)
+                return log_error_errno(errno, "Failed to resolve the pod directory: %m");
+        if (asprintf(&c->root, "%s/stage1/rootfs", c->pod_dir) < 0)
                 return log_oom();
-        (void) pod_machine_id(m->uuid, mid);
-        if (keep_unit && !machine_in_delegated_unit()) {
+        (void) pod_machine_id(c->m->uuid, c->mid);
+        return 0;
+}
+
+/* In a unit that delegates its cgroup the pod stays in it; --keep-unit insists on one. */
+static int run_check_unit(RunContext *c) {
+        if (c->keep_unit && !machine_in_delegated_unit()) {
                 _cleanup_free_ char *unit = NULL;
 
                 (void) sd_pid_get_unit(0, &unit);
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM),
-                                       "--keep-unit: %s%s%s does not delegate its cgroup; start it with Delegate=yes "
-                                       "(systemd-run -p Delegate=yes).", unit ? "unit " : "", unit ?: "rocket's unit",
-                                       "");
+                                       "--keep-unit: %s%s does not delegate its cgroup; start it with Delegate=yes "
+                                       "(systemd-run -p Delegate=yes).", unit ? "unit " : "", unit ?: "rocket's unit");
         }
-        if (!keep_unit)
-                keep_unit = machine_in_delegated_unit();
+        if (!c->keep_unit)
+                c->keep_unit = machine_in_delegated_unit();
+        return 0;
+}
 
-        r = ensure_dirs(STAGE1_POD_FD, m);
+/* The pod directory's parts, and with --private-users its user namespace and what its root owns there. */
+static int run_prepare_pod_dir(RunContext *c) {
+        int r;
+
+        r = ensure_dirs(STAGE1_POD_FD, c->m);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the pod's directories: %m");
-        if (m->userns_base) {
-                r = userns_new(m->userns_base, &userns_fd);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to create the pod's user namespace: %m");
-                r = userns_chown_pod_dir(STAGE1_POD_FD, m, m->userns_base);
-                if (r >= 0 && mkdirat(STAGE1_POD_FD, "idmap", 0700) < 0 && errno != EEXIST)
-                        r = -errno;
-                if (r < 0)
-                        return log_error_errno(r, "Failed to hand the pod's directories to its user namespace: %m");
-        }
-        r = passed_sockets_take(m, &socks, &n_socks);
+        if (!c->m->userns_base)
+                return 0;
+        r = userns_new(c->m->userns_base, &c->userns_fd);
         if (r < 0)
-                return r;
-        /* Under a Type=notify unit: a socket of ours for the pod's systemd, relayed to systemd's. */
-        if (getenv("NOTIFY_SOCKET")) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                return log_error_errno(r, "Failed to create the pod's user namespace: %m");
+        r = userns_chown_pod_dir(STAGE1_POD_FD, c->m, c->m->userns_base);
+        if (r >= 0 && mkdirat(STAGE1_POD_FD, "idmap", 0700) < 0 && errno != EEXIST)
+                r = -errno;
+        if (r < 0)
+                return log_error_errno(r, "Failed to hand the pod's directories to its user namespace: %m");
+        return 0;
+}
 
-                snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", pod_dir);
-                (void) unlink(sa.sun_path);
-                notify_fd = socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0);
-                if (notify_fd < 0 || strlen(pod_dir) + 8 > sizeof sa.sun_path ||
-                    bind(notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                        return log_error_errno(errno, "Failed to create the pod's notification socket: %m");
-                /* The pod's systemd sends as the pod's root. */
-                if (m->userns_base && fchownat(STAGE1_POD_FD, "notify", m->userns_base, m->userns_base, 0) < 0)
-                        return log_error_errno(errno, "Failed to hand the notification socket to the pod: %m");
-        }
-        link_journal(pod_dir, mid);
-        /* The apps' output on our stdout, unless that is the journal already (a unit's), where the pod's
-         * journal has it anyway (journalctl -M). */
-        if (!stdout_is_journal() && !stdout_is_null()) {
-                r = app_output_new(m, strjoina(pod_dir, "/journal"), &out);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot follow the pod's journal, the apps' output will not be shown: %m");
-        }
+/* Under a Type=notify unit: a socket of ours for the pod's systemd, relayed to systemd's. */
+static int run_open_notify_socket(RunContext *c) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-        if (pipe2(pipe_go, O_CLOEXEC) < 0 || pipe2(pipe_err, O_CLOEXEC) < 0)
+        if (!getenv("NOTIFY_SOCKET"))
+                return 0;
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", c->pod_dir);
+        (void) unlink(sa.sun_path);
+        c->notify_fd = socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0);
+        if (c->notify_fd < 0 || strlen(c->pod_dir) + 8 > sizeof sa.sun_path ||
+            bind(c->notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return log_error_errno(errno, "Failed to create the pod's notification socket: %m");
+        /* The pod's systemd sends as the pod's root. */
+        if (c->m->userns_base && fchownat(STAGE1_POD_FD, "notify", c->m->userns_base, c->m->userns_base, 0) < 0)
+                return log_error_errno(errno, "Failed to hand the notification socket to the pod: %m");
+        return 0;
+}
+
+/* The apps' output on our stdout, unless that is the journal already (a unit's), where the pod's journal
+ * has it anyway (journalctl -M). */
+static void run_follow_output(RunContext *c) {
+        int r;
+
+        if (stdout_is_journal() || stdout_is_null())
+                return;
+        r = app_output_new(c->m, strjoina(c->pod_dir, "/journal"), &c->out);
+        if (r < 0)
+                log_warning_errno(r, "Cannot follow the pod's journal, the apps' output will not be shown: %m");
+}
+
+/* The pod's PID 1, in new namespaces; it builds the pod's filesystem and waits for our "g". SIGCHLD,
+ * SIGINT, SIGTERM and SIGHUP stay blocked in us from here on (the supervisor takes them). */
+static int run_spawn(RunContext *c) {
+        int go[2], err[2];
+        sigset_t mask;
+
+        if (pipe2(go, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "pipe: %m");
-        go_r = pipe_go[0];
-        go_w = pipe_go[1];
-        err_r = pipe_err[0];
-        err_w = pipe_err[1];
-
-        /* SIGCHLD/SIGINT/SIGTERM/SIGHUP through a signalfd, blocked from here on (the child unblocks). */
+        if (pipe2(err, O_CLOEXEC) < 0) {
+                safe_close(go[0]);
+                safe_close(go[1]);
+                return log_error_errno(errno, "pipe: %m");
+        }
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGINT);
@@ -561,114 +605,161 @@ int stage1_run(int argc, char *argv[]) {
 
         fflush(stdout);
         fflush(stderr);
-        child = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC|SIGCHLD, NULL, NULL, NULL, 0);
-        if (child < 0)
+        c->child = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC|SIGCHLD, NULL, NULL,
+                                   NULL, 0);
+        if (c->child < 0) {
+                c->child = 0;
+                safe_close(go[0]);
+                safe_close(go[1]);
+                safe_close(err[0]);
+                safe_close(err[1]);
                 return log_error_errno(errno, "Failed to create the pod's namespaces: %m");
-        if (child == 0) {
+        }
+        if (c->child == 0) {
                 sigprocmask(SIG_UNBLOCK, &mask, NULL);
-                go_w = safe_close(go_w);
-                err_r = safe_close(err_r);
-                child_main(m, pod_dir, root, go_r, err_w, userns_fd, socks, n_socks, notify_fd >= 0);
+                safe_close(go[1]);
+                safe_close(err[0]);
+                child_main(c->m, c->pod_dir, c->root, go[0], err[1], c->userns_fd, c->socks, c->n_socks,
+                           c->notify_fd >= 0);
         }
-        go_r = safe_close(go_r);
-        err_w = safe_close(err_w);
-        userns_fd = safe_close(userns_fd);
+        safe_close(go[0]);
+        safe_close(err[1]);
+        c->go_w = go[1];
+        c->err_r = err[0];
+        c->userns_fd = safe_close(c->userns_fd);
+        return 0;
+}
 
-        if (keep_unit) {
-                r = machine_split_unit_cgroup(child);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to move the pod into its own cgroup in our unit: %m");
-                        goto kill_child;
-                }
+/* What the child said went wrong, if it said anything (it then exited): logged, -EIO. */
+static int run_child_failure(RunContext *c, bool wait) {
+        struct pollfd pf = { .fd = c->err_r, .events = POLLIN };
+        char buf[600];
+        ssize_t n;
+
+        if (!wait && poll(&pf, 1, 0) <= 0)
+                return 0;
+        n = read(c->err_r, buf, sizeof buf - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = 0;
+        (void) waitpid(c->child, NULL, 0);
+        c->child = 0;
+        /* \1: the child logged it already, to the stderr we share. */
+        return buf[0] == '\1' ? -EIO : log_error_errno(SYNTHETIC_ERRNO(EIO), "%s", buf);
+}
+
+/* machined learns of the pod (a machine scope, or our unit), the pod's PID is recorded, and the child is
+ * let go. */
+static int run_register_and_start(RunContext *c) {
+        char pid[32];
+        int r, q;
+
+        if (c->keep_unit) {
+                r = machine_split_unit_cgroup(c->child);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to move the pod into its own cgroup in our unit: %m");
         }
-        r = machine_register(m, child, root, keep_unit, &reg);
+        r = machine_register(c->m, c->child, c->root, c->keep_unit, &c->reg);
+        if (r < 0) {
+                /* A child that failed while we registered it has left its message: that one counts. */
+                q = run_child_failure(c, false);
+                return q < 0 ? q : r;
+        }
+        snprintf(pid, sizeof pid, "%i\n", (int) c->child);
+        r = write_stamp(STAGE1_POD_FD, STAGE1_POD_PID, pid);
         if (r < 0)
-                goto child_error;
-        {
-                char pid[32];
-
-                snprintf(pid, sizeof pid, "%i\n", (int) child);
-                r = write_stamp(STAGE1_POD_FD, STAGE1_POD_PID, pid);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to record the pod's PID: %m");
-                        goto kill_child;
-                }
-        }
-        /* A child that failed while we registered it has left its message: that one counts. */
-        if (write(go_w, "g", 1) != 1) {
+                return log_error_errno(r, "Failed to record the pod's PID: %m");
+        if (write(c->go_w, "g", 1) != 1) {
                 r = -errno;
-                goto child_error;
+                q = run_child_failure(c, false);
+                return q < 0 ? q : log_error_errno(r, "Failed to start the pod: %m");
         }
-        go_w = safe_close(go_w);
+        c->go_w = safe_close(c->go_w);
         /* The pod holds the sockets now. */
-        for (size_t i = 0; i < n_socks; i++)
-                socks[i].fd = safe_close(socks[i].fd);
+        for (size_t i = 0; i < c->n_socks; i++)
+                c->socks[i].fd = safe_close(c->socks[i].fd);
+        /* Until the child has execed the pod's systemd (the pipe closes) or failed. */
+        return run_child_failure(c, true);
+}
 
-        n = read(err_r, buf, sizeof buf - 1);
-        if (n > 0) {
-                buf[n] = 0;
-                (void) waitpid(child, NULL, 0);
-                r = buf[0] == '\1' ? -EIO : log_error_errno(SYNTHETIC_ERRNO(EIO), "%s", buf);
-                goto finish;
+/* How the pod ended: the first app that failed, else 0; if no app could record its exit (the pod was
+ * killed), how its PID 1 ended. */
+static int run_exit_status(const RunContext *c) {
+        _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_close_ int pods_fd = openat(STAGE1_POD_FD, "../..", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        int ex = -ENODATA, status = c->status;
+
+        if (pods_fd >= 0 && pod_load(pods_fd, POD_RUNNING, c->m->uuid, &p) >= 0)
+                ex = pod_exit_status(p);
+        log_pod_event(c->m, MESSAGE_POD_EXITED, "Pod %s (%s) exited with status %i.", c->m->name, c->m->uuid,
+                      ex >= 0 ? ex : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1);
+        if (ex >= 0)
+                return ex;
+        /* No app recorded how it ended: the pod itself went first. Say how. */
+        if (WIFSIGNALED(status)) {
+                log_error("The pod's PID 1 was killed by SIG%s before its apps ended.",
+                          sigabbrev_np(WTERMSIG(status)) ?: "?");
+                return 128 + WTERMSIG(status);
         }
+        log_error("The pod's PID 1 exited with status %i before its apps ended.",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1;
+}
 
-        record_limits(m, child);
-        r = supervise(child, out, notify_fd, m, &status);
-        if (r < 0)
-                goto kill_child;
-        if (out)
-                (void) app_output_flush(out);
-        goto finish;
+static void run_record_end(void) {
+        struct timespec ts;
+        char now[32];
 
-child_error:
-        {
-                struct pollfd pf = { .fd = err_r, .events = POLLIN };
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(now, sizeof now, "%lld\n", (long long) ts.tv_sec);
+        (void) write_stamp(STAGE1_POD_FD, STAGE1_POD_EXITED, now);
+}
 
-                if (poll(&pf, 1, 0) > 0 && (n = read(err_r, buf, sizeof buf - 1)) > 0) {
-                        buf[n] = 0;
-                        r = buf[0] == '\1' ? -EIO : log_error_errno(SYNTHETIC_ERRNO(EIO), "%s", buf);
-                } else if (r == -EPIPE)
-                        r = log_error_errno(r, "Failed to start the pod: %m");
-        }
-kill_child:
-        (void) kill(child, SIGKILL);
-        (void) waitpid(child, NULL, 0);
-finish:
-        machine_unregister(reg);
-        passed_sockets_free(socks, n_socks);
-        {
-                char now[32];
-                struct timespec ts;
+int stage1_run(int argc, char *argv[]) {
+        _cleanup_(run_context_done) RunContext c = { .userns_fd = -EBADF, .notify_fd = -EBADF, .go_w = -EBADF,
+                                                     .err_r = -EBADF };
+        int r;
 
-                clock_gettime(CLOCK_REALTIME, &ts);
-                snprintf(now, sizeof now, "%lld\n", (long long) ts.tv_sec);
-                (void) write_stamp(STAGE1_POD_FD, STAGE1_POD_EXITED, now);
-        }
-        app_output_free(out);
+        r = run_parse_args(argc, argv, &c);
+        if (r >= 0)
+                r = run_load_pod(&c);
+        if (r >= 0)
+                r = run_check_unit(&c);
+        if (r >= 0)
+                r = run_prepare_pod_dir(&c);
+        if (r >= 0)
+                r = passed_sockets_take(c.m, &c.socks, &c.n_socks);
+        if (r >= 0)
+                r = run_open_notify_socket(&c);
         if (r < 0)
                 return r;
+        link_journal(c.pod_dir, c.mid);
+        run_follow_output(&c);
 
-        /* How the pod ended: the first app that failed, else 0; if no app could record its exit (the pod
-         * was killed), how its PID 1 ended. */
-        {
-                _cleanup_(pod_freep) Pod *p = NULL;
-                _cleanup_close_ int pods_fd = openat(STAGE1_POD_FD, "../..", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
-                int ex = -ENODATA;
-
-                if (pods_fd >= 0 && pod_load(pods_fd, POD_RUNNING, m->uuid, &p) >= 0)
-                        ex = pod_exit_status(p);
-                log_pod_event(m, MESSAGE_POD_EXITED, "Pod %s (%s) exited with status %i.", m->name, m->uuid,
-                              ex >= 0 ? ex : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1);
-                if (ex >= 0)
-                        return ex;
-                /* No app recorded how it ended: the pod itself went first. Say how. */
-                if (WIFSIGNALED(status)) {
-                        log_error("The pod's PID 1 was killed by SIG%s before its apps ended.",
-                                  sigabbrev_np(WTERMSIG(status)) ?: "?");
-                        return 128 + WTERMSIG(status);
+        r = run_spawn(&c);
+        if (r >= 0)
+                r = run_register_and_start(&c);
+        if (r >= 0 && c.child > 0) {
+                record_limits(c.m, c.child);
+                r = supervise(c.child, c.out, c.notify_fd, c.m, &c.status);
+                if (r >= 0) {
+                        c.child = 0;            /* reaped by the supervisor */
+                        if (c.out)
+                                (void) app_output_flush(c.out);
                 }
-                log_error("The pod's PID 1 exited with status %i before its apps ended.",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-                return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1;
         }
+        /* The pod is over, one way or another (run_context_done() kills what is left). */
+        if (c.child > 0) {
+                (void) kill(c.child, SIGKILL);
+                (void) waitpid(c.child, NULL, 0);
+                c.child = 0;
+        }
+        machine_unregister(TAKE_PTR(c.reg));
+        passed_sockets_free(TAKE_PTR(c.socks), c.n_socks);
+        c.n_socks = 0;
+        if (c.m && c.pod_dir)
+                run_record_end();
+        if (r < 0)
+                return r;
+        return run_exit_status(&c);
 }
