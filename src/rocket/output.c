@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <time.h>
 
+#include "log.h"
 #include "output.h"
 #include "string-util.h"
 
@@ -101,4 +102,29 @@ const char *format_timestamp(char *buf, size_t size, uint64_t usec) {
         if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
                 snprintf(buf, size, "-");
         return buf;
+}
+
+int output_args_parse(OutputArgs *o, const char *verb, int option, const char *arg) {
+        switch (option) {
+        case ARG_OUTPUT_FORMAT:
+                if (streq(arg, "text"))
+                        o->format = OUTPUT_TABLE;
+                else if ((o->format = output_format_from_string(arg)) < 0)
+                        return log_usage("%s: unknown format '%s'.", verb, arg);
+                return 1;
+        case ARG_OUTPUT_NO_LEGEND:
+                o->legend = false;
+                return 1;
+        case ARG_OUTPUT_FULL:
+                o->full = true;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+void output_print_json(json_object *o, OutputFormat f) {
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE |
+                                                      (f == OUTPUT_JSON_PRETTY ? JSON_C_TO_STRING_PRETTY
+                                                                               : JSON_C_TO_STRING_PLAIN)));
 }

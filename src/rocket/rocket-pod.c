@@ -6,11 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "fs-util.h"
 #include "json-util.h"
+#include "pod-userns.h"
 #include "log.h"
 #include "rocket-pod.h"
 #include "stage1-abi.h"
@@ -282,5 +284,50 @@ int rocket_pods_images_in_use(RocketContext *ctx, char ***ret) {
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(ids);
+        return 0;
+}
+
+int rocket_pod_find_arg(RocketContext *ctx, const char *verb, int argc, char *argv[], int *ret_pods_fd, Pod **ret) {
+        if (argc - optind < 1)
+                return log_usage("%s: no POD given.", verb);
+        return rocket_pod_find(ctx, argv[optind], ret_pods_fd, ret);
+}
+
+uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Waits until nobody holds the pod's lock, polling (the holders' shared locks never block a shared one). */
+int pod_wait_unlocked(const Pod *p, uint64_t timeout_usec) {
+        uint64_t deadline = timeout_usec ? now_realtime_usec() + timeout_usec : 0;
+
+        while (pod_is_locked(p->dir_fd)) {
+                if (deadline && now_realtime_usec() > deadline)
+                        return -ETIMEDOUT;
+                usleep(50 * 1000);
+        }
+        return 0;
+}
+
+/* Removes a pod that nobody runs: the stage1's gc entrypoint, then the directory. */
+int rocket_pod_remove(int pods_fd, Pod *p) {
+        char *none[] = { NULL };
+        int r;
+
+        r = pod_lock_exclusive(p->dir_fd);
+        if (r < 0)
+                return log_error_errno(r, "Pod %s is in use.", p->uuid);
+        if (p->manifest && IN_SET(p->state, POD_EXITED, POD_EXITED_GARBAGE)) {
+                r = rocket_stage1_call(pods_fd, p, "gc", none);
+                if (r != 0)
+                        log_warning("The stage1's gc of pod %s failed; removing the pod anyway.", p->uuid);
+        }
+        r = pod_remove(pods_fd, p);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove pod %s: %m", p->uuid);
+        pod_userns_release(ROCKET_USERNS_REGISTRY, pods_fd, p);
         return 0;
 }

@@ -34,3 +34,13 @@ int rocket_fds_arrange(int pod_fd, const int *listen_fds, size_t n);
 
 /* Lists the image IDs that pods still use (so image gc keeps them). */
 int rocket_pods_images_in_use(RocketContext *ctx, char ***ret);
+
+/* The POD argument at optind (the verb's usage error when there is none), found as rocket_pod_find(). */
+int rocket_pod_find_arg(RocketContext *ctx, const char *verb, int argc, char *argv[], int *ret_pods_fd, Pod **ret);
+/* Waits until nobody holds the pod's lock (its stage1 and the pod itself do while it runs), at most
+ * timeout_usec (0: forever): -ETIMEDOUT. */
+int pod_wait_unlocked(const Pod *p, uint64_t timeout_usec);
+/* Removes a pod that nobody runs: the stage1's gc entrypoint, then the directory and its user range. Logs. */
+int rocket_pod_remove(int pods_fd, Pod *p);
+uint64_t now_realtime_usec(void);
+#define USEC_PER_SEC UINT64_C(1000000)

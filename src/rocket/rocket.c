@@ -6,7 +6,7 @@
 #include "config.h"
 #include "log.h"
 #include "rocket.h"
-#include "verb-list.h"
+#include "verb-all.h"
 
 static int verb_help_cmd(int argc, char *argv[], RocketContext *ctx);
 

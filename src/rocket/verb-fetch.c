@@ -5,7 +5,7 @@
 #include "log.h"
 #include "rocket-store.h"
 #include "string-util.h"
-#include "verb-list.h"
+#include "verb-all.h"
 
 static void help(void) {
         printf("Usage: rocket fetch [OPTIONS...] IMAGE...\n"

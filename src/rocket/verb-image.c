@@ -13,7 +13,7 @@
 #include "rocket-pod.h"
 #include "rocket-store.h"
 #include "string-util.h"
-#include "verb-list.h"
+#include "verb-all.h"
 
 static void help(void) {
         printf("Usage: rocket image COMMAND [OPTIONS...] [ARGS...]\n"
@@ -46,10 +46,7 @@ static void help(void) {
 }
 
 enum {
-        ARG_FORMAT = 0x100,
-        ARG_NO_LEGEND,
-        ARG_FULL,
-        ARG_PRETTY,
+        ARG_PRETTY = 0x100,
         ARG_OVERWRITE,
         ARG_ROOTFS_ONLY,
         ARG_GRACE,
@@ -57,9 +54,7 @@ enum {
 };
 
 typedef struct ImageArgs {
-        OutputFormat format;
-        bool legend;
-        bool full;
+        OutputArgs out;
         bool pretty;
         bool overwrite;
         bool rootfs_only;
@@ -71,9 +66,9 @@ typedef struct ImageArgs {
 static int parse_image_args(const char *verb, int argc, char *argv[], const char *allowed, ImageArgs *a) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "format", required_argument, NULL, ARG_FORMAT },
-                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
-                { "full", no_argument, NULL, ARG_FULL },
+                OUTPUT_OPTION_FORMAT,
+                OUTPUT_OPTION_NO_LEGEND,
+                OUTPUT_OPTION_FULL,
                 { "pretty-print", no_argument, NULL, ARG_PRETTY },
                 { "overwrite", no_argument, NULL, ARG_OVERWRITE },
                 { "rootfs-only", no_argument, NULL, ARG_ROOTFS_ONLY },
@@ -83,7 +78,7 @@ static int parse_image_args(const char *verb, int argc, char *argv[], const char
         };
         int c, r;
 
-        *a = (ImageArgs) { .legend = true, .grace_usec = 24ULL * 3600 * 1000000 };
+        *a = (ImageArgs) { .out = OUTPUT_ARGS_INIT, .grace_usec = 24ULL * 3600 * 1000000 };
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
@@ -98,17 +93,6 @@ static int parse_image_args(const char *verb, int argc, char *argv[], const char
                 case 'h':
                         help();
                         return 0;
-                case ARG_FORMAT:
-                        a->format = output_format_from_string(optarg);
-                        if (a->format < 0)
-                                return log_usage("image %s: unknown format '%s'.", verb, optarg);
-                        break;
-                case ARG_NO_LEGEND:
-                        a->legend = false;
-                        break;
-                case ARG_FULL:
-                        a->full = true;
-                        break;
                 case ARG_PRETTY:
                         a->pretty = true;
                         break;
@@ -127,7 +111,11 @@ static int parse_image_args(const char *verb, int argc, char *argv[], const char
                                 return log_usage("image %s: invalid duration '%s'.", verb, optarg);
                         break;
                 default:
-                        return getopt_error(verb, c, argv);
+                        r = output_args_parse(&a->out, verb, c, optarg);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                return getopt_error(verb, c, argv);
                 }
         }
         return 1;
@@ -194,7 +182,7 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
                                 goto oom;
 
                 snprintf(id, sizeof id, "%s", rec->id);
-                if (!a.full)
+                if (!a.out.full)
                         id[sizeof(DIGEST_PREFIX) - 1 + 12] = 0;
                 for (size_t k = 0; rec->names && rec->names[k]; k++) {
                         char *m = NULL;
@@ -212,12 +200,10 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
         }
         image_record_array_free(images, n);
 
-        if (a.format == OUTPUT_TABLE)
-                table_print(t, a.legend);
+        if (a.out.format == OUTPUT_TABLE)
+                table_print(t, a.out.legend);
         else
-                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_NOSLASHESCAPE |
-                                                              (a.format == OUTPUT_JSON_PRETTY ?
-                                                               JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN)));
+                output_print_json(arr, a.out.format);
         return 0;
 oom:
         image_record_array_free(images, n);

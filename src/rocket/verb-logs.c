@@ -14,7 +14,7 @@
 #include "sigbus.h"
 #include "rocket-pod.h"
 #include "string-util.h"
-#include "verb-list.h"
+#include "verb-all.h"
 
 static void help(void) {
         printf("Usage: rocket logs [OPTIONS...] POD\n"

@@ -26,7 +26,7 @@
 #include "pod-file.h"
 #include "pod-userns.h"
 #include "run-args.h"
-#include "verb-list.h"
+#include "verb-all.h"
 
 static void help(const char *verb) {
         bool prepare = streq(verb, "prepare");

@@ -5,7 +5,7 @@
 #include "config.h"
 #include "log.h"
 #include "rocket.h"
-#include "verb-list.h"
+#include "verb-all.h"
 
 /* What was compiled in, systemd-style: +FEATURE or -FEATURE. Every library here is required by the build,
  * so they are all '+'; optional ones would flip. */

@@ -3,7 +3,7 @@
 
 #include "verbs.h"
 
-/* Every verb's entry point (verb-pods.c holds list, status, cat-manifest, enter, stop, rm and gc). */
+/* Every verb's entry point: verb-NAME.c each (verb-run.c has run, prepare and run-prepared). */
 int verb_version(int argc, char *argv[], RocketContext *ctx);
 int verb_fetch(int argc, char *argv[], RocketContext *ctx);
 int verb_image(int argc, char *argv[], RocketContext *ctx);

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A pod as rocket list and rocket status show it in JSON, and the limits its stage1 recorded. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs-util.h"
+#include "json-util.h"
+#include "pod-json.h"
+#include "string-util.h"
+
+/* The pod's own limits and whether they are in force, as its stage1 recorded them ("limits": lines of
+ * NAME=VALUE enforced|not-enforced). A file of the pod's directory: read as the untrusted text it is. */
+size_t pod_limits_read(const Pod *p, PodLimit ret[static 8]) {
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+
+        if (read_full_file_at(p->dir_fd, "limits", 4096, &text, NULL) < 0)
+                return 0;
+        for (char *l = text, *nl; l && *l && n < 8; l = nl) {
+                char name[16], how[16];
+                uint64_t v;
+
+                nl = strchr(l, '\n');
+                if (nl)
+                        *nl++ = 0;
+                if (sscanf(l, "%15[a-z]=%" SCNu64 " %15s", name, &v, how) != 3 ||
+                    !(streq(how, "enforced") || streq(how, "not-enforced")))
+                        continue;
+                snprintf(ret[n].name, sizeof ret[n].name, "%s", name);
+                ret[n].value = v;
+                ret[n].enforced = streq(how, "enforced");
+                n++;
+        }
+        return n;
+}
+
+int pod_to_json(const Pod *p, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *apps = json_object_new_array();
+        int r = 0;
+
+        if (!o || !apps)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_apps && r >= 0; i++) {
+                const PodAppStatus *a = &p->apps[i];
+                const PodApp *pa = &p->manifest->apps[i];
+                json_object *ao = json_object_new_object();
+
+                if (!ao || json_object_array_add(apps, ao) < 0) {
+                        json_object_put(ao);
+                        return -ENOMEM;
+                }
+                r = json_add_string(ao, "name", a->name);
+                if (r >= 0)
+                        r = json_add_string(ao, "image", pa->image_id);
+                if (r >= 0 && pa->image_name)
+                        r = json_add_string(ao, "imageName", pa->image_name);
+                if (r >= 0 && a->exited) {
+                        /* As systemd names them: how it ended, and the exit code when it exited itself. */
+                        r = json_add_string(ao, "exitReason", a->how);
+                        if (r >= 0 && streq(a->how, "exited"))
+                                r = json_add_int64(ao, "exitCode", a->status);
+                        if (r >= 0)
+                                r = json_add_int64(ao, "exitStatus", streq(a->how, "exited") ? a->status
+                                                                                               : 128 + a->status);
+                        if (r >= 0 && !streq(a->how, "exited"))
+                                r = json_add_string(ao, "signal", sigabbrev_np(a->status) ?: "?");
+                        if (r >= 0)
+                                r = json_add_int64(ao, "exitTime", (int64_t) a->when_usec);
+                }
+        }
+        if (r >= 0)
+                r = json_add_string(o, "uuid", p->uuid);
+        if (r >= 0 && p->manifest)
+                r = json_add_string(o, "name", p->manifest->name);
+        if (r >= 0)
+                r = json_add_string(o, "state", pod_state_to_string(p->state));
+        if (r >= 0 && p->manifest)
+                r = json_add_string(o, "machine", p->manifest->name);
+        if (r >= 0 && p->pid > 0 && p->state == POD_RUNNING)
+                r = json_add_int64(o, "pid", p->pid);
+        if (r >= 0 && p->manifest && p->manifest->userns_base)
+                r = json_add_int64(o, "privateUsers", p->manifest->userns_base);
+        if (r >= 0)
+                r = json_add_int64(o, "created", (int64_t) p->created_usec);
+        if (r >= 0 && p->started_usec)
+                r = json_add_int64(o, "started", (int64_t) p->started_usec);
+        if (r >= 0 && p->finished_usec && p->state >= POD_EXITED)
+                r = json_add_int64(o, "finished", (int64_t) p->finished_usec);
+        if (r >= 0) {
+                PodLimit limits[8];
+                size_t n = pod_limits_read(p, limits);
+                json_object *lo = n > 0 ? json_object_new_object() : NULL;
+
+                if (n > 0 && !lo)
+                        r = -ENOMEM;
+                for (size_t i = 0; i < n && r >= 0; i++) {
+                        json_object *one = json_object_new_object();
+
+                        if (!one || json_add_int64(one, "value", (int64_t) limits[i].value) < 0 ||
+                            json_add(one, "enforced", json_object_new_boolean(limits[i].enforced)) < 0) {
+                                json_object_put(one);
+                                r = -ENOMEM;
+                        } else
+                                r = json_add(lo, limits[i].name, one);  /* takes one, also on failure */
+                }
+                if (r >= 0 && lo)
+                        r = json_add(o, "limits", lo);
+                else
+                        json_object_put(lo);
+        }
+        if (r >= 0)
+                r = json_add(o, "apps", TAKE_PTR(apps));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}

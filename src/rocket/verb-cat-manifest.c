@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rocket cat-manifest. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json-util.h"
+#include "log.h"
+#include "output.h"
+#include "rocket-pod.h"
+#include "string-util.h"
+#include "verb-all.h"
+
+enum { ARG_PRETTY = 0x100 };
+
+static void help(void) {
+        printf("Usage: rocket cat-manifest [OPTIONS...] POD\n\nPrint a pod's manifest.\n\nOptions:\n"
+                       "  -h --help              Show this help\n"
+                       "     --pretty-print      Indent the JSON\n");
+}
+
+int verb_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "pretty-print", no_argument, NULL, ARG_PRETTY },
+                {}
+        };
+        bool pretty = false;
+        _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_close_ int pods_fd = -EBADF;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_PRETTY:
+                        pretty = true;
+                        break;
+                default:
+                        return getopt_error("cat-manifest", c, argv);
+                }
+        r = rocket_pod_find_arg(ctx, "cat-manifest", argc, argv, &pods_fd, &p);
+        if (r < 0)
+                return r;
+        if (!p->manifest)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
+        r = pod_manifest_to_json(p->manifest, &o);
+        if (r < 0)
+                return log_oom();
+        output_print_json(o, pretty ? OUTPUT_JSON_PRETTY : OUTPUT_JSON);
+        return 0;
+}

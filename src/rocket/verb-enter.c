@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rocket enter. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rocket-pod.h"
+#include "string-util.h"
+#include "verb-all.h"
+
+enum { ARG_APP = 0x100, ARG_USER, ARG_GROUP };
+
+static void help(void) {
+        printf("Usage: rocket enter [OPTIONS...] POD [CMD [ARGS...]]\n\nRun CMD (default /bin/sh) in a running "
+                       "pod's namespaces and an app's rootfs.\n\nOptions:\n"
+                       "  -h --help              Show this help\n"
+                       "     --app=APP           The app whose rootfs to enter (needed with several apps)\n"
+                       "     --user=USER         Run as USER of the app's image instead of the app's user\n"
+                       "     --group=GROUP       Run with GROUP of the app's image\n");
+}
+
+int verb_enter(int argc, char *argv[], RocketContext *ctx) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "app", required_argument, NULL, ARG_APP },
+                { "user", required_argument, NULL, ARG_USER },
+                { "group", required_argument, NULL, ARG_GROUP },
+                {}
+        };
+        const char *app = NULL, *user = NULL, *group = NULL;
+        _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_close_ int pods_fd = -EBADF;
+        _cleanup_strv_free_ char **args = NULL;
+        _cleanup_free_ char *app_opt = NULL;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_APP:
+                        if (!name_is_valid(optarg))
+                                return log_usage("enter: invalid app name '%s'.", optarg);
+                        app = optarg;
+                        break;
+                case ARG_USER:
+                case ARG_GROUP:
+                        if (isempty(optarg) || strlen(optarg) > 256 || strpbrk(optarg, "\n"))
+                                return log_usage("enter: invalid %s '%s'.", c == ARG_USER ? "user" : "group", optarg);
+                        *(c == ARG_USER ? &user : &group) = optarg;
+                        break;
+                default:
+                        return getopt_error("enter", c, argv);
+                }
+        if (geteuid() != 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EPERM), "enter: needs root.");
+        r = rocket_pod_find_arg(ctx, "enter", argc, argv, &pods_fd, &p);
+        if (r < 0)
+                return r;
+        if (p->state != POD_RUNNING)
+                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s, not running.", p->uuid,
+                                       pod_state_to_string(p->state));
+        if (!app && p->manifest->n_apps > 1) {
+                _cleanup_free_ char *names = NULL;
+                char **l = NULL;
+
+                for (size_t i = 0; i < p->manifest->n_apps; i++)
+                        if (strv_extend(&l, p->manifest->apps[i].name) < 0)
+                                return log_oom();
+                r = strv_join(l, ", ", &names);
+                strv_free(l);
+                if (r < 0)
+                        return log_oom();
+                return log_usage("enter: pod %s has several apps (%s); pick one with --app.", p->uuid, names);
+        }
+        if (app && !pod_manifest_find_app(p->manifest, app))
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, app);
+        if (asprintf(&app_opt, "--app=%s", app ?: p->manifest->apps[0].name) < 0 || strv_extend(&args, app_opt) < 0 ||
+            (user && strv_extend(&args, strjoina("--user=", user)) < 0) ||
+            (group && strv_extend(&args, strjoina("--group=", group)) < 0) ||
+            strv_extend(&args, "--") < 0)
+                return log_oom();
+        for (int i = optind + 1; i < argc; i++)
+                if (strv_extend(&args, argv[i]) < 0)
+                        return log_oom();
+        return rocket_stage1_exec(pods_fd, p, p->dir_fd, "enter", args, NULL, 0);
+}

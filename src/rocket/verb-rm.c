@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rocket rm. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rocket-pod.h"
+#include "string-util.h"
+#include "verb-all.h"
+
+static void help(void) {
+        printf("Usage: rocket rm [OPTIONS...] POD...\n\nRemove pods that are not running.\n\nOptions:\n"
+                       "  -h --help              Show this help\n");
+}
+
+int verb_rm(int argc, char *argv[], RocketContext *ctx) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_close_ int pods_fd = -EBADF;
+        int c, r, ret = 0;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return getopt_error("rm", c, argv);
+                }
+        if (optind >= argc)
+                return log_usage("rm: no POD given.");
+        if (geteuid() != 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EPERM), "rm: needs root.");
+        r = rocket_pods_open_existing(ctx, &pods_fd);
+        if (r < 0)
+                return r;
+        for (int i = optind; i < argc; i++) {
+                _cleanup_(pod_freep) Pod *p = NULL;
+
+                r = rocket_pod_resolve(pods_fd, argv[i], &p);
+                if (r < 0) {
+                        ret = r;
+                        continue;
+                }
+                if (IN_SET(p->state, POD_RUNNING, POD_PREPARING)) {
+                        ret = log_error_errno(SYNTHETIC_ERRNO(EBUSY), "Pod %s is %s; stop it first.", p->uuid,
+                                              pod_state_to_string(p->state));
+                        continue;
+                }
+                r = rocket_pod_remove(pods_fd, p);
+                if (r < 0) {
+                        ret = r;
+                        continue;
+                }
+                printf("%s\n", p->uuid);
+        }
+        return ret;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rocket status. */
+#include <errno.h>
+#include <inttypes.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "output.h"
+#include "pod-json.h"
+#include "pod-userns.h"
+#include "rocket-pod.h"
+#include "string-util.h"
+#include "verb-all.h"
+
+enum { ARG_WAIT = 0x100 };
+
+static void help(void) {
+        printf("Usage: rocket status [OPTIONS...] POD\n\nShow a pod's state, PID, machine name, timestamps and "
+                       "its apps' exit statuses.\n\nOptions:\n"
+                       "  -h --help              Show this help\n"
+                       "     --format=FMT        text (key=value lines), json or json-pretty\n"
+                       "     --wait[=DURATION]   Wait until the pod has exited (at most DURATION)\n");
+}
+
+int verb_status(int argc, char *argv[], RocketContext *ctx) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                OUTPUT_OPTION_FORMAT,
+                { "wait", optional_argument, NULL, ARG_WAIT },
+                {}
+        };
+        OutputArgs out = OUTPUT_ARGS_INIT;
+        uint64_t wait_usec = 90 * USEC_PER_SEC;
+        bool wait = false;
+        _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_close_ int pods_fd = -EBADF;
+        char ts[64];
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_WAIT:
+                        wait = true;
+                        wait_usec = 0;
+                        if (optarg && parse_duration(optarg, &wait_usec) < 0)
+                                return log_usage("status: invalid duration '%s'.", optarg);
+                        break;
+                case ARG_OUTPUT_FORMAT:
+                        r = output_args_parse(&out, "status", c, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                default:
+                        return getopt_error("status", c, argv);
+                }
+        r = rocket_pod_find_arg(ctx, "status", argc, argv, &pods_fd, &p);
+        if (r < 0)
+                return r;
+        if (argc - optind > 1)
+                return log_usage("status: give exactly one POD.");
+        if (wait && p->state <= POD_RUNNING) {
+                _cleanup_free_ char *uuid = strdup(p->uuid);
+
+                if (!uuid)
+                        return log_oom();
+                /* A prepared pod may start meanwhile: wait for it to run first. */
+                while (p->state < POD_RUNNING) {
+                        usleep(100 * 1000);
+                        p = pod_free(p);
+                        r = pod_resolve(pods_fd, uuid, &p);
+                        if (r < 0)
+                                return log_error_errno(r, "Pod %s went away.", uuid);
+                }
+                r = pod_wait_unlocked(p, wait_usec);
+                if (r < 0)
+                        return log_error_errno(r, "Pod %s is still running.", uuid);
+                p = pod_free(p);
+                r = pod_resolve(pods_fd, uuid, &p);
+                if (r < 0)
+                        return log_error_errno(r, "Pod %s went away.", uuid);
+        }
+        if (!p->manifest)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
+
+        if (out.format != OUTPUT_TABLE) {
+                r = pod_to_json(p, &o);
+                if (r < 0)
+                        return log_oom();
+                output_print_json(o, out.format);
+                return 0;
+        }
+        printf("uuid=%s\nname=%s\nstate=%s\nmachine=%s\n", p->uuid, p->manifest->name, pod_state_to_string(p->state),
+               p->manifest->name);
+        printf("created=%s\n", format_timestamp(ts, sizeof ts, p->created_usec));
+        if (p->started_usec)
+                printf("started=%s\n", format_timestamp(ts, sizeof ts, p->started_usec));
+        if (p->state == POD_RUNNING && p->pid > 0)
+                printf("pid=%i\n", (int) p->pid);
+        if (p->manifest->userns_base)
+                printf("private-users=%u:%u\n", p->manifest->userns_base, POD_USERNS_SIZE);
+        if (p->state >= POD_EXITED && p->finished_usec)
+                printf("exited=%s\n", format_timestamp(ts, sizeof ts, p->finished_usec));
+        {
+                PodLimit limits[8];
+                size_t n = pod_limits_read(p, limits);
+
+                for (size_t i = 0; i < n; i++)
+                        printf("limit-%s=%" PRIu64 "%s\n", limits[i].name, limits[i].value,
+                               limits[i].enforced ? "" : " (not enforced)");
+        }
+        for (size_t i = 0; i < p->n_apps; i++) {
+                const PodAppStatus *s = &p->apps[i];
+
+                if (!s->exited)
+                        printf("app-%s=%s\n", s->name, p->state == POD_RUNNING ? "running" : "-");
+                else if (streq(s->how, "exited"))
+                        printf("app-%s=%i\n", s->name, s->status);
+                else
+                        printf("app-%s=%i (%s SIG%s)\n", s->name, 128 + s->status, s->how, sigabbrev_np(s->status) ?: "?");
+        }
+        return 0;
+}
