@@ -135,7 +135,7 @@ u=$(rocket prepare --quiet --name swapped --volume v,kind=host,source="$fx/vol-s
         --mount volume=v,target=/v)
 mv "$fx/vol-src" "$fx/vol-real"
 ln -s /etc "$fx/vol-src"
-assert_in "is a symbolic link now" "$(rocket run-prepared "$u" 2>&1 || true)"
+assert_fails_with 1 "is a symbolic link now" rocket run-prepared "$u"
 rocket rm "$u" >/dev/null 2>&1 || true
 rocket run --name busy --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
 wait_until "rocket status busy 2>/dev/null | grep -c state=running >/dev/null"
@@ -191,8 +191,7 @@ rm -rf /var/tmp/busybox /srv/www
 # --- pod names are machine names: what machined takes, rocket takes ---------------------------------
 rocket run --name=Web-2.example --exec /bin/true "$img"
 assert_in "state=exited" "$(rocket status Web-2.example)"
-assert_fails 2 rocket run --name=my_app --exec /bin/true "$img"
-assert_in "a machine name" "$(rocket run --name=my_app "$img" 2>&1 || true)"
+assert_fails_with 2 "a machine name" rocket run --name=my_app --exec /bin/true "$img"
 rocket gc --grace-period=0 >/dev/null
 
 # --- an image that a pod uses outlives 'image rm' and 'image gc' until the pod is removed ------------
@@ -204,8 +203,7 @@ rocket run --name=inuse --exec /bin/sleep inuse:test -- 1000 >/dev/null 2>&1 &
 wait_until "machinectl show inuse >/dev/null 2>&1"
 assert_eq "$(rocket image rm inuse:other)" inuse:other                # one of its names: only that name goes
 rocket image list --no-legend | grep -c inuse:test >/dev/null
-assert_fails 1 rocket image rm "$id"                                    # by ID, with all names, in use: refused
-assert_in "used by a pod" "$(rocket image rm "$id" 2>&1 || true)"
+assert_fails_with 1 "used by a pod" rocket image rm "$id"              # by ID, with all names, in use: refused
 assert_eq "$(rocket image rm --force "$id" 2>/dev/null)" "$id"          # names gone, data kept
 ! rocket image list --no-legend | grep -c inuse: >/dev/null
 rocket image gc --grace-period=0

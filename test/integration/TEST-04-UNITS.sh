@@ -45,7 +45,7 @@ assert_in "Pod web ($uuid) is up: 2 apps started." "$(journalctl -u pod@web -o c
 assert_eq "$(journalctl -u pod@web -o json --no-pager MESSAGE_ID=7ecdba8ab5bb48a286aa8c1a26500b0c | jq -r .POD_UUID)" "$uuid"
 assert_in "hello from server" "$(journalctl -M web -u server -o cat --no-pager)"
 # enter on a pod of several apps names them.
-assert_in "(server, sidecar)" "$(rocket enter web /bin/true 2>&1 || true)"
+assert_fails_with 2 "(server, sidecar)" rocket enter web /bin/true
 # Stopping the unit stops the pod gracefully: the apps get SIGTERM, the unit ends cleanly.
 systemctl stop pod@web
 assert_eq "$(systemctl show pod@web -p Result --value)" success
@@ -88,10 +88,9 @@ assert_eq "$(systemctl show pod@broken -p NRestarts --value)" 0
 systemctl stop pod@broken 2>/dev/null || true
 systemctl reset-failed pod@broken 2>/dev/null || true
 printf '[App x]\nImage=busybox:test\nMount=volume=data,target=../../etc\n' >/tmp/bad-mount.pod
-assert_fails 78 rocket run --pod=/tmp/bad-mount.pod
-assert_in "/tmp/bad-mount.pod:3:" "$(rocket run --pod=/tmp/bad-mount.pod 2>&1 || true)"
+assert_fails_with 78 "/tmp/bad-mount.pod:3:" rocket run --pod=/tmp/bad-mount.pod
 printf 'no section here\n' >/tmp/bad-syntax.pod
-assert_in "/tmp/bad-syntax.pod:1:" "$(rocket run --pod=/tmp/bad-syntax.pod 2>&1 || true)"
+assert_fails_with 78 "/tmp/bad-syntax.pod:1:" rocket run --pod=/tmp/bad-syntax.pod
 assert_fails 78 rocket run --pod=no-such-pod
 # The JSON pod manifest takes the same way.
 printf '{"name":"fromjson","hostname":"jsonhost","apps":[{"name":"one","image":"%s","exec":["/bin/sh","-c","echo $X $(hostname)"],"environment":["X=json"]}]}' \

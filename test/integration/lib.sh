@@ -56,6 +56,17 @@ pod_test_setup() {
         img=busybox:test
 }
 
+# assert_fails_with EXPECTED_EXIT PATTERN CMD...: as assert_fails, and the one line says PATTERN.
+assert_fails_with() {
+        local want=$1 pattern=$2 rc=0 err
+        shift 2
+        err=$("$@" 2>&1 >/dev/null) || rc=$?
+        if [ "$rc" -ne "$want" ] || [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || [[ "$err" != *"$pattern"* ]]; then
+                echo "assertion failed: '$*' exited $rc (wanted $want) saying '$err' (wanted one line with '$pattern')" >&2
+                return 1
+        fi
+}
+
 # The attack image: busybox with test/fixtures/attack.c built static at /usr/local/bin/attack, imported as
 # attack:test (after pod_test_setup).
 attack_test_setup() {
