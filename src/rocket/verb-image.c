@@ -62,33 +62,36 @@ typedef struct ImageArgs {
         uint64_t grace_usec;
 } ImageArgs;
 
-/* Every image sub-command shares one option parser; each says which options it takes. */
-static int parse_image_args(const char *verb, int argc, char *argv[], const char *allowed, ImageArgs *a) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTION_FORMAT,
-                OUTPUT_OPTION_NO_LEGEND,
-                OUTPUT_OPTION_FULL,
-                { "pretty-print", no_argument, NULL, ARG_PRETTY },
-                { "overwrite", no_argument, NULL, ARG_OVERWRITE },
-                { "rootfs-only", no_argument, NULL, ARG_ROOTFS_ONLY },
-                { "grace-period", required_argument, NULL, ARG_GRACE },
-                { "force", no_argument, NULL, ARG_FORCE },
-                {}
-        };
+/* The options of the image sub-commands: each has a table of its own (below), over one parser. */
+#define IMAGE_OPTION_HELP { "help", no_argument, NULL, 'h' }
+static const struct option list_options[] = {
+        IMAGE_OPTION_HELP, OUTPUT_OPTION_FORMAT, OUTPUT_OPTION_NO_LEGEND, OUTPUT_OPTION_FULL, {}
+};
+static const struct option rm_options[] = {
+        IMAGE_OPTION_HELP, { "force", no_argument, NULL, ARG_FORCE }, {}
+};
+static const struct option cat_manifest_options[] = {
+        IMAGE_OPTION_HELP, { "pretty-print", no_argument, NULL, ARG_PRETTY }, {}
+};
+static const struct option export_options[] = {
+        IMAGE_OPTION_HELP, { "overwrite", no_argument, NULL, ARG_OVERWRITE }, {}
+};
+static const struct option render_options[] = {
+        IMAGE_OPTION_HELP, { "overwrite", no_argument, NULL, ARG_OVERWRITE },
+        { "rootfs-only", no_argument, NULL, ARG_ROOTFS_ONLY }, {}
+};
+static const struct option gc_options[] = {
+        IMAGE_OPTION_HELP, { "grace-period", required_argument, NULL, ARG_GRACE }, {}
+};
+static const struct option no_options[] = { IMAGE_OPTION_HELP, {} };
+
+static int parse_image_args(const char *verb, int argc, char *argv[], const struct option *options, ImageArgs *a) {
         int c, r;
 
         *a = (ImageArgs) { .out = OUTPUT_ARGS_INIT, .grace_usec = 24ULL * 3600 * 1000000 };
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
-                const char *name = NULL;
-
-                for (const struct option *o = options; o->name; o++)
-                        if (o->val == c)
-                                name = o->name;
-                if (c != 'h' && name && !word_in_list(allowed, name))
-                        return log_usage("image %s: option '--%s' does not apply here.", verb, name);
                 switch (c) {
                 case 'h':
                         help();
@@ -111,11 +114,11 @@ static int parse_image_args(const char *verb, int argc, char *argv[], const char
                                 return log_usage("image %s: invalid duration '%s'.", verb, optarg);
                         break;
                 default:
-                        r = output_args_parse(&a->out, verb, c, optarg);
+                        r = output_args_parse(&a->out, strjoina("image ", verb), c, optarg);
                         if (r < 0)
                                 return r;
                         if (r == 0)
-                                return getopt_error(verb, c, argv);
+                                return getopt_error(strjoina("image ", verb), c, argv);
                 }
         }
         return 1;
@@ -139,7 +142,7 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
         size_t n = 0;
         int r;
 
-        r = parse_image_args("list", argc, argv, "format no-legend full", &a);
+        r = parse_image_args("list", argc, argv, list_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("list", argc, 0, 0, "no arguments");
@@ -259,7 +262,7 @@ static int image_rm(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r, ret = 0;
 
-        r = parse_image_args("rm", argc, argv, "force", &a);
+        r = parse_image_args("rm", argc, argv, rm_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("rm", argc, 1, -1, "one or more IMAGEs");
@@ -308,7 +311,7 @@ static int image_tag(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r;
 
-        r = parse_image_args("tag", argc, argv, "", &a);
+        r = parse_image_args("tag", argc, argv, no_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("tag", argc, 2, 2, "IMAGE and a NAME");
@@ -335,7 +338,7 @@ static int image_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r;
 
-        r = parse_image_args("cat-manifest", argc, argv, "pretty-print", &a);
+        r = parse_image_args("cat-manifest", argc, argv, cat_manifest_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("cat-manifest", argc, 1, 1, "one IMAGE");
@@ -363,7 +366,7 @@ static int image_inspect(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r;
 
-        r = parse_image_args("inspect", argc, argv, "", &a);
+        r = parse_image_args("inspect", argc, argv, no_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("inspect", argc, 1, 1, "one IMAGE");
@@ -393,7 +396,7 @@ static int image_export(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r;
 
-        r = parse_image_args("export", argc, argv, "overwrite", &a);
+        r = parse_image_args("export", argc, argv, export_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("export", argc, 2, 2, "IMAGE FILE");
@@ -433,7 +436,7 @@ static int image_render(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r;
 
-        r = parse_image_args(verb, argc, argv, "overwrite rootfs-only", &a);
+        r = parse_image_args(verb, argc, argv, render_options, &a);
         if (r <= 0)
                 return r;
         r = need_args(verb, argc, 2, 2, "IMAGE DIR");
@@ -497,7 +500,7 @@ static int image_gc(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r;
 
-        r = parse_image_args("gc", argc, argv, "grace-period", &a);
+        r = parse_image_args("gc", argc, argv, gc_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("gc", argc, 0, 0, "no arguments");
@@ -529,7 +532,7 @@ static int image_verify(int argc, char *argv[], RocketContext *ctx) {
         ImageArgs a;
         int r;
 
-        r = parse_image_args("verify", argc, argv, "", &a);
+        r = parse_image_args("verify", argc, argv, no_options, &a);
         if (r <= 0)
                 return r;
         r = need_args("verify", argc, 0, 0, "no arguments");

@@ -115,20 +115,6 @@ int strv_join(char *const *l, const char *separator, char **ret) {
         return 0;
 }
 
-bool word_in_list(const char *list, const char *word) {
-        size_t n = strlen(word);
-
-        for (const char *p = list; p && *p; ) {
-                size_t l = strcspn(p, " ");
-
-                if (l == n && strneq(p, word, n))
-                        return true;
-                p += l;
-                p += strspn(p, " ");
-        }
-        return false;
-}
-
 static int cmp_strings(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }

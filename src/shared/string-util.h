@@ -20,8 +20,6 @@ size_t strv_length(char *const *l) _pure_;
 int strv_extend(char ***l, const char *value);
 int strv_push(char ***l, char *value);
 bool strv_contains(char *const *l, const char *s) _pure_;
-/* Whether word is one of the words of the space-separated list (a whole word, not a part of one). */
-bool word_in_list(const char *list, const char *word) _pure_;
 /* In strcmp() order, in place. */
 void strv_sort(char **l);
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)

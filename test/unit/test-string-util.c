@@ -42,15 +42,6 @@ TEST(machine_names) {
         ASSERT_FALSE(machine_name_is_valid("caf\xc3\xa9"));
 }
 
-TEST(words) {
-        ASSERT_TRUE(word_in_list("app user group", "user"));
-        ASSERT_TRUE(word_in_list("app", "app"));
-        ASSERT_FALSE(word_in_list("apps user", "app"));      /* part of a word is no word */
-        ASSERT_FALSE(word_in_list("grace-period", "period"));
-        ASSERT_FALSE(word_in_list("", "app"));
-        ASSERT_FALSE(word_in_list(NULL, "app"));
-}
-
 TEST(startswith_endswith) {
         ASSERT_STREQ(startswith("oci:dir", "oci:"), "dir");
         ASSERT_NULL(startswith("oci", "oci:"));
