@@ -22,6 +22,11 @@ static void help(void) {
                        "     --pretty-print      Indent the JSON\n");
 }
 
+static int parse_option(int option, const char *arg, void *userdata) {
+        *(bool *) userdata = true;      /* --pretty-print, the only one */
+        return 0;
+}
+
 int verb_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -32,21 +37,11 @@ int verb_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
-        int c, r;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_PRETTY:
-                        pretty = true;
-                        break;
-                default:
-                        return getopt_error("cat-manifest", c, argv);
-                }
+        r = verb_parse_options("cat-manifest", argc, argv, options, help, parse_option, &pretty);
+        if (r <= 0)
+                return r;
         r = rocket_pod_find_arg(ctx, "cat-manifest", argc, argv, &pods_fd, &p);
         if (r < 0)
                 return r;

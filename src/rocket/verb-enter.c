@@ -23,6 +23,25 @@ static void help(void) {
                        "     --group=GROUP       Run with GROUP of the app's image\n");
 }
 
+typedef struct EnterArgs {
+        const char *app, *user, *group;
+} EnterArgs;
+
+static int parse_option(int option, const char *arg, void *userdata) {
+        EnterArgs *a = userdata;
+
+        if (option == ARG_APP) {
+                if (!name_is_valid(arg))
+                        return log_usage("enter: invalid app name '%s'.", arg);
+                a->app = arg;
+                return 0;
+        }
+        if (isempty(arg) || strlen(arg) > 256 || strpbrk(arg, "\n"))
+                return log_usage("enter: invalid %s '%s'.", option == ARG_USER ? "user" : "group", arg);
+        *(option == ARG_USER ? &a->user : &a->group) = arg;
+        return 0;
+}
+
 int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -31,34 +50,16 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
                 { "group", required_argument, NULL, ARG_GROUP },
                 {}
         };
-        const char *app = NULL, *user = NULL, *group = NULL;
+        EnterArgs a = {};
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         _cleanup_strv_free_ char **args = NULL;
         _cleanup_free_ char *app_opt = NULL;
-        int c, r;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_APP:
-                        if (!name_is_valid(optarg))
-                                return log_usage("enter: invalid app name '%s'.", optarg);
-                        app = optarg;
-                        break;
-                case ARG_USER:
-                case ARG_GROUP:
-                        if (isempty(optarg) || strlen(optarg) > 256 || strpbrk(optarg, "\n"))
-                                return log_usage("enter: invalid %s '%s'.", c == ARG_USER ? "user" : "group", optarg);
-                        *(c == ARG_USER ? &user : &group) = optarg;
-                        break;
-                default:
-                        return getopt_error("enter", c, argv);
-                }
+        r = verb_parse_options("enter", argc, argv, options, help, parse_option, &a);
+        if (r <= 0)
+                return r;
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "enter: needs root.");
         r = rocket_pod_find_arg(ctx, "enter", argc, argv, &pods_fd, &p);
@@ -67,7 +68,7 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         if (p->state != POD_RUNNING)
                 return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s, not running.", p->uuid,
                                        pod_state_to_string(p->state));
-        if (!app && p->manifest->n_apps > 1) {
+        if (!a.app && p->manifest->n_apps > 1) {
                 _cleanup_free_ char *names = NULL;
                 char **l = NULL;
 
@@ -80,11 +81,11 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
                         return log_oom();
                 return log_usage("enter: pod %s has several apps (%s); pick one with --app.", p->uuid, names);
         }
-        if (app && !pod_manifest_find_app(p->manifest, app))
-                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, app);
-        if (asprintf(&app_opt, "--app=%s", app ?: p->manifest->apps[0].name) < 0 || strv_extend(&args, app_opt) < 0 ||
-            (user && strv_extend(&args, strjoina("--user=", user)) < 0) ||
-            (group && strv_extend(&args, strjoina("--group=", group)) < 0) ||
+        if (a.app && !pod_manifest_find_app(p->manifest, a.app))
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, a.app);
+        if (asprintf(&app_opt, "--app=%s", a.app ?: p->manifest->apps[0].name) < 0 || strv_extend(&args, app_opt) < 0 ||
+            (a.user && strv_extend(&args, strjoina("--user=", a.user)) < 0) ||
+            (a.group && strv_extend(&args, strjoina("--group=", a.group)) < 0) ||
             strv_extend(&args, "--") < 0)
                 return log_oom();
         for (int i = optind + 1; i < argc; i++)

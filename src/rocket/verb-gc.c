@@ -32,6 +32,18 @@ static uint64_t mark_time(const Pod *p) {
         return strtoull(text, NULL, 10);
 }
 
+typedef struct GcArgs {
+        uint64_t grace_usec, expire_usec;
+} GcArgs;
+
+static int parse_option(int option, const char *arg, void *userdata) {
+        GcArgs *a = userdata;
+
+        if (parse_duration(arg, option == ARG_GRACE ? &a->grace_usec : &a->expire_usec) < 0)
+                return log_usage("gc: invalid duration '%s'.", arg);
+        return 0;
+}
+
 int verb_gc(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -39,31 +51,16 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                 { "expire-prepared", required_argument, NULL, ARG_EXPIRE },
                 {}
         };
-        uint64_t grace_usec = 30 * 60 * USEC_PER_SEC, expire_usec = 24 * 3600 * USEC_PER_SEC;
+        GcArgs a = { .grace_usec = 30 * 60 * USEC_PER_SEC, .expire_usec = 24 * 3600 * USEC_PER_SEC };
         _cleanup_close_ int pods_fd = -EBADF;
         Pod **l = NULL;
         size_t n = 0, removed = 0;
         uint64_t now = now_realtime_usec();
-        int c, r, ret = 0;
+        int r, ret = 0;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_GRACE:
-                        if (parse_duration(optarg, &grace_usec) < 0)
-                                return log_usage("gc: invalid duration '%s'.", optarg);
-                        break;
-                case ARG_EXPIRE:
-                        if (parse_duration(optarg, &expire_usec) < 0)
-                                return log_usage("gc: invalid duration '%s'.", optarg);
-                        break;
-                default:
-                        return getopt_error("gc", c, argv);
-                }
+        r = verb_parse_options("gc", argc, argv, options, help, parse_option, &a);
+        if (r <= 0)
+                return r;
         if (optind < argc)
                 return log_usage("gc: takes no arguments.");
         if (geteuid() != 0)
@@ -92,7 +89,7 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                                 ret = log_error_errno(r, "Failed to mark pod %s: %m", p->uuid);
                         break;
                 case POD_PREPARED:
-                        if (p->created_usec + expire_usec > now || pod_lock_exclusive(p->dir_fd) < 0)
+                        if (p->created_usec + a.expire_usec > now || pod_lock_exclusive(p->dir_fd) < 0)
                                 continue;
                         r = pod_transition(pods_fd, p, POD_GARBAGE);
                         if (r < 0 && r != -ENOENT)
@@ -115,7 +112,7 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                 if (p->state == POD_EXITED_GARBAGE) {
                         uint64_t marked = mark_time(p);
 
-                        if (marked + grace_usec > now)
+                        if (marked + a.grace_usec > now)
                                 continue;
                 } else if (p->state != POD_GARBAGE)
                         continue;

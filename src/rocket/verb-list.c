@@ -22,6 +22,12 @@ static void help(void) {
                        "     --full              Show full UUIDs and image IDs\n");
 }
 
+static int parse_option(int option, const char *arg, void *userdata) {
+        int r = output_args_parse(userdata, "list", option, arg);
+
+        return r < 0 ? r : 0;
+}
+
 int verb_list(int argc, char *argv[], RocketContext *ctx) {
         static const char *const header[] = { "UUID", "NAME", "APPS", "IMAGES", "STATE", "CREATED", "STARTED" };
         static const struct option options[] = {
@@ -37,24 +43,11 @@ int verb_list(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_close_ int pods_fd = -EBADF;
         Pod **l = NULL;
         size_t n = 0;
-        int c, r;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                default:
-                        r = output_args_parse(&a, "list", c, optarg);
-                        if (r < 0)
-                                return r;
-                        if (r == 0)
-                                return getopt_error("list", c, argv);
-                        break;
-                }
-        }
+        r = verb_parse_options("list", argc, argv, options, help, parse_option, &a);
+        if (r <= 0)
+                return r;
         if (optind < argc)
                 return log_usage("list: takes no arguments.");
         r = rocket_pods_open_existing(ctx, &pods_fd);

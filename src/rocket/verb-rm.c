@@ -23,18 +23,11 @@ int verb_rm(int argc, char *argv[], RocketContext *ctx) {
                 {}
         };
         _cleanup_close_ int pods_fd = -EBADF;
-        int c, r, ret = 0;
+        int r, ret = 0;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                default:
-                        return getopt_error("rm", c, argv);
-                }
+        r = verb_parse_options("rm", argc, argv, options, help, NULL, NULL);
+        if (r <= 0)
+                return r;
         if (optind >= argc)
                 return log_usage("rm: no POD given.");
         if (geteuid() != 0)

@@ -26,6 +26,27 @@ static void help(void) {
                        "     --wait[=DURATION]   Wait until the pod has exited (at most DURATION)\n");
 }
 
+typedef struct StatusArgs {
+        OutputArgs out;
+        bool wait;
+        uint64_t wait_usec;
+} StatusArgs;
+
+static int parse_option(int option, const char *arg, void *userdata) {
+        StatusArgs *a = userdata;
+        int r;
+
+        if (option == ARG_WAIT) {
+                a->wait = true;
+                a->wait_usec = 0;
+                if (arg && parse_duration(arg, &a->wait_usec) < 0)
+                        return log_usage("status: invalid duration '%s'.", arg);
+                return 0;
+        }
+        r = output_args_parse(&a->out, "status", option, arg);
+        return r < 0 ? r : 0;
+}
+
 int verb_status(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -33,42 +54,22 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 { "wait", optional_argument, NULL, ARG_WAIT },
                 {}
         };
-        OutputArgs out = OUTPUT_ARGS_INIT;
-        uint64_t wait_usec = 90 * USEC_PER_SEC;
-        bool wait = false;
+        StatusArgs a = { .out = OUTPUT_ARGS_INIT, .wait_usec = 90 * USEC_PER_SEC };
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         char ts[64];
-        int c, r;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_WAIT:
-                        wait = true;
-                        wait_usec = 0;
-                        if (optarg && parse_duration(optarg, &wait_usec) < 0)
-                                return log_usage("status: invalid duration '%s'.", optarg);
-                        break;
-                case ARG_OUTPUT_FORMAT:
-                        r = output_args_parse(&out, "status", c, optarg);
-                        if (r < 0)
-                                return r;
-                        break;
-                default:
-                        return getopt_error("status", c, argv);
-                }
+        r = verb_parse_options("status", argc, argv, options, help, parse_option, &a);
+        if (r <= 0)
+                return r;
         r = rocket_pod_find_arg(ctx, "status", argc, argv, &pods_fd, &p);
         if (r < 0)
                 return r;
         if (argc - optind > 1)
                 return log_usage("status: give exactly one POD.");
-        if (wait && p->state <= POD_RUNNING) {
+        if (a.wait && p->state <= POD_RUNNING) {
                 _cleanup_free_ char *uuid = strdup(p->uuid);
 
                 if (!uuid)
@@ -81,7 +82,7 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                         if (r < 0)
                                 return log_error_errno(r, "Pod %s went away.", uuid);
                 }
-                r = pod_wait_unlocked(p, wait_usec);
+                r = pod_wait_unlocked(p, a.wait_usec);
                 if (r < 0)
                         return log_error_errno(r, "Pod %s is still running.", uuid);
                 p = pod_free(p);
@@ -92,11 +93,11 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
         if (!p->manifest)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
 
-        if (out.format != OUTPUT_TABLE) {
+        if (a.out.format != OUTPUT_TABLE) {
                 r = pod_to_json(p, &o);
                 if (r < 0)
                         return log_oom();
-                output_print_json(o, out.format);
+                output_print_json(o, a.out.format);
                 return 0;
         }
         printf("uuid=%s\nname=%s\nstate=%s\nmachine=%s\n", p->uuid, p->manifest->name, pod_state_to_string(p->state),

@@ -22,6 +22,21 @@ static void help(void) {
                        "     --timeout=DURATION  Wait at most DURATION (default 90s), then kill\n");
 }
 
+typedef struct StopArgs {
+        bool force;
+        uint64_t timeout_usec;
+} StopArgs;
+
+static int parse_option(int option, const char *arg, void *userdata) {
+        StopArgs *a = userdata;
+
+        if (option == ARG_FORCE)
+                a->force = true;
+        else if (parse_duration(arg, &a->timeout_usec) < 0)
+                return log_usage("stop: invalid duration '%s'.", arg);
+        return 0;
+}
+
 int verb_stop(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -29,28 +44,13 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 {}
         };
-        uint64_t timeout_usec = 90 * USEC_PER_SEC;
-        bool force = false;
+        StopArgs a = { .timeout_usec = 90 * USEC_PER_SEC };
         _cleanup_close_ int pods_fd = -EBADF;
-        int c, r, ret = 0;
+        int r, ret = 0;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_FORCE:
-                        force = true;
-                        break;
-                case ARG_TIMEOUT:
-                        if (parse_duration(optarg, &timeout_usec) < 0)
-                                return log_usage("stop: invalid duration '%s'.", optarg);
-                        break;
-                default:
-                        return getopt_error("stop", c, argv);
-                }
+        r = verb_parse_options("stop", argc, argv, options, help, parse_option, &a);
+        if (r <= 0)
+                return r;
         if (optind >= argc)
                 return log_usage("stop: no POD given.");
         if (geteuid() != 0)
@@ -80,7 +80,7 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                                 pod_free(p);
                                 continue;
                         }
-                        r = rocket_stage1_call(pods_fd, p, "stop", force ? kill_args : none);
+                        r = rocket_stage1_call(pods_fd, p, "stop", a.force ? kill_args : none);
                         if (r != 0) {
                                 ret = r < 0 ? r : log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to stop pod %s.", p->uuid);
                                 pod_free(p);
@@ -91,8 +91,8 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                 for (size_t i = 0; i < n; i++) {
                         Pod *p = stopping[i];
 
-                        r = pod_wait_unlocked(p, timeout_usec);
-                        if (r == -ETIMEDOUT && !force) {
+                        r = pod_wait_unlocked(p, a.timeout_usec);
+                        if (r == -ETIMEDOUT && !a.force) {
                                 log_warning("Pod %s did not stop within the timeout; killing it.", p->uuid);
                                 (void) rocket_stage1_call(pods_fd, p, "stop", kill_args);
                                 r = pod_wait_unlocked(p, 10 * USEC_PER_SEC);

@@ -32,3 +32,23 @@ int getopt_error(const char *verb, int c, char *argv[]) {
                 return log_usage("%s%sUnknown option '-%c'; see '--help'.", prefix, sep, optopt);
         return log_usage("%s%sUnknown option '%s'; see '--help'.", prefix, sep, argv[optind - 1]);
 }
+
+int verb_parse_options(const char *verb, int argc, char *argv[], const struct option *options, void (*help)(void),
+                       VerbOptionHandler handle, void *userdata) {
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
+                if (c == 'h') {
+                        help();
+                        return 0;
+                }
+                if (c == '?' || c == ':' || !handle)
+                        return getopt_error(verb, c, argv);
+                r = handle(c, optarg, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <getopt.h>
+
 #include "macro.h"
 
 typedef struct RocketContext RocketContext;
@@ -19,3 +21,11 @@ const Verb *verbs_find(const Verb *table, const char *name);
 
 /* Turns getopt_long()'s '?' or ':' (optstring must start with ':' after any '+') into one usage line. */
 int getopt_error(const char *verb, int c, char *argv[]);
+
+/* A verb's own option, with its argument (NULL for none): 0, or an error it logged. */
+typedef int (*VerbOptionHandler)(int option, const char *arg, void *userdata);
+/* The options of a verb up to its first argument, from its own table: -h/--help prints help() and returns
+ * 0, every other option goes to handle(), anything else is a usage error. 1: go on, optind at the first
+ * argument. */
+int verb_parse_options(const char *verb, int argc, char *argv[], const struct option *options, void (*help)(void),
+                       VerbOptionHandler handle, void *userdata);
