@@ -105,8 +105,7 @@ int fly_enter(int argc, char *argv[]) {
         char *const *cmd;
         _cleanup_free_ char *root = NULL, *here = NULL;
         char mid[33], path[PATH_MAX];
-        int fds[3], c, r, status = 0;
-        sigset_t mask;
+        int fds[3], c, r;
         pid_t pid, child;
 
         optind = 0;
@@ -148,27 +147,14 @@ int fly_enter(int argc, char *argv[]) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to allocate a pseudo-terminal in the pod: %m");
         }
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGWINCH);
-        if (pty.master_fd >= 0) {
-                sigaddset(&mask, SIGTERM);
-                sigaddset(&mask, SIGHUP);
-        }
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        child = fork();
+        child = pty_relay_fork(&pty);
         if (child < 0)
-                return log_error_errno(errno, "fork: %m");
-        if (child == 0) {
-                sigprocmask(SIG_UNBLOCK, &mask, NULL);
+                return log_error_errno(child, "fork: %m");
+        if (child == 0)
                 enter_command(&m->apps[0], root, &pty, user, group, cmd);
-        }
-        if (pty.master_fd >= 0)
-                r = pty_relay_run(&pty, child, false, &status);
-        else if (waitpid(child, &status, 0) < 0)
-                r = -errno;
+        r = pty_relay_wait(&pty, child);
         pty_relay_done(&pty);
         if (r < 0)
                 return log_error_errno(r, "Failed to wait for the command: %m");
-        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        return r;
 }

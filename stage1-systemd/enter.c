@@ -147,10 +147,9 @@ int stage1_enter(int argc, char *argv[]) {
         EnterContext c = { .userns_fd = -EBADF, .pty = { .master_fd = -EBADF, .slave_fd = -EBADF }, .pty_sock = -EBADF };
         int socks[2] = { -EBADF, -EBADF };
         const char *app = NULL;
-        sigset_t mask;
         char mid[33];
         pid_t child;
-        int opt, r, status = 0;
+        int opt, r;
 
         for (size_t i = 0; i < ELEMENTSOF(c.ns_fds); i++)
                 c.ns_fds[i] = -EBADF;
@@ -188,19 +187,10 @@ int stage1_enter(int argc, char *argv[]) {
         if (pty_relay_init(&c.pty) > 0 && socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC, 0, socks) < 0)
                 return log_error_errno(errno, "socketpair: %m");
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGWINCH);
-        if (socks[0] >= 0) {            /* the relay restores the terminal on these */
-                sigaddset(&mask, SIGTERM);
-                sigaddset(&mask, SIGHUP);
-        }
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        child = fork();
+        child = pty_relay_fork(&c.pty);
         if (child < 0)
-                return log_error_errno(errno, "fork: %m");
+                return log_error_errno(child, "fork: %m");
         if (child == 0) {
-                sigprocmask(SIG_UNBLOCK, &mask, NULL);
                 socks[0] = safe_close(socks[0]);
                 c.pty_sock = socks[1];
                 enter_child(&c);
@@ -209,16 +199,13 @@ int stage1_enter(int argc, char *argv[]) {
         for (size_t i = 0; i < ELEMENTSOF(c.ns_fds); i++)
                 safe_close(c.ns_fds[i]);
         safe_close(c.userns_fd);
-        /* No master: the child failed before it had one, and said why. */
-        if (socks[0] >= 0 && pty_relay_recv_master(&c.pty, socks[0]) >= 0)
-                r = pty_relay_run(&c.pty, child, false, &status);
-        else if (waitpid(child, &status, 0) < 0)
-                r = -errno;
+        /* No master: the child failed before it had one, and said why; then we only wait. */
+        if (socks[0] >= 0)
+                (void) pty_relay_recv_master(&c.pty, socks[0]);
+        r = pty_relay_wait(&c.pty, child);
         pty_relay_done(&c.pty);
         safe_close(socks[0]);
         if (r < 0)
                 return log_error_errno(r, "Failed to wait for the command: %m");
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return WEXITSTATUS(status);
+        return r;
 }

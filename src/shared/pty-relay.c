@@ -133,6 +133,46 @@ int pty_relay_attach(const PtyRelay *p) {
         return 0;
 }
 
+static bool wants_relay(const PtyRelay *p) {
+        return p->tty[0] || p->tty[1] || p->tty[2];
+}
+
+pid_t pty_relay_fork(const PtyRelay *p) {
+        sigset_t mask;
+        pid_t pid;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGWINCH);
+        if (wants_relay(p)) {   /* the relay restores the terminal on these */
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGHUP);
+        }
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                (void) sigprocmask(SIG_UNBLOCK, &mask, NULL);
+        return pid;
+}
+
+int pty_relay_wait(PtyRelay *p, pid_t child) {
+        int status, r;
+
+        if (p->master_fd >= 0) {
+                r = pty_relay_run(p, child, false, &status);
+                if (r < 0)
+                        return r;
+        } else {
+                while (waitpid(child, &status, 0) < 0)
+                        if (errno != EINTR)
+                                return -errno;
+        }
+        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 void pty_relay_done(PtyRelay *p) {
         p->master_fd = safe_close(p->master_fd);
         p->slave_fd = safe_close(p->slave_fd);

@@ -32,4 +32,11 @@ int pty_relay_attach(const PtyRelay *p);
  * drained. SIGTERM and SIGHUP end the relay (*ret_status then says killed by it) or, with forward,
  * are sent on to child as SIGTERM. */
 int pty_relay_run(PtyRelay *p, pid_t child, bool forward, int *ret_status);
+/* For enter: forks with SIGCHLD and SIGWINCH (and, when p has a terminal to relay, SIGTERM and SIGHUP)
+ * blocked in the parent, so that none is lost or ends us before the relay or the wait below runs; the
+ * child gets them back. Returns the child's PID in the parent, 0 in the child, or a negative errno. */
+pid_t pty_relay_fork(const PtyRelay *p);
+/* Relays until child is gone when p has a master, else just waits for it. Returns the child's exit
+ * status as a shell reports it (128 + signal when killed), or a negative errno. */
+int pty_relay_wait(PtyRelay *p, pid_t child);
 void pty_relay_done(PtyRelay *p);
