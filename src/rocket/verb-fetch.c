@@ -21,6 +21,16 @@ static void help(void) {
                "     --name=NAME         Also name the image NAME (one IMAGE only)\n");
 }
 
+static int parse_option(int option _unused_, const char *arg, void *userdata) {
+        char ***names = userdata;    /* --name, the only option */
+
+        if (!image_name_is_valid(arg))
+                return log_usage("fetch: invalid image name '%s'.", arg);
+        if (strv_extend(names, arg) < 0)
+                return log_oom();
+        return 0;
+}
+
 int verb_fetch(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -29,24 +39,11 @@ int verb_fetch(int argc, char *argv[], RocketContext *ctx) {
         };
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_strv_free_ char **names = NULL;
-        int c, r, ret = 0;
+        int r, ret = 0;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case 'n':
-                        if (!image_name_is_valid(optarg))
-                                return log_usage("fetch: invalid image name '%s'.", optarg);
-                        if (strv_extend(&names, optarg) < 0)
-                                return log_oom();
-                        break;
-                default:
-                        return getopt_error("fetch", c, argv);
-                }
+        r = verb_parse_options("fetch", argc, argv, options, help, parse_option, &names);
+        if (r <= 0)
+                return r;
         if (optind >= argc)
                 return log_usage("fetch: no IMAGE given.");
         if (names && argc - optind > 1)

@@ -85,43 +85,45 @@ static const struct option gc_options[] = {
 };
 static const struct option no_options[] = { IMAGE_OPTION_HELP, {} };
 
+typedef struct ImageOptionContext {
+        const char *verb;       /* "image VERB", for messages */
+        ImageArgs *args;
+} ImageOptionContext;
+
+static int parse_image_option(int option, const char *arg, void *userdata) {
+        ImageOptionContext *c = userdata;
+        ImageArgs *a = c->args;
+        int r;
+
+        switch (option) {
+        case ARG_PRETTY:
+                a->pretty = true;
+                return 0;
+        case ARG_OVERWRITE:
+                a->overwrite = true;
+                return 0;
+        case ARG_ROOTFS_ONLY:
+                a->rootfs_only = true;
+                return 0;
+        case ARG_FORCE:
+                a->force = true;
+                return 0;
+        case ARG_GRACE:
+                r = parse_duration(arg, &a->grace_usec);
+                if (r < 0)
+                        return log_usage("%s: invalid duration '%s'.", c->verb, arg);
+                return 0;
+        default:
+                r = output_args_parse(&a->out, c->verb, option, arg);
+                return r < 0 ? r : 0;
+        }
+}
+
 static int parse_image_args(const char *verb, int argc, char *argv[], const struct option *options, ImageArgs *a) {
-        int c, r;
+        ImageOptionContext c = { .verb = strjoina("image ", verb), .args = a };
 
         *a = (ImageArgs) { .out = OUTPUT_ARGS_INIT, .grace_usec = 24ULL * 3600 * 1000000 };
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_PRETTY:
-                        a->pretty = true;
-                        break;
-                case ARG_OVERWRITE:
-                        a->overwrite = true;
-                        break;
-                case ARG_ROOTFS_ONLY:
-                        a->rootfs_only = true;
-                        break;
-                case ARG_FORCE:
-                        a->force = true;
-                        break;
-                case ARG_GRACE:
-                        r = parse_duration(optarg, &a->grace_usec);
-                        if (r < 0)
-                                return log_usage("image %s: invalid duration '%s'.", verb, optarg);
-                        break;
-                default:
-                        r = output_args_parse(&a->out, strjoina("image ", verb), c, optarg);
-                        if (r < 0)
-                                return r;
-                        if (r == 0)
-                                return getopt_error(strjoina("image ", verb), c, argv);
-                }
-        }
-        return 1;
+        return verb_parse_options(c.verb, argc, argv, options, help, parse_image_option, &c);
 }
 
 static int need_args(const char *verb, int argc, int min, int max, const char *what) {

@@ -57,8 +57,40 @@ static int print_entry(sd_journal *j, bool prefix) {
         return 0;
 }
 
+typedef struct LogsArgs {
+        const char *app;
+        bool follow, prefix;
+        long lines;
+} LogsArgs;
+
+enum { ARG_APP = 0x100, ARG_NO_PREFIX };
+
+static int parse_option(int option, const char *arg, void *userdata) {
+        LogsArgs *a = userdata;
+        char *end;
+
+        switch (option) {
+        case ARG_APP:
+                if (!name_is_valid(arg))
+                        return log_usage("logs: invalid app name '%s'.", arg);
+                a->app = arg;
+                break;
+        case 'f':
+                a->follow = true;
+                break;
+        case 'n':
+                a->lines = strtol(arg, &end, 10);
+                if (*end || a->lines < 0)
+                        return log_usage("logs: invalid number of lines '%s'.", arg);
+                break;
+        case ARG_NO_PREFIX:
+                a->prefix = false;
+                break;
+        }
+        return 0;
+}
+
 int verb_logs(int argc, char *argv[], RocketContext *ctx) {
-        enum { ARG_APP = 0x100, ARG_NO_PREFIX };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "app", required_argument, NULL, ARG_APP },
@@ -71,41 +103,13 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         _cleanup_free_ char *dir = NULL;
-        const char *app = NULL;
-        bool follow = false, prefix = true;
-        long lines = -1;
-        int c, r;
+        LogsArgs a = { .prefix = true, .lines = -1 };
+        int r;
 
-        optind = 0;
-        opterr = 0;
         /* Options before or after POD, as with journalctl. */
-        while ((c = getopt_long(argc, argv, ":hfn:", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_APP:
-                        if (!name_is_valid(optarg))
-                                return log_usage("logs: invalid app name '%s'.", optarg);
-                        app = optarg;
-                        break;
-                case 'f':
-                        follow = true;
-                        break;
-                case 'n': {
-                        char *end;
-
-                        lines = strtol(optarg, &end, 10);
-                        if (*end || lines < 0)
-                                return log_usage("logs: invalid number of lines '%s'.", optarg);
-                        break;
-                }
-                case ARG_NO_PREFIX:
-                        prefix = false;
-                        break;
-                default:
-                        return getopt_error("logs", c, argv);
-                }
+        r = verb_parse_options_full("logs", ":hfn:", argc, argv, options, help, parse_option, &a);
+        if (r <= 0)
+                return r;
         if (argc - optind != 1)
                 return log_usage("logs: give exactly one POD.");
         r = rocket_pod_find(ctx, argv[optind], &pods_fd, &p);
@@ -113,8 +117,8 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
                 return r;
         if (!p->manifest)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
-        if (app && !pod_manifest_find_app(p->manifest, app))
-                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, app);
+        if (a.app && !pod_manifest_find_app(p->manifest, a.app))
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", p->uuid, a.app);
         if (asprintf(&dir, "%s/pods/%s/journal", ctx->dir, p->path) < 0)
                 return log_oom();
         r = sigbus_guard_install();
@@ -138,7 +142,7 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
         for (size_t i = 0; i < p->manifest->n_apps; i++) {
                 _cleanup_free_ char *match = NULL;
 
-                if (app && !streq(app, p->manifest->apps[i].name))
+                if (a.app && !streq(a.app, p->manifest->apps[i].name))
                         continue;
                 if (asprintf(&match, "_SYSTEMD_UNIT=%s.service", p->manifest->apps[i].name) < 0)
                         return log_oom();
@@ -146,13 +150,13 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to filter the journal: %m");
         }
-        if (lines >= 0) {
+        if (a.lines >= 0) {
                 /* On the Nth entry from the end (or the first, if there are fewer): print it, then on. */
                 r = sd_journal_seek_tail(j);
-                if (r >= 0 && lines > 0) {
-                        r = sd_journal_previous_skip(j, (uint64_t) lines);
+                if (r >= 0 && a.lines > 0) {
+                        r = sd_journal_previous_skip(j, (uint64_t) a.lines);
                         if (r > 0)
-                                print_entry(j, prefix);
+                                print_entry(j, a.prefix);
                 }
         } else
                 r = sd_journal_seek_head(j);
@@ -164,11 +168,11 @@ int verb_logs(int argc, char *argv[], RocketContext *ctx) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the journal: %m");
                 if (r > 0) {
-                        print_entry(j, prefix);
+                        print_entry(j, a.prefix);
                         continue;
                 }
                 fflush(stdout);
-                if (!follow || !pod_is_locked(p->dir_fd))
+                if (!a.follow || !pod_is_locked(p->dir_fd))
                         break;
                 r = sd_journal_wait(j, 250 * 1000);
                 if (r < 0)

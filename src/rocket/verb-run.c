@@ -167,71 +167,87 @@ static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *
         return 0;
 }
 
-static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "hostname", required_argument, NULL, ARG_HOSTNAME },
-                { "set-env", required_argument, NULL, ARG_SET_ENV },
-                { "volume", required_argument, NULL, ARG_VOLUME },
-                { "uuid-file-save", required_argument, NULL, ARG_UUID_FILE },
-                { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },
-                { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },
-                { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
-                { "quiet", no_argument, NULL, ARG_QUIET },
-                { "pod", required_argument, NULL, ARG_POD },
-                { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },
-                APP_OPTIONS,
-                { "insecure-options", required_argument, NULL, ARG_INSECURE },
-                { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
-                { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
-                {}
-        };
-        bool prepare = streq(verb, "prepare");
-        int c, r;
+#define POD_OPTIONS                                                                     \
+        { "help", no_argument, NULL, 'h' },                                             \
+        { "hostname", required_argument, NULL, ARG_HOSTNAME },                          \
+        { "set-env", required_argument, NULL, ARG_SET_ENV },                            \
+        { "volume", required_argument, NULL, ARG_VOLUME },                              \
+        { "uuid-file-save", required_argument, NULL, ARG_UUID_FILE },                   \
+        { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },                    \
+        { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },                    \
+        { "pod", required_argument, NULL, ARG_POD },                                    \
+        { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },                  \
+        APP_OPTIONS,                                                                    \
+        { "insecure-options", required_argument, NULL, ARG_INSECURE },                  \
+        { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },                \
+        { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT }
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        help(verb);
-                        return 0;
-                case ARG_KEEP_UNIT:
-                        if (prepare)
-                                return getopt_error(verb, '?', argv);
-                        p->keep_unit = true;
-                        r = 0;
-                        break;
-                case ARG_QUIET:
-                        if (!prepare)
-                                return getopt_error(verb, '?', argv);
-                        p->quiet = true;
-                        r = 0;
-                        break;
-                case ARG_POD:
-                        /* Logged already; a definition that is missing or wrong has an exit status of its own. */
-                        r = pod_file_find(optarg, &p->pod_file);
-                        if (r >= 0)
-                                r = pod_file_load(p->pod_file, pod_file_default_name(optarg), p);
-                        if (r < 0)
-                                return r == -ENOMEM ? r : -ERRNO_BAD_DEFINITION;
-                        break;
-                case ARG_POD_MANIFEST:
-                        r = pod_manifest_file_load(optarg, p);
-                        if (r < 0)
-                                return r == -ENOMEM ? r : -ERRNO_BAD_DEFINITION;
-                        if (!(p->pod_manifest = strdup(optarg)))
-                                r = log_oom();
-                        break;
-                case '?':
-                case ':':
-                        return getopt_error(verb, c, argv);
-                default:
-                        r = run_pod_option(verb, p, c, optarg);
-                }
+static const struct option run_options[] = {
+        POD_OPTIONS,
+        { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        {}
+};
+
+static const struct option prepare_options[] = {
+        POD_OPTIONS,
+        { "quiet", no_argument, NULL, ARG_QUIET },
+        {}
+};
+
+static void help_run(void) {
+        help("run");
+}
+
+static void help_prepare(void) {
+        help("prepare");
+}
+
+typedef struct PodOptionContext {
+        const char *verb;
+        PodArgs *args;
+} PodOptionContext;
+
+static int parse_pod_option(int option, const char *arg, void *userdata) {
+        PodOptionContext *c = userdata;
+        PodArgs *p = c->args;
+        int r;
+
+        switch (option) {
+        case ARG_KEEP_UNIT:
+                p->keep_unit = true;
+                return 0;
+        case ARG_QUIET:
+                p->quiet = true;
+                return 0;
+        case ARG_POD:
+                /* Logged already; a definition that is missing or wrong has an exit status of its own. */
+                r = pod_file_find(arg, &p->pod_file);
+                if (r >= 0)
+                        r = pod_file_load(p->pod_file, pod_file_default_name(arg), p);
                 if (r < 0)
-                        return r;
+                        return r == -ENOMEM ? r : -ERRNO_BAD_DEFINITION;
+                return 0;
+        case ARG_POD_MANIFEST:
+                r = pod_manifest_file_load(arg, p);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -ERRNO_BAD_DEFINITION;
+                if (!(p->pod_manifest = strdup(arg)))
+                        return log_oom();
+                return 0;
+        default:
+                return run_pod_option(c->verb, p, option, arg);
         }
+}
+
+static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
+        bool prepare = streq(verb, "prepare");
+        PodOptionContext c = { .verb = verb, .args = p };
+        int r;
+
+        r = verb_parse_options(verb, argc, argv, prepare ? prepare_options : run_options,
+                               prepare ? help_prepare : help_run, parse_pod_option, &c);
+        if (r <= 0)
+                return r;
         if (p->stage1_path && p->stage1_name)
                 return log_usage("%s: --stage1-path and --stage1-name exclude each other.", verb);
         if ((p->pod_file || p->pod_manifest) && optind < argc)
@@ -831,6 +847,23 @@ int verb_prepare(int argc, char *argv[], RocketContext *ctx) {
         return do_run("prepare", argc, argv, ctx);
 }
 
+static void help_run_prepared(void) {
+        printf("Usage: rocket run-prepared [OPTIONS...] POD\n"
+               "\n"
+               "Run a prepared pod (UUID, UUID prefix or name), in the foreground.\n"
+               "\n"
+               "Options:\n"
+               "  -h --help              Show this help\n"
+               "     --keep-unit         Stay in the systemd unit rocket runs in\n");
+}
+
+static int parse_run_prepared_option(int option _unused_, const char *arg _unused_, void *userdata) {
+        bool *keep_unit = userdata;     /* --keep-unit, the only option */
+
+        *keep_unit = true;
+        return 0;
+}
+
 int verb_run_prepared(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -841,30 +874,15 @@ int verb_run_prepared(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         bool keep_unit = false;
-        int c, r;
+        int r;
 
         r = listen_fds_take(&lfds);
         if (r < 0)
                 return r;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("Usage: rocket run-prepared [OPTIONS...] POD\n"
-                               "\n"
-                               "Run a prepared pod (UUID, UUID prefix or name), in the foreground.\n"
-                               "\n"
-                               "Options:\n"
-                               "  -h --help              Show this help\n"
-                               "     --keep-unit         Stay in the systemd unit rocket runs in\n");
-                        return 0;
-                case ARG_KEEP_UNIT:
-                        keep_unit = true;
-                        break;
-                default:
-                        return getopt_error("run-prepared", c, argv);
-                }
+        r = verb_parse_options("run-prepared", argc, argv, options, help_run_prepared, parse_run_prepared_option,
+                               &keep_unit);
+        if (r <= 0)
+                return r;
         if (argc - optind != 1)
                 return log_usage("run-prepared: give exactly one POD.");
         if (geteuid() != 0)

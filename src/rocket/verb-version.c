@@ -18,24 +18,20 @@ static const char features[] =
 #endif
         ;
 
+static void help(void) {
+        printf("Usage: rocket version\n\nPrint the version, compiled-in features and the default stage1.\n");
+}
+
 int verb_version(int argc, char *argv[], RocketContext *ctx _unused_) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        int c;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("Usage: rocket version\n\nPrint the version, compiled-in features and the default "
-                               "stage1.\n");
-                        return 0;
-                default:
-                        return getopt_error("version", c, argv);
-                }
+        r = verb_parse_options("version", argc, argv, options, help, NULL, NULL);
+        if (r <= 0)
+                return r;
         if (optind < argc)
                 return log_usage("version: unexpected argument '%s'.", argv[optind]);
 

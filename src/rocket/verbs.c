@@ -33,13 +33,14 @@ int getopt_error(const char *verb, int c, char *argv[]) {
         return log_usage("%s%sUnknown option '%s'; see '--help'.", prefix, sep, argv[optind - 1]);
 }
 
-int verb_parse_options(const char *verb, int argc, char *argv[], const struct option *options, void (*help)(void),
-                       VerbOptionHandler handle, void *userdata) {
+int verb_parse_options_full(const char *verb, const char *shortopts, int argc, char *argv[],
+                            const struct option *options, void (*help)(void), VerbOptionHandler handle,
+                            void *userdata) {
         int c, r;
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, shortopts, options, NULL)) >= 0) {
                 if (c == 'h') {
                         help();
                         return 0;
@@ -51,4 +52,9 @@ int verb_parse_options(const char *verb, int argc, char *argv[], const struct op
                         return r;
         }
         return 1;
+}
+
+int verb_parse_options(const char *verb, int argc, char *argv[], const struct option *options, void (*help)(void),
+                       VerbOptionHandler handle, void *userdata) {
+        return verb_parse_options_full(verb, "+:h", argc, argv, options, help, handle, userdata);
 }

@@ -29,3 +29,8 @@ typedef int (*VerbOptionHandler)(int option, const char *arg, void *userdata);
  * argument. */
 int verb_parse_options(const char *verb, int argc, char *argv[], const struct option *options, void (*help)(void),
                        VerbOptionHandler handle, void *userdata);
+/* The same with getopt's short options of the verb's own: shortopts must start with ":h" (after a '+' when
+ * options stop at the first argument; without it they may also follow the arguments). */
+int verb_parse_options_full(const char *verb, const char *shortopts, int argc, char *argv[],
+                            const struct option *options, void (*help)(void), VerbOptionHandler handle,
+                            void *userdata);
