@@ -216,6 +216,17 @@ static int record_file_name(const char *id, const char *suffix, char name[static
         return 0;
 }
 
+/* 0 when the store holds a record of image id; -ENOENT when not, -EINVAL for what is no ID. */
+static int record_exists(const Store *s, const char *id) {
+        char file[DIGEST_STRING_MAX + 16];
+        int r;
+
+        r = record_file_name(id, ".json", file);
+        if (r < 0)
+                return r;
+        return faccessat(s->images_fd, file, F_OK, 0) < 0 ? -errno : 0;
+}
+
 static int dup_string(json_object *o, const char *key, bool required, char **ret) {
         const char *v;
         int r;
@@ -502,13 +513,9 @@ int store_image_resolve(Store *s, const char *what, char **ret_id) {
                 return -EINVAL;
 
         if (digest_is_valid(what)) {
-                char file[DIGEST_STRING_MAX + 16];
-
-                r = record_file_name(what, ".json", file);
+                r = record_exists(s, what);
                 if (r < 0)
                         return r;
-                if (faccessat(s->images_fd, file, F_OK, 0) < 0)
-                        return -errno;
                 *ret_id = strdup(what);
                 return *ret_id ? 0 : -ENOMEM;
         }
@@ -589,15 +596,12 @@ int store_image_remove(Store *s, const char *id) {
 }
 
 int store_image_mark_removed(Store *s, const char *id) {
-        char file[DIGEST_STRING_MAX + 16];
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = record_file_name(id, ".json", file);
+        r = record_exists(s, id);
         if (r < 0)
                 return r;
-        if (faccessat(s->images_fd, file, F_OK, 0) < 0)
-                return -errno;
         /* The mark first: a crash in between leaves a removed image with names, never one gc forgets. */
         r = record_file_create(s, id, ".removed", &fd);
         if (r < 0)
