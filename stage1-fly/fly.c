@@ -155,8 +155,10 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
         if (app == 0) {
                 AppExec e;
 
-                if (pty->slave_fd >= 0 && pty_relay_attach(pty) < 0) {
-                        log_error_errno(errno, "Failed to set up the terminal: %m");
+                /* A session of its own even without a terminal to relay: never the caller's. */
+                r = pty_relay_attach(pty);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set up the terminal: %m");
                         _exit(1);
                 }
                 pod_app_exec_init(a, root, &e);

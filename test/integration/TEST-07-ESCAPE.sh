@@ -107,6 +107,11 @@ caller=$(sed -n 's/^caller=//p' <<<"$out")
 [[ "$app_tty" == "/dev/pts/"[0-9]*" "[0-9]* ]]
 [ -n "$caller" ]
 [ "${app_tty#* }" != "$caller" ]
+# Nor without one to relay (run from a terminal, its output to a pipe): the app's session is its own, so
+# /dev/tty is no way back to the caller's terminal.
+out=$(script -qec "rocket run --stage1-name=fly --exec /bin/sh attack:test -- -c \
+        'if true </dev/tty 2>/dev/null; then echo ctty=caller; else echo ctty=none; fi' </dev/null 2>&1 | cat" /dev/null | tr -d '\r')
+assert_in "ctty=none" "$out"
 
 # --- defaults: raw sockets, io_uring, personality(), user namespaces; and their overrides ---------------
 all="packet-socket raw-socket io-uring personality-exec personality-linux32 personality-query clone-user unshare-user"
