@@ -8,10 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +15,7 @@
 #include "pty-relay.h"
 #include "fs-util.h"
 #include "log.h"
+#include "stage1-abi.h"
 #include "string-util.h"
 
 void fly_init_loop(pid_t app, int *ret_status) {
@@ -51,7 +48,7 @@ int fly_leader_pid(const char *machine_id, pid_t *ret) {
         ssize_t n;
         long v;
 
-        if (read_full_file_at(AT_FDCWD, "pid", 64, &text, NULL) < 0)
+        if (read_full_file_at(AT_FDCWD, STAGE1_POD_PID, 64, &text, NULL) < 0)
                 return -ESRCH;
         v = strtol(text, NULL, 10);
         if (v <= 1)
@@ -69,7 +66,6 @@ int fly_leader_pid(const char *machine_id, pid_t *ret) {
         return 0;
 }
 
-/* The command: the pod's namespaces, then the app's confinement by the code that starts the app. */
 /* The command: the pod's namespaces, then the app's confinement by the code that starts the app. */
 static _noreturn_ void enter_command(const PodApp *a, const char *root, const PtyRelay *pty, const char *user,
                                      const char *group, char *const *cmd) {
@@ -123,9 +119,10 @@ int fly_enter(int argc, char *argv[]) {
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "enter: unknown option.");
                 }
         cmd = optind < argc ? argv + optind : default_cmd;
-        (void) close(3);        /* the pod directory: not for the entered command */
-        if (pod_manifest_load_at(AT_FDCWD, "pod", &m) < 0 || m->n_apps != 1 || pod_machine_id(m->uuid, mid) < 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Failed to load the pod manifest.");
+        (void) close(STAGE1_POD_FD);    /* the pod directory: not for the entered command */
+        r = fly_load_pod(&m, mid);
+        if (r < 0)
+                return r;
         if (fly_leader_pid(mid, &pid) < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is not running.", m->uuid);
         here = getcwd(NULL, 0);

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -35,8 +34,8 @@
 #include "string-util.h"
 
 
-static int load(PodManifest **ret, char mid[static 33]) {
-        int r = pod_manifest_load_at(AT_FDCWD, "pod", ret);
+int fly_load_pod(PodManifest **ret, char mid[static 33]) {
+        int r = pod_manifest_load_at(AT_FDCWD, STAGE1_POD_MANIFEST, ret);
 
         if (r < 0)
                 return log_error_errno(r, "Failed to load the pod manifest: %m");
@@ -220,7 +219,7 @@ static int fly_run(int argc, char *argv[]) {
                 if (streq(argv[i], "--debug"))
                         log_set_max_level(LOG_DEBUG);
         /* fd 3 stays open in the pod's PID 1 (it is not close-on-exec there): the pod holds its own lock. */
-        r = load(&m, mid);
+        r = fly_load_pod(&m, mid);
         if (r < 0)
                 return r;
         snprintf(self, sizeof self, "/proc/self/fd/%i", STAGE1_POD_FD);
@@ -285,7 +284,7 @@ static int fly_stop(int argc, char *argv[]) {
         pid_t pid;
         int r;
 
-        r = load(&m, mid);
+        r = fly_load_pod(&m, mid);
         if (r < 0)
                 return r;
         r = fly_leader_pid(mid, &pid);

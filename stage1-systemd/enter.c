@@ -170,7 +170,7 @@ int stage1_enter(int argc, char *argv[]) {
                 }
         c.cmd = optind < argc ? argv + optind : default_cmd;
         /* The pod directory (fd 3) must not reach the command: it is a way out of the app's root. */
-        (void) close(3);
+        (void) close(STAGE1_POD_FD);
 
         r = stage1_load_pod(&m, mid);
         if (r < 0)

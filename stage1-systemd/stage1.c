@@ -23,7 +23,7 @@ int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret) {
         long v;
         int r;
 
-        r = read_full_file_at(pod_fd, "pid", 64, &text, NULL);
+        r = read_full_file_at(pod_fd, STAGE1_POD_PID, 64, &text, NULL);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
         v = strtol(text, NULL, 10);
@@ -63,7 +63,7 @@ int stage1_leader_pid_wait(const char *machine_id, pid_t *ret) {
 }
 
 int stage1_load_pod(PodManifest **ret, char mid[static 33]) {
-        int r = pod_manifest_load_at(AT_FDCWD, "pod", ret);
+        int r = pod_manifest_load_at(AT_FDCWD, STAGE1_POD_MANIFEST, ret);
 
         if (r < 0)
                 return log_error_errno(r, "Failed to load the pod manifest: %m");

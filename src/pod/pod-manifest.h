@@ -74,7 +74,8 @@ typedef struct PodApp {
         char *seccomp_errno;    /* errno name, NULL: EPERM */
         bool no_new_privs;
         bool no_user_namespaces;        /* refuse new user namespaces */
-        bool mask_paths;        /* also: only the standard pseudo devices (a device policy) */        /* mask /proc/kcore & co., /proc/sys & co. read-only */
+        bool mask_paths;        /* /proc/kcore & co. masked, /proc/sys & co. read-only (app-exec.c); also only
+                                 * the standard pseudo devices (a device policy) */
         uint64_t memory_max;    /* bytes, 0: none */
         uint64_t cpu_quota_milli;       /* 1000 = one CPU, 0: none */
         uint64_t cpu_weight;    /* 1..10000, 0: default */
@@ -126,14 +127,13 @@ const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name);
 const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name);
 /* The 32 hex digits of the UUID: the pod's machine ID. */
 int pod_machine_id(const char *uuid, char ret[static 33]);
-/* --private-users: each pod gets POD_USERNS_SIZE host UIDs/GIDs from this range, above what
- * systemd-nspawn picks and below systemd's own high ranges (docs/UIDS-GIDS.md). */
 /* The tasks limit of a pod unless --pids-limit says otherwise. */
 #define POD_PIDS_MAX_DEFAULT 4096U
+/* --private-users: each pod gets POD_USERNS_SIZE host UIDs/GIDs from this range, above what
+ * systemd-nspawn picks and below systemd's own high ranges (docs/UIDS-GIDS.md). */
 #define POD_USERNS_SIZE 65536U
 #define POD_USERNS_FIRST 0x70000000U
 #define POD_USERNS_LAST 0x7FFD0000U
-/* What PodApp.mask_paths means, for every stage1: app_masked_paths and app_read_only_paths (app-exec.h). */
 
 /* overlayfs' lowerdir= for the app: its layer names, top first, ':'-separated (relative to layers_dir). */
 int pod_app_lowerdir(const PodApp *a, char **ret);

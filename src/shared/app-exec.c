@@ -22,12 +22,13 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-const char *const app_masked_paths[] = {
+/* Masked (an empty inaccessible node) and read-only in every app's view of /proc and /sys. */
+static const char *const app_masked_paths[] = {
         "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/proc/acpi",
         "/proc/latency_stats", "/proc/timer_stats", "/proc/kmsg", "/sys/firmware", "/sys/kernel/debug",
         "/sys/devices/virtual/powercap", NULL,
 };
-const char *const app_read_only_paths[] = {
+static const char *const app_read_only_paths[] = {
         "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", NULL,
 };
 
@@ -51,7 +52,8 @@ static int kernel_path(const char *root, const char *path, char buf[static PATH_
         return S_ISLNK(ret->st_mode) ? -ELOOP : 0;
 }
 
-int app_mask_paths(const char *root) {
+/* The masks alone, under root, in our current mount namespace. */
+static int app_mask_paths(const char *root) {
         char p[PATH_MAX];
         struct stat st;
         int r;

@@ -10,10 +10,6 @@
 
 #include "macro.h"
 
-/* Masked (an empty inaccessible node) and read-only in every app's view of /proc and /sys. */
-extern const char *const app_masked_paths[];
-extern const char *const app_read_only_paths[];
-
 typedef struct AppExec {
         const char *name;               /* the app's name: $AC_APP_NAME, and what errors start with */
         const char *root;               /* its rootfs, as seen from where we are: chroot(2)ed into */
@@ -38,6 +34,3 @@ typedef struct AppExec {
  * 127 when the command is not found, 126 when it cannot be executed, 1 when the confinement cannot be
  * set up (one line on stderr says why). */
 _noreturn_ void app_exec(const AppExec *e);
-
-/* The masks alone, under root, in our current mount namespace. */
-int app_mask_paths(const char *root);

@@ -24,11 +24,15 @@ static int tty_of(const PtyRelay *p) {
         return p->tty[0] ? STDIN_FILENO : p->tty[1] ? STDOUT_FILENO : STDERR_FILENO;
 }
 
+static bool wants_relay(const PtyRelay *p) {
+        return p->tty[0] || p->tty[1] || p->tty[2];
+}
+
 int pty_relay_init(PtyRelay *ret) {
         *ret = (PtyRelay) { .master_fd = -EBADF, .slave_fd = -EBADF };
         for (int fd = 0; fd < 3; fd++)
                 ret->tty[fd] = isatty(fd);
-        return ret->tty[0] || ret->tty[1] || ret->tty[2];
+        return wants_relay(ret);
 }
 
 int pty_relay_open_at(PtyRelay *p, const char *ptmx) {
@@ -64,15 +68,6 @@ int pty_relay_open_at(PtyRelay *p, const char *ptmx) {
         p->master_fd = TAKE_FD(master);
         p->slave_fd = TAKE_FD(slave);
         return 0;
-}
-
-int pty_relay_open(PtyRelay *ret) {
-        int r = pty_relay_init(ret);
-
-        if (r <= 0)
-                return r;
-        r = pty_relay_open_at(ret, "/dev/ptmx");
-        return r < 0 ? r : 1;
 }
 
 int pty_relay_send_master(PtyRelay *p, int sock) {
@@ -131,10 +126,6 @@ int pty_relay_attach(const PtyRelay *p) {
                 if (p->tty[fd] && dup2(p->slave_fd, fd) < 0)
                         return -errno;
         return 0;
-}
-
-static bool wants_relay(const PtyRelay *p) {
-        return p->tty[0] || p->tty[1] || p->tty[2];
 }
 
 pid_t pty_relay_fork(const PtyRelay *p) {

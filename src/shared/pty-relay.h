@@ -20,8 +20,6 @@ int pty_relay_init(PtyRelay *ret);
  * /dev/pts/ptmx, opened in the pod's mount namespace, so that the pod knows its terminal by name), of
  * our terminal's size, with echo off when only stdin is a terminal (the caller's echoes). */
 int pty_relay_open_at(PtyRelay *p, const char *ptmx);
-/* pty_relay_init(), and on a terminal a pair from our own /dev/ptmx. */
-int pty_relay_open(PtyRelay *ret);
 /* Hands the master side to the process at the other end of a Unix socket (the relay), closing ours. */
 int pty_relay_send_master(PtyRelay *p, int sock);
 int pty_relay_recv_master(PtyRelay *p, int sock);
