@@ -40,10 +40,12 @@ int pod_app_exec_for_enter(const PodApp *a, const char *root, const char *user, 
         if (term && strv_extend(&env, strjoina("TERM=", term)) < 0)
                 return -ENOMEM;
         pod_app_exec_init(a, root, ret);
-        if (user || group) {
+        /* --user alone: that user's own group; --group alone: the app's user with that group. */
+        if (user) {
                 ret->user = user;
                 ret->group = group;
-        }
+        } else if (group)
+                ret->group = group;
         ret->env = env;
         ret->argv = cmd;
         *ret_env = TAKE_PTR(env);

@@ -49,6 +49,12 @@ assert_in "Uid:	1000	1000	1000	1000" "$out"
 assert_in "CapEff:	0000000000000000" "$out"
 assert_in "Seccomp:	2" "$out"
 assert_fails 1 rocket enter --user=nobody-here evil /bin/true
+# --group alone: the app's user (app, 1000) with that group, not root.
+rocket run --name=grp --user=app attack:test --exec /bin/busybox -- sleep 1000 >"$fx/grp.log" 2>&1 &
+wait_until "rocket enter grp /bin/busybox true 2>/dev/null" 30
+assert_in "uid=1000(app) gid=0(root)" "$(rocket enter --group=0 grp /bin/busybox id)"
+assert_in "uid=1000(app) gid=1000(app)" "$(rocket enter grp /bin/busybox id)"
+rocket stop grp >/dev/null
 
 # The pod's manifest names its stage1, and a pod can reach its manifest: point it at a "stage1" the pod
 # could have written, and the administrator's next stop must run nothing of it.
