@@ -132,9 +132,7 @@ static uint64_t mtime_usec_at(int dir_fd, const char *path) {
         return (uint64_t) st.st_mtim.tv_sec * 1000000 + (uint64_t) st.st_mtim.tv_nsec / 1000;
 }
 
-/* A file the pod writes itself: with --private-users its root owns apps/, and may have put a symbolic
- * link, a FIFO or a device there. Only a regular file below the pod directory is read. */
-static int read_pod_written_file(int dir_fd, const char *path, size_t max, char **ret) {
+int pod_read_written_file(int dir_fd, const char *path, size_t max, char **ret) {
         struct open_how how = {
                 .flags = O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC,
                 .resolve = RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
@@ -159,7 +157,7 @@ static int read_app_exit(int dir_fd, const char *app, PodAppStatus *st) {
 
         if (asprintf(&path, STAGE1_APP_EXIT, app) < 0)
                 return -ENOMEM;
-        if (read_pod_written_file(dir_fd, path, EXIT_RECORD_MAX, &text) < 0)
+        if (pod_read_written_file(dir_fd, path, EXIT_RECORD_MAX, &text) < 0)
                 return 0;
         if (exit_record_parse(text, &rec) < 0)
                 return 0;

@@ -95,6 +95,11 @@ int pod_remove(int pods_fd, Pod *p);
 /* Generates a random (v4) UUID in its 8-4-4-4-12 form. */
 int pod_uuid_new(char ret[static 37]);
 
+/* A file of the pod directory that the pod could have written (with --private-users its root owns apps/,
+ * and may have put a symbolic link, a FIFO or a device there): only a regular file below dir_fd is read,
+ * never followed or blocked on. */
+int pod_read_written_file(int dir_fd, const char *path, size_t max, char **ret);
+
 /* Whether the app's end counts as a failure: a non-zero exit, or a signal other than SIGHUP, SIGINT,
  * SIGTERM and SIGPIPE (systemd's clean signals, so a pod stopped on request ends successfully). */
 bool pod_app_failed(const PodAppStatus *a);

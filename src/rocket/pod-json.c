@@ -9,6 +9,7 @@
 #include "fs-util.h"
 #include "json-util.h"
 #include "pod-json.h"
+#include "stage1-abi.h"
 #include "string-util.h"
 
 /* The pod's own limits and whether they are in force, as its stage1 recorded them ("limits": lines of
@@ -17,7 +18,7 @@ size_t pod_limits_read(const Pod *p, PodLimit ret[static 8]) {
         _cleanup_free_ char *text = NULL;
         size_t n = 0;
 
-        if (read_full_file_at(p->dir_fd, "limits", 4096, &text, NULL) < 0)
+        if (pod_read_written_file(p->dir_fd, STAGE1_POD_LIMITS, 4096, &text) < 0)
                 return 0;
         for (char *l = text, *nl; l && *l && n < 8; l = nl) {
                 char name[16], how[16];

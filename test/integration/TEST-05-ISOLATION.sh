@@ -77,6 +77,14 @@ fi
 assert_in "limit-tasks=4096" "$(rocket status capped)"
 rocket stop capped >/dev/null
 wait
+# The limits file sits in the pod's directory, within the pod's reach: a FIFO there (or a symbolic link) is
+# not read, so rocket status and list neither hang nor follow it.
+uuid=$(rocket status --format=json capped | jq -r .uuid)
+pdir=$(echo /var/lib/rocket/pods/*/"$uuid")
+rm "$pdir/limits" && mkfifo "$pdir/limits"
+out=$(timeout 20 rocket status capped)
+[[ "$out" != *limit-memory=* ]]
+timeout 20 rocket list --format=json >/dev/null
 # (The OOM kill itself is asserted in TEST-99, which re-executes the host's systemd.)
 # Per-app limits are written to the app's unit; where the pod has no controller, rocket says so once.
 out=$(rocket run --name=applimit --exec /bin/true attack:test --memory=32M --cpu=500m 2>&1)
