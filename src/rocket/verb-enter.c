@@ -68,6 +68,8 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         if (p->state != POD_RUNNING)
                 return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s, not running.", p->uuid,
                                        pod_state_to_string(p->state));
+        if (!p->manifest)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
         if (!a.app && p->manifest->n_apps > 1) {
                 _cleanup_free_ char *names = NULL;
                 char **l = NULL;
