@@ -71,18 +71,22 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 return log_usage("status: give exactly one POD.");
         if (a.wait && p->state <= POD_RUNNING) {
                 _cleanup_free_ char *uuid = strdup(p->uuid);
+                uint64_t deadline = a.wait_usec ? now_realtime_usec() + a.wait_usec : 0, now;
 
                 if (!uuid)
                         return log_oom();
-                /* A prepared pod may start meanwhile: wait for it to run first. */
+                /* A prepared pod may start meanwhile: wait for it to run first, within the same limit. */
                 while (p->state < POD_RUNNING) {
+                        if (deadline && now_realtime_usec() > deadline)
+                                return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pod %s has not started.", uuid);
                         usleep(100 * 1000);
                         p = pod_free(p);
                         r = pod_resolve(pods_fd, uuid, &p);
                         if (r < 0)
                                 return log_error_errno(r, "Pod %s went away.", uuid);
                 }
-                r = pod_wait_unlocked(p, a.wait_usec);
+                now = now_realtime_usec();
+                r = pod_wait_unlocked(p, !deadline ? 0 : deadline > now ? deadline - now : 1);
                 if (r < 0)
                         return log_error_errno(r, "Pod %s is still running.", uuid);
                 p = pod_free(p);

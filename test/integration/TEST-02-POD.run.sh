@@ -107,6 +107,7 @@ assert_fails 2 rocket run --volume h,kind=host,source=/tmp,uid=5 "$img"
 u=$(rocket prepare --quiet --name prep --exec /bin/echo "$img" -- prepared-ok)
 [[ "$u" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
 assert_in "state=prepared" "$(rocket status prep)"
+assert_fails_with 1 "has not started" timeout 20 rocket status --wait=1s prep    # --wait's limit holds before the start too
 assert_eq "$(rocket cat-manifest prep | jq -r '.apps[0].exec | join(" ")')" "/bin/echo prepared-ok"
 assert_eq "$(rocket run-prepared "${u:0:8}")" prepared-ok
 assert_in "state=exited" "$(rocket status "$u")"
