@@ -4,6 +4,7 @@
  * name=systemd hierarchy), a subtree of the cgroup2 hierarchy at the same path as its v1 cgroup, created
  * here and removed by the stage1's gc, so pods never share a cgroup. */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -317,10 +318,10 @@ int cgroup_join_app(pid_t leader, const char *app, const char *scratch) {
 static const struct {
         const char *name;               /* in the limits record and rocket status */
         const char *v1_controller;      /* as /proc/PID/cgroup names the hierarchy */
-        const char *v1_file, *v1_none;
+        const char *v1_file, *v1_none;  /* v1_none NULL: LONG_MAX rounded down to a page (memory) */
         const char *v2_file, *v2_none;  /* compared up to the first space */
 } pod_limits[] = {
-        { "memory", "memory",      "memory.limit_in_bytes", "9223372036854771712", "memory.max", "max" },
+        { "memory", "memory",      "memory.limit_in_bytes", NULL,                  "memory.max", "max" },
         { "cpu",    "cpu,cpuacct", "cpu.cfs_quota_us",      "-1",                  "cpu.max",    "max" },
         { "tasks",  "pids",        "pids.max",              "max",                 "pids.max",   "max" },
 };
@@ -347,6 +348,16 @@ static bool limit_set_in_or_above(const char *root_dir, const char *dir, const c
         return false;
 }
 
+/* What limit i reads as when there is none, on a v1 hierarchy. */
+static const char *v1_none(size_t i, char buf[static 32]) {
+        long page = sysconf(_SC_PAGESIZE);
+
+        if (pod_limits[i].v1_none)
+                return pod_limits[i].v1_none;
+        snprintf(buf, 32, "%lld", (long long) (LLONG_MAX / page * page));
+        return buf;
+}
+
 int cgroup_pod_limits_in_force(pid_t leader, const PodManifest *m, char **ret_record, char **ret_missing) {
         _cleanup_free_ char *text = NULL, *record = NULL, *missing = NULL;
         bool want[ELEMENTSOF(pod_limits)] = {
@@ -362,6 +373,7 @@ int cgroup_pod_limits_in_force(pid_t leader, const PodManifest *m, char **ret_re
                 _cleanup_free_ char *path = NULL, *dir = NULL, *line = NULL;
                 bool enforced = false;
                 const char *root;
+                char none[32];
 
                 if (!want[i])
                         continue;
@@ -372,7 +384,7 @@ int cgroup_pod_limits_in_force(pid_t leader, const PodManifest *m, char **ret_re
                 } else if (path_in(text, pod_limits[i].v1_controller, &path) >= 0 &&
                            asprintf(&dir, "/sys/fs/cgroup/%s%s", pod_limits[i].v1_controller, path) >= 0) {
                         root = strndupa(dir, strlen(dir) - strlen(path));
-                        enforced = limit_set_in_or_above(root, dir, pod_limits[i].v1_file, pod_limits[i].v1_none);
+                        enforced = limit_set_in_or_above(root, dir, pod_limits[i].v1_file, v1_none(i, none));
                 }
                 if (asprintf(&line, "%s%s=%" PRIu64 " %s\n", strempty(record), pod_limits[i].name, value[i],
                              enforced ? "enforced" : "not-enforced") < 0)
