@@ -558,11 +558,14 @@ static int run_open_notify_socket(RunContext *c) {
 
         if (!getenv("NOTIFY_SOCKET"))
                 return 0;
+        if (strlen(c->pod_dir) + strlen("/notify") >= sizeof sa.sun_path)
+                return log_error_errno(SYNTHETIC_ERRNO(ENAMETOOLONG),
+                                       "The pod directory's path is too long for its notification socket: %s",
+                                       c->pod_dir);
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", c->pod_dir);
         (void) unlink(sa.sun_path);
         c->notify_fd = socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0);
-        if (c->notify_fd < 0 || strlen(c->pod_dir) + 8 > sizeof sa.sun_path ||
-            bind(c->notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+        if (c->notify_fd < 0 || bind(c->notify_fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 return log_error_errno(errno, "Failed to create the pod's notification socket: %m");
         /* The pod's systemd sends as the pod's root. */
         if (c->m->userns_base && fchownat(STAGE1_POD_FD, "notify", c->m->userns_base, c->m->userns_base, 0) < 0)
