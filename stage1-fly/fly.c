@@ -32,6 +32,7 @@
 #include "pty-relay.h"
 #include "stage1-abi.h"
 #include "string-util.h"
+#include "time-util.h"
 
 
 int fly_load_pod(PodManifest **ret, char mid[static 33]) {
@@ -87,11 +88,9 @@ static int bind_into(const char *root, const char *src, const char *dst, unsigne
 
 static void record_exit(const PodManifest *m, int status) {
         char path[PATH_MAX], line[EXIT_RECORD_MAX];
-        struct timespec ts;
         ExitRecord rec;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        exit_record_from_wait_status(status, (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000, &rec);
+        exit_record_from_wait_status(status, now_realtime_usec(), &rec);
         if (exit_record_format(&rec, line) < 0)
                 return;
         snprintf(path, sizeof path, STAGE1_APP_EXIT, m->apps[0].name);

@@ -31,6 +31,7 @@
 #include "app-exec.h"
 #include "exit-record.h"
 #include "stage1-abi.h"
+#include "time-util.h"
 
 
 static const char *app_name = "rocket-pod-helper";
@@ -173,19 +174,17 @@ static bool all_exited(void) {
 
 static int app_exited(int argc, char *argv[]) {
         char path[PATH_MAX], tmp[PATH_MAX], line[EXIT_RECORD_MAX];
-        struct timespec ts;
+        uint64_t now;
         ExitRecord rec;
         FILE *f;
 
         if (argc < 2 || !valid_name(argv[1]))
                 return fail(1, "app-exited: missing or invalid app name");
         app_name = argv[1];
-        clock_gettime(CLOCK_REALTIME, &ts);
+        now = now_realtime_usec();
         /* Never started (a failed condition or dependency): recorded as a failure. */
-        if (exit_record_from_systemd(getenv("EXIT_CODE"), getenv("EXIT_STATUS"),
-                                     (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000, &rec) < 0)
-                (void) exit_record_from_systemd("exited", "1",
-                                                (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000, &rec);
+        if (exit_record_from_systemd(getenv("EXIT_CODE"), getenv("EXIT_STATUS"), now, &rec) < 0)
+                (void) exit_record_from_systemd("exited", "1", now, &rec);
         if (exit_record_format(&rec, line) < 0)
                 return fail(1, "cannot record the exit: unknown signal %i", rec.status);
 

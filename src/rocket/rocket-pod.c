@@ -17,6 +17,7 @@
 #include "rocket-pod.h"
 #include "stage1-abi.h"
 #include "string-util.h"
+#include "time-util.h"
 
 int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd) {
         int r;
@@ -293,12 +294,6 @@ int rocket_pod_find_arg(RocketContext *ctx, const char *verb, int argc, char *ar
         return rocket_pod_find(ctx, argv[optind], ret_pods_fd, ret);
 }
 
-uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* Waits until nobody holds the pod's lock, polling (the holders' shared locks never block a shared one). */
 int pod_wait_unlocked(const Pod *p, uint64_t timeout_usec) {

@@ -3,6 +3,7 @@
 
 #include "pod.h"
 #include "rocket.h"
+#include "time-util.h"
 
 /* Opens ROCKET_DIR/pods (creating it with create), logging a clear error. Without create, a missing
  * directory is -ENOENT, logged at debug level only (no pods yet). */
@@ -42,5 +43,3 @@ int rocket_pod_find_arg(RocketContext *ctx, const char *verb, int argc, char *ar
 int pod_wait_unlocked(const Pod *p, uint64_t timeout_usec);
 /* Removes a pod that nobody runs: the stage1's gc entrypoint, then the directory and its user range. Logs. */
 int rocket_pod_remove(int pods_fd, Pod *p);
-uint64_t now_realtime_usec(void);
-#define USEC_PER_SEC UINT64_C(1000000)

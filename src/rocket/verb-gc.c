@@ -13,6 +13,7 @@
 #include "rocket-pod.h"
 #include "string-util.h"
 #include "verb-all.h"
+#include "time-util.h"
 
 enum { ARG_GRACE = 0x100, ARG_EXPIRE };
 

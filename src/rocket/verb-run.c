@@ -27,6 +27,7 @@
 #include "pod-userns.h"
 #include "run-args.h"
 #include "verb-all.h"
+#include "time-util.h"
 
 static void help(const char *verb) {
         bool prepare = streq(verb, "prepare");
@@ -498,7 +499,6 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
 static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *pa, const char *uuid,
                           const char *stage1, PodManifest **ret) {
         _cleanup_(pod_manifest_freep) PodManifest *m = calloc(1, sizeof(PodManifest));
-        struct timespec ts;
         int r;
 
         if (!m)
@@ -533,8 +533,7 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
         m->stage1 = strdup(stage1);
         if (!m->uuid || !m->name || !m->hostname || !m->stage1)
                 return log_oom();
-        clock_gettime(CLOCK_REALTIME, &ts);
-        m->created_usec = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        m->created_usec = now_realtime_usec();
         *ret = TAKE_PTR(m);
         return 0;
 }

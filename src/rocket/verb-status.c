@@ -15,6 +15,7 @@
 #include "rocket-pod.h"
 #include "string-util.h"
 #include "verb-all.h"
+#include "time-util.h"
 
 enum { ARG_WAIT = 0x100 };
 

@@ -11,6 +11,7 @@
 #include "rocket-pod.h"
 #include "string-util.h"
 #include "verb-all.h"
+#include "time-util.h"
 
 enum { ARG_FORCE = 0x100, ARG_TIMEOUT };
 

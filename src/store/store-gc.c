@@ -8,6 +8,7 @@
 #include "fs-util.h"
 #include "store.h"
 #include "string-util.h"
+#include "time-util.h"
 
 static int referenced_add(char ***set, const char *digest) {
         if (!digest || strv_contains(*set, digest_hex(digest)))
@@ -81,13 +82,11 @@ int store_gc(Store *s, uint64_t grace_usec, char *const *keep, StoreGcStats *ret
         _cleanup_strv_free_ char **referenced = NULL;
         StoreGcStats stats = {};
         SweepCtx ctx = { .stats = &stats };
-        struct timespec ts;
         uint64_t now;
         size_t n = 0;
         int r;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+        now = now_realtime_usec();
 
         /* Leftovers of killed imports first: with the exclusive lock nobody is importing. */
         r = sweep(s->tmp_fd, sweep_tmp, &ctx);

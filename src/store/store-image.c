@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "store.h"
 #include "string-util.h"
+#include "time-util.h"
 
 static const char *const image_format_table[_IMAGE_FORMAT_MAX] = {
         [IMAGE_FORMAT_OCI] = "oci",
@@ -242,13 +243,6 @@ static int dup_string(json_object *o, const char *key, bool required, char **ret
         return *ret ? 0 : -ENOMEM;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* names/ids: every ref of the store, read once by the caller (image list reads them once for all images). */
 static int image_load_with_refs(Store *s, const char *id, char **names, char **ids, ImageRecord **ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
@@ -389,7 +383,7 @@ int store_image_save(Store *s, const ImageRecord *rec) {
             (rec->aci_manifest && json_add_string(o, "aciManifest", rec->aci_manifest) < 0) ||
             json_add(o, "layers", json_object_get(layers)) < 0 ||
             json_add_int64(o, "size", (int64_t) rec->size) < 0 ||
-            json_add_int64(o, "importTime", (int64_t) (rec->import_usec ?: now_usec())) < 0)
+            json_add_int64(o, "importTime", (int64_t) (rec->import_usec ?: now_realtime_usec())) < 0)
                 return -ENOMEM;
 
         r = json_write_file_atomic_at(s->images_fd, file, o, JSON_C_TO_STRING_PRETTY|JSON_C_TO_STRING_SPACED|

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "store.h"
 #include "string-util.h"
+#include "time-util.h"
 
 struct StoreImport {
         Store *store;
@@ -374,7 +375,6 @@ int store_import_commit(StoreImport *imp, const char *manifest_digest, ImageForm
         _cleanup_(image_record_freep) ImageRecord *rec = NULL;
         Store *s = imp->store;
         bool extract = geteuid() == 0;
-        struct timespec ts;
         int r;
 
         if (!digest_is_valid(manifest_digest) || !store_import_has(imp, manifest_digest))
@@ -397,10 +397,8 @@ int store_import_commit(StoreImport *imp, const char *manifest_digest, ImageForm
                 if (store_image_load(s, manifest_digest, &old) >= 0)
                         rec->import_usec = old->import_usec;
         }
-        if (rec->import_usec == 0) {
-                clock_gettime(CLOCK_REALTIME, &ts);
-                rec->import_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-        }
+        if (rec->import_usec == 0)
+                rec->import_usec = now_realtime_usec();
 
         r = manifest_to_record(imp, manifest_digest, rec, reterr_entry);
         if (r < 0)
