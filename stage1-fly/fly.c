@@ -172,15 +172,13 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
                 snprintf(now, sizeof now, "%lld\n", (long long) time(NULL));
                 (void) write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_EXITED, now, strlen(now), 0644);
         }
-        if (WIFSIGNALED(status))
-                _exit(128 + WTERMSIG(status));
-        _exit(WEXITSTATUS(status));
+        _exit(wait_status_to_exit_code(status));
 }
 
 static int on_pod_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         int *status = userdata;
 
-        *status = si->si_code == CLD_EXITED ? W_EXITCODE(si->si_status, 0) : W_EXITCODE(0, si->si_status);
+        *status = wait_status_from_siginfo(si);
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -265,15 +263,13 @@ static int fly_run(int argc, char *argv[]) {
                 pty_relay_done(&pty);
                 if (r < 0)
                         return log_error_errno(r, "Failed to relay the pod's terminal: %m");
-                return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+                return wait_status_to_exit_code(status);
         }
         /* SIGINT/SIGTERM/SIGHUP to us: to the pod's PID 1, which passes them to the app. */
         r = wait_pod(c, &status);
         if (r < 0)
                 return log_error_errno(r, "Failed to wait for the pod: %m");
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return WEXITSTATUS(status);
+        return wait_status_to_exit_code(status);
 }
 
 static int fly_stop(int argc, char *argv[]) {

@@ -27,6 +27,7 @@
 #include "pty-relay.h"
 #include "stage1.h"
 #include "string-util.h"
+#include "exit-record.h"
 
 static const char *const pod_namespaces[] = { "ipc", "uts", "cgroup", "pid", "mnt" };
 
@@ -131,7 +132,7 @@ static _noreturn_ void enter_child(EnterContext *c) {
         (void) syscall(SYS_close_range, 3U, ~0U, 0U);
         if (waitpid(cmd, &status, 0) < 0)
                 _exit(1);
-        _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+        _exit(wait_status_to_exit_code(status));
 }
 
 int stage1_enter(int argc, char *argv[]) {

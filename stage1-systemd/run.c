@@ -33,12 +33,8 @@
 #include "pod.h"
 #include "stage1.h"
 #include "string-util.h"
+#include "exit-record.h"
 
-
-typedef struct RunArgs {
-        bool keep_unit;
-        bool keep_unit_auto;
-} RunArgs;
 
 /* The child's report to the parent before it execs systemd: a message, then EOF (close-on-exec) on success. */
 static _noreturn_ void child_fail(int err_fd, int r, const char *what) {
@@ -351,17 +347,15 @@ typedef struct Supervisor {
         pid_t child;
         AppOutput *out;
         const PodManifest *m;
-        int notify_fd;
         bool stopping;
         int wait_status;
-        sd_event_source *journal_timer;
+        sd_event_source *journal_timer;         /* owned by supervise() */
 } Supervisor;
 
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Supervisor *sv = userdata;
 
-        sv->wait_status = si->si_code == CLD_EXITED ? W_EXITCODE(si->si_status, 0)
-                                                     : W_EXITCODE(0, si->si_status) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+        sv->wait_status = wait_status_from_siginfo(si);
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -409,7 +403,8 @@ static int on_journal_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManifest *m, int *ret_wait_status) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        Supervisor sv = { .child = child, .out = out, .m = m, .notify_fd = notify_fd };
+        _cleanup_(sd_event_source_unrefp) sd_event_source *journal_timer = NULL;
+        Supervisor sv = { .child = child, .out = out, .m = m };
         int r;
 
         r = sd_event_new(&e);
@@ -424,8 +419,9 @@ static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManife
         if (r >= 0 && out) {
                 r = sd_event_add_io(e, NULL, app_output_fd(out), app_output_events(out), on_journal, &sv);
                 if (r >= 0)
-                        r = sd_event_add_time(e, &sv.journal_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                        r = sd_event_add_time(e, &journal_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
                                               on_journal_timer, &sv);
+                sv.journal_timer = journal_timer;
                 if (r >= 0) {
                         (void) app_output_flush(out);
                         r = journal_rearm(&sv);
@@ -434,7 +430,6 @@ static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManife
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the supervisor: %m");
         r = sd_event_loop(e);
-        sd_event_source_unref(sv.journal_timer);
         if (r < 0)
                 return log_error_errno(r, "The supervisor failed: %m");
         *ret_wait_status = sv.wait_status;

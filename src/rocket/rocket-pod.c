@@ -18,6 +18,7 @@
 #include "stage1-abi.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "exit-record.h"
 
 int rocket_pods_open(RocketContext *ctx, bool create, int *ret_fd) {
         int r;
@@ -239,9 +240,7 @@ int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *
                 exec_entrypoint(p, p->dir_fd, path, entrypoint, args, NULL, 0);
         if (waitpid(pid, &status, 0) < 0)
                 return log_error_errno(errno, "waitpid: %m");
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        return 128 + WTERMSIG(status);
+        return wait_status_to_exit_code(status);
 }
 
 int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entrypoint, char *const *args,

@@ -94,3 +94,13 @@ bool exit_record_failed(const ExitRecord *r) {
         return strcmp(r->how, "killed") != 0 ||
                !(r->status == SIGHUP || r->status == SIGINT || r->status == SIGTERM || r->status == SIGPIPE);
 }
+
+int wait_status_from_siginfo(const siginfo_t *si) {
+        if (si->si_code == CLD_EXITED)
+                return W_EXITCODE(si->si_status, 0);
+        return W_EXITCODE(0, si->si_status) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
+int wait_status_to_exit_code(int wait_status) {
+        return WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+}

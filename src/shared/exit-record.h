@@ -6,6 +6,7 @@
  * "SIG" for the other two, USEC the time it ended (CLOCK_REALTIME). Written by every stage1 through
  * these, read by rocket as untrusted input. libc only (the in-pod helper links it). */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,3 +30,8 @@ int exit_record_format(const ExitRecord *r, char buf[static EXIT_RECORD_MAX]);
 int exit_record_parse(const char *text, ExitRecord *ret);
 /* As systemd judges services: an exit with 0, or death by SIGHUP, SIGINT, SIGTERM or SIGPIPE, is clean. */
 bool exit_record_failed(const ExitRecord *r);
+
+/* A child's end as a siginfo reports it (sd-event's child sources), as waitpid()'s status. */
+int wait_status_from_siginfo(const siginfo_t *si);
+/* A wait status as a shell reports it: the exit status, or 128 + the signal. */
+int wait_status_to_exit_code(int wait_status);

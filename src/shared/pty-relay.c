@@ -19,6 +19,7 @@
 #include "fs-util.h"
 #include "macro.h"
 #include "pty-relay.h"
+#include "exit-record.h"
 
 static int tty_of(const PtyRelay *p) {
         return p->tty[0] ? STDIN_FILENO : p->tty[1] ? STDOUT_FILENO : STDERR_FILENO;
@@ -161,7 +162,7 @@ int pty_relay_wait(PtyRelay *p, pid_t child) {
                         if (errno != EINTR)
                                 return -errno;
         }
-        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        return wait_status_to_exit_code(status);
 }
 
 void pty_relay_done(PtyRelay *p) {
@@ -257,7 +258,7 @@ static int on_master(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Relay *r = userdata;
 
-        r->status = si->si_code == CLD_EXITED ? W_EXITCODE(si->si_status, 0) : W_EXITCODE(0, si->si_status);
+        r->status = wait_status_from_siginfo(si);
         /* What it wrote last is still in the pseudo-terminal. */
         (void) relay_drain(r);
         return sd_event_exit(sd_event_source_get_event(s), 0);
