@@ -315,7 +315,7 @@ int rocket_pod_remove(int pods_fd, Pod *p) {
         if (r < 0)
                 return log_error_errno(r, "Pod %s is in use.", p->uuid);
         if (p->manifest && IN_SET(p->state, POD_EXITED, POD_EXITED_GARBAGE)) {
-                r = rocket_stage1_call(pods_fd, p, "gc", none);
+                r = rocket_stage1_call(pods_fd, p, STAGE1_ENTRYPOINT_GC, none);
                 if (r != 0)
                         log_warning("The stage1's gc of pod %s failed; removing the pod anyway.", p->uuid);
         }

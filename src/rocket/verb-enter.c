@@ -11,6 +11,7 @@
 #include "rocket-pod.h"
 #include "string-util.h"
 #include "verb-all.h"
+#include "stage1-abi.h"
 
 enum { ARG_APP = 0x100, ARG_USER, ARG_GROUP };
 
@@ -93,5 +94,5 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         for (int i = optind + 1; i < argc; i++)
                 if (strv_extend(&args, argv[i]) < 0)
                         return log_oom();
-        return rocket_stage1_exec(pods_fd, p, p->dir_fd, "enter", args, NULL, 0);
+        return rocket_stage1_exec(pods_fd, p, p->dir_fd, STAGE1_ENTRYPOINT_ENTER, args, NULL, 0);
 }

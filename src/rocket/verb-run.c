@@ -28,6 +28,7 @@
 #include "run-args.h"
 #include "verb-all.h"
 #include "time-util.h"
+#include "stage1-abi.h"
 
 static void help(const char *verb) {
         bool prepare = streq(verb, "prepare");
@@ -741,7 +742,7 @@ static int exec_run(RocketContext *ctx, int pods_fd, Pod *p, bool keep_unit, Lis
         }
         (void) sd_notifyf(false, "STATUS=Starting pod %s (%zu app%s)", p->manifest->name, p->manifest->n_apps,
                           p->manifest->n_apps == 1 ? "" : "s");
-        return rocket_stage1_exec(pods_fd, p, p->dir_fd, "run", args, lfds->fds, lfds->n);
+        return rocket_stage1_exec(pods_fd, p, p->dir_fd, STAGE1_ENTRYPOINT_RUN, args, lfds->fds, lfds->n);
 }
 
 /* What the pod asks for that its stage1 cannot honour is refused, in one line, rather than ignored: a

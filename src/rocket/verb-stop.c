@@ -12,6 +12,7 @@
 #include "string-util.h"
 #include "verb-all.h"
 #include "time-util.h"
+#include "stage1-abi.h"
 
 enum { ARG_FORCE = 0x100, ARG_TIMEOUT };
 
@@ -81,7 +82,7 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                                 pod_free(p);
                                 continue;
                         }
-                        r = rocket_stage1_call(pods_fd, p, "stop", a.force ? kill_args : none);
+                        r = rocket_stage1_call(pods_fd, p, STAGE1_ENTRYPOINT_STOP, a.force ? kill_args : none);
                         if (r != 0) {
                                 ret = r < 0 ? r : log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to stop pod %s.", p->uuid);
                                 pod_free(p);
@@ -95,7 +96,7 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                         r = pod_wait_unlocked(p, a.timeout_usec);
                         if (r == -ETIMEDOUT && !a.force) {
                                 log_warning("Pod %s did not stop within the timeout; killing it.", p->uuid);
-                                (void) rocket_stage1_call(pods_fd, p, "stop", kill_args);
+                                (void) rocket_stage1_call(pods_fd, p, STAGE1_ENTRYPOINT_STOP, kill_args);
                                 r = pod_wait_unlocked(p, 10 * USEC_PER_SEC);
                         }
                         if (r < 0)
