@@ -14,7 +14,8 @@ artifacts=${4:?}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 rc=0
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+# A crash exits 1, not libFuzzer's default 77, which meson takes for "skipped".
+"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 -error_exitcode=1 \
         -artifact_prefix="$artifacts/crash-$(basename "$fuzzer")-" "$scratch" "$seeds" >"$scratch.log" 2>&1 || rc=$?
 grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units)' "$scratch.log" || true
 if [ "$rc" -ne 0 ]; then
