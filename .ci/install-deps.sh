@@ -11,6 +11,7 @@ build_pkgs=(
 )
 run_pkgs=(
         systemd systemd-container dbus util-linux iproute2 kmod
+        containernetworking-plugins iptables
 )
 test_pkgs=(
         busybox-static umoci skopeo zstd xz-utils bzip2 gzip tar

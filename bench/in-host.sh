@@ -181,7 +181,7 @@ ratios() {
 
 latency_before() {
         case $1 in
-                rocket|rocket-fly|rocket-userns) rocket gc --grace-period=0 >/dev/null 2>&1 || true ;;
+                rocket*) rocket gc --grace-period=0 >/dev/null 2>&1 || true ;;
                 nspawn-b*) rm -rf "$fx"/tree-true/var/log/journal/* ;;
         esac
 }
@@ -189,13 +189,15 @@ latency_before() {
 section_latency() {
         log "1. start-to-exit latency, $runs interleaved runs each"
         BENCH_BEFORE=latency_before bench_interleave "$runs" \
-                rocket "rocket run --exec /bin/true $img" \
+                rocket "rocket run --net=host --exec /bin/true $img" \
+                rocket-net "rocket run --exec /bin/true $img" \
                 rocket-fly "rocket run --stage1-name=fly --exec /bin/true $img" \
-                rocket-userns "rocket run --private-users --exec /bin/true $img" \
+                rocket-userns "rocket run --net=host --private-users --exec /bin/true $img" \
                 nspawn-b "systemd-nspawn -q --register=no --console=pipe -D $fx/tree-true -b" \
                 nspawn-b-reg "systemd-nspawn -q -M benchtree --console=pipe -D $fx/tree-true -b" \
                 nspawn "systemd-nspawn -q --register=no -D $fx/nsroot /bin/true" \
                 podman "podman run --rm --network=none ${podman_opts[*]} $pimg /bin/true" \
+                podman-net "podman run --rm ${podman_opts[*]} $pimg /bin/true" \
                 crun "crun run -b $fx/bundle bench-true"
         local s n r=
         s=$(bench_stats "$BENCH_DATA/rocket.us")
@@ -203,9 +205,23 @@ section_latency() {
         if [ -n "$s" ] && [ -n "$n" ]; then
                 r="≤ 1.1× nspawn -b: $(verdict "$(awk -v a="${s%% *}" -v b="${n%% *}" 'BEGIN { print a / b }')" 1.1)"
         fi
-        timing_row 1 "start-to-exit: \`rocket run --exec /bin/true\` (stage1-systemd)" rocket \
+        timing_row 1 "start-to-exit: \`rocket run --net=host --exec /bin/true\` (stage1-systemd, the host's network)" rocket \
                 "$(ratios rocket nspawn-b:"nspawn -b" nspawn-b-reg:"nspawn -b registered" nspawn:nspawn podman:podman crun:crun)" \
                 "${r:-≤ 1.1× nspawn -b: FAIL (not measured)}" >/dev/null
+        # The default network (ptp + host-local + masquerade + firewall through CNI) against the host's, and
+        # against podman with its own default network.
+        local h p
+        s=$(bench_stats "$BENCH_DATA/rocket-net.us")
+        h=$(bench_stats "$BENCH_DATA/rocket.us")
+        p=$(bench_stats "$BENCH_DATA/podman-net.us")
+        r="≤ 1.15× --net=host: FAIL (not measured)"
+        [ -n "$s" ] && [ -n "$h" ] &&
+                r="≤ 1.15× --net=host: $(verdict "$(awk -v a="${s%% *}" -v b="${h%% *}" 'BEGIN { print a / b }')" 1.15)"
+        [ -n "$s" ] && [ -n "$p" ] &&
+                r="$r; ≤ 0.5× podman's network: $(verdict "$(awk -v a="${s%% *}" -v b="${p%% *}" 'BEGIN { print a / b }')" 0.5)"
+        timing_row 1 "start-to-exit: \`rocket run --exec /bin/true\` (the default network: a netns of its own, CNI)" \
+                rocket-net "$(ratios rocket-net rocket:"--net=host" podman-net:"podman with its network" nspawn-b:"nspawn -b")" \
+                "$r" >/dev/null
         s=$(bench_stats "$BENCH_DATA/rocket-fly.us")
         n=$(bench_stats "$BENCH_DATA/crun.us")
         r=
@@ -214,26 +230,27 @@ section_latency() {
         fi
         timing_row 1 "start-to-exit: \`rocket run --stage1-name=fly --exec /bin/true\`" rocket-fly \
                 "$(ratios rocket-fly crun:crun nspawn:nspawn podman:podman)" "${r:-≤ 2× crun: FAIL (not measured)}" >/dev/null
-        timing_row 1 "start-to-exit: \`rocket run --private-users --exec /bin/true\` (a user namespace of its own)" \
+        timing_row 1 "start-to-exit: \`rocket run --net=host --private-users --exec /bin/true\` (a user namespace of its own)" \
                 rocket-userns "$(ratios rocket-userns rocket:"rocket without" nspawn-b:"nspawn -b")" >/dev/null
         timing_row 1 "peer: \`systemd-nspawn -b\` of the same minimal systemd tree, --register=no" nspawn-b >/dev/null
         timing_row 1 "peer: \`systemd-nspawn -b\` of the same tree, registered with machined" nspawn-b-reg >/dev/null
         timing_row 1 "peer: \`systemd-nspawn --register=no -D ROOTFS /bin/true\`" nspawn >/dev/null
         timing_row 1 "peer: \`podman run --rm --network=none\`${podman_opts[*]:+ ${podman_opts[*]}}" podman >/dev/null
+        timing_row 1 "peer: \`podman run --rm\` (its default network)${podman_opts[*]:+ ${podman_opts[*]}}" podman-net >/dev/null
         timing_row 1 "peer: \`crun run\` of the umoci-unpacked bundle" crun >/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------------
 # 2. Time to ready: from 'systemctl start pod@NAME' (Type=notify) to the app answering on its port.
 # Prints the microseconds from 'systemctl start pod@benchready' to the first answer of its app (busybox
-# httpd serving /var/www/index.html on 127.0.0.1:$ready_port: pods share the host's network), once per run.
+# httpd serving /var/www/index.html on the pod's port 80, forwarded from the host's $ready_port), once per run.
 
 ready_port=18181
 
 ready_rocket() {
         systemctl cat pod@.service >/dev/null 2>&1 || return 2
         mkdir -p /run/rocket/pods
-        printf '[App web]\nImage=%s\nExec=/bin/httpd\nArgs=-f -p 127.0.0.1:%s -h /var/www\n' "$img" "$ready_port" \
+        printf '[Pod]\nPort=%s:80\n\n[App web]\nImage=%s\nExec=/bin/httpd\nArgs=-f -p 80 -h /var/www\n' "$ready_port" "$img" \
                 >/run/rocket/pods/benchready.pod
         # The unit runs rocket with the bench's data directory.
         mkdir -p /run/systemd/system/pod@benchready.service.d
@@ -446,11 +463,14 @@ section_density() {
         fi
         up=$(rocket list --no-legend | grep -c ' running ' || true)
         sleep "$settle"
-        # Healthy: running for rocket, registered with machined, and its app answers 'rocket enter'.
+        # Healthy: running for rocket, registered with machined, its app answers 'rocket enter', and the pod
+        # answers a ping at its address on the default network.
         for n in "${names[@]}"; do
                 if rocket status "$n" 2>/dev/null | grep -q app-busybox=running &&
                         machinectl show "$n" -p State --value 2>/dev/null | grep -q running &&
-                        rocket enter "$n" /bin/true >/dev/null 2>&1; then
+                        rocket enter "$n" /bin/true >/dev/null 2>&1 &&
+                        busybox ping -c 1 -W 2 "$(rocket status --format=json "$n" | jq -r '.networks[0].addresses[0]' | cut -d/ -f1)" \
+                                >/dev/null 2>&1; then
                         healthy=$((healthy + 1))
                         cg=$(machine_cgroup "$n")
                         pids+=" $(cgroup_pids "$cg" | tr '\n' ' ')"
@@ -705,8 +725,8 @@ section_store() {
         timing_row 6 "\`rocket fetch\` of a small image: the first 10 of $images" fetch-first >/dev/null
         timing_row 6 "\`rocket fetch\` of a small image: the last 10 of $images" fetch-last \
                 "$(ratios fetch-last fetch-first:"the first 10")" >/dev/null
-        bench_interleave "$runs" "run-many" "rocket run --exec /bin/true $img"
-        timing_row 6 "\`rocket run --exec /bin/true\` with $((images + 1)) images in the store" run-many \
+        bench_interleave "$runs" "run-many" "rocket run --net=host --exec /bin/true $img"
+        timing_row 6 "\`rocket run --net=host --exec /bin/true\` with $((images + 1)) images in the store" run-many \
                 "$(ratios run-many rocket:"with 1 image (section 1)")" >/dev/null
         rocket gc --grace-period=0 >/dev/null 2>&1 || true
 }

@@ -168,14 +168,16 @@ host_boot() {
         # A real host has no seccomp filter and every capability: without them crun cannot load its
         # device-cgroup eBPF program, so podman and crun would not run at all.
         env "${env[@]}" SYSTEMD_SECCOMP=0 SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 systemd-nspawn -D / --volatile=yes --register=no --keep-unit \
-                -M rocket-bench --capability=all --console=read-only \
+                -M rocket-bench --capability=all --console=read-only --private-network \
                 --overlay-ro="/usr:$work/root/usr:/usr" \
                 --bind-ro="$work/machine-id:/etc/machine-id" \
+                --bind-ro=/etc/alternatives \
                 --bind-ro="$src:/run/rocket-bench-src" \
                 --bind="$work/out:/run/rocket-bench-out" \
                 --bind="$work/data:/var/lib/rocket-bench" \
                 -b systemd.firstboot=off systemd.mask=console-getty.service \
-                systemd.mask=getty.target >"$work/boot.log" 2>&1 </dev/null &
+                systemd.mask=getty.target systemd.mask=systemd-networkd-wait-online.service \
+                >"$work/boot.log" 2>&1 </dev/null &
         HOST_NSPAWN_PID=$!
         for _ in $(seq 300); do
                 if [ -z "$HOST_LEADER" ]; then

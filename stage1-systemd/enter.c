@@ -29,7 +29,7 @@
 #include "string-util.h"
 #include "exit-record.h"
 
-static const char *const pod_namespaces[] = { "ipc", "uts", "cgroup", "pid", "mnt" };
+static const char *const pod_namespaces[] = { "net", "ipc", "uts", "cgroup", "pid", "mnt" };
 
 typedef struct EnterContext {
         int ns_fds[ELEMENTSOF(pod_namespaces)];

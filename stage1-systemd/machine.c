@@ -76,8 +76,28 @@ static int set_unit_limits(sd_bus *bus, const PodManifest *m) {
         return 0;
 }
 
+/* RegisterMachineWithNetwork or CreateMachineWithNetwork, with what both take first. */
+static int new_machine_call(sd_bus *bus, const char *method, const PodManifest *m, sd_id128_t id, pid_t leader,
+                            const char *root_directory, const int *ifindices, size_t n_ifindices,
+                            sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &msg, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                           "org.freedesktop.machine1.Manager", method);
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "sayssus", m->name, SD_BUS_MESSAGE_APPEND_ID128(id), "rocket",
+                                          "container", (uint32_t) leader, root_directory);
+        if (r >= 0)
+                r = sd_bus_message_append_array(msg, 'i', ifindices, n_ifindices * sizeof(int));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(msg);
+        return 0;
+}
+
 int machine_register(const PodManifest *m, pid_t leader, const char *root_directory, bool keep_unit,
-                     MachineRegistration **ret) {
+                     const int *ifindices, size_t n_ifindices, MachineRegistration **ret) {
         _cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -100,18 +120,16 @@ int machine_register(const PodManifest *m, pid_t leader, const char *root_direct
                 r = set_unit_limits(bus, m);
                 if (r < 0)
                         return r;
-                r = sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                                       "org.freedesktop.machine1.Manager", "RegisterMachine", &error, NULL,
-                                       "sayssus", m->name, SD_BUS_MESSAGE_APPEND_ID128(id), "rocket", "container",
-                                       (uint32_t) leader, root_directory);
+                r = new_machine_call(bus, "RegisterMachineWithNetwork", m, id, leader, root_directory, ifindices,
+                                     n_ifindices, &msg);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to build the RegisterMachineWithNetwork call: %m");
+                r = sd_bus_call(bus, msg, 0, &error, NULL);
         } else {
                 if (asprintf(&description, "rocket pod %s", m->name) < 0)
                         return -ENOMEM;
-                r = sd_bus_message_new_method_call(bus, &msg, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                                                   "org.freedesktop.machine1.Manager", "CreateMachine");
-                if (r >= 0)
-                        r = sd_bus_message_append(msg, "sayssus", m->name, SD_BUS_MESSAGE_APPEND_ID128(id), "rocket",
-                                                  "container", (uint32_t) leader, root_directory);
+                r = new_machine_call(bus, "CreateMachineWithNetwork", m, id, leader, root_directory, ifindices,
+                                     n_ifindices, &msg);
                 if (r >= 0)
                         r = sd_bus_message_open_container(msg, 'a', "(sv)");
                 /* As nspawn: stopping the scope halts the pod's systemd gracefully (SIGRTMIN+3 to PID 1,
@@ -128,7 +146,7 @@ int machine_register(const PodManifest *m, pid_t leader, const char *root_direct
                 if (r >= 0)
                         r = sd_bus_message_close_container(msg);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to build the CreateMachine call: %m");
+                        return log_error_errno(r, "Failed to build the CreateMachineWithNetwork call: %m");
                 r = sd_bus_call(bus, msg, 0, &error, NULL);
         }
         if (r < 0) {

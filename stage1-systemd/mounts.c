@@ -267,9 +267,8 @@ static int read_host_file(const char *path, char **ret) {
 
 /* What each app gets of the pod: /proc, /dev, /sys (read-only), hosts, resolv.conf, hostname, volumes. */
 static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *root,
-                          const char *resolv, int userns_fd) {
-        _cleanup_free_ char *app_root = NULL, *hosts = NULL, *hostname = NULL, *proc = NULL, *dev = NULL,
-                *sys = NULL;
+                          const char *resolv, const char *hosts, int userns_fd) {
+        _cleanup_free_ char *app_root = NULL, *hostname = NULL, *proc = NULL, *dev = NULL, *sys = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -298,14 +297,13 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the API filesystems into app %s: %m", a->name);
 
-        if (asprintf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
-                     m->hostname) < 0 ||
-            asprintf(&hostname, "%s\n", m->hostname) < 0)
+        if (asprintf(&hostname, "%s\n", m->hostname) < 0)
                 return log_oom();
         r = write_in_root(fd, "/etc", "hosts", hosts);
         if (r >= 0)
                 r = write_in_root(fd, "/etc", "hostname", hostname);
-        if (r >= 0)
+        /* --dns=none: the image's own. */
+        if (r >= 0 && resolv)
                 r = write_in_root(fd, "/etc", "resolv.conf", resolv);
         if (r < 0)
                 return log_error_errno(r, "Failed to write /etc/hosts, /etc/hostname or /etc/resolv.conf of app %s: %m",
@@ -471,7 +469,7 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
 }
 
 int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd) {
-        _cleanup_free_ char *resolv = NULL;
+        _cleanup_free_ char *resolv = NULL, *hosts = NULL;
         char p[PATH_MAX];
         int r;
 
@@ -506,11 +504,17 @@ int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root
                                             no_mem ? "memory" : "cpu");
                 }
         }
-        r = read_host_file("/etc/resolv.conf", &resolv);
+        /* What the parent composed (net.c), before it let us go. */
+        snprintf(p, sizeof p, "%s/" STAGE1_POD_NET "/resolv.conf", pod_dir);
+        r = read_full_file_at(AT_FDCWD, p, 64 * 1024, &resolv, NULL);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read %s: %m", p);
+        snprintf(p, sizeof p, "%s/" STAGE1_POD_NET "/hosts", pod_dir);
+        r = read_full_file_at(AT_FDCWD, p, 64 * 1024, &hosts, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to read /etc/resolv.conf: %m");
+                return log_error_errno(r, "Failed to read %s: %m", p);
         for (size_t i = 0; i < m->n_apps; i++) {
-                r = setup_app_root(m, &m->apps[i], pod_dir, root, resolv, userns_fd);
+                r = setup_app_root(m, &m->apps[i], pod_dir, root, resolv, hosts, userns_fd);
                 if (r < 0)
                         return r;
         }

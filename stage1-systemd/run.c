@@ -95,6 +95,13 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
         /* Nothing of the pod's mounts may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0)
                 child_fail(err_fd, -errno, "Failed to make / a slave mount");
+        /* A network of its own: loopback is up before anything in the pod looks (the CNI networks come from
+         * the parent meanwhile). */
+        if (!m->net.host) {
+                r = net_loopback_up();
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to bring up the pod's loopback interface");
+        }
         /* Most of the pod's filesystem while the parent registers us with machined. */
         r = pod_mount_all(m, pod_dir, root, userns_fd);
         if (r < 0)
@@ -275,8 +282,10 @@ static bool stdout_is_null(void) {
 #define MESSAGE_POD_STARTED "MESSAGE_ID=7ecdba8ab5bb48a286aa8c1a26500b0c"
 #define MESSAGE_POD_EXITED "MESSAGE_ID=30dba63510654eb1ba349e52d3d9ef34"
 
-static void log_pod_event(const PodManifest *m, const char *message_id, const char *format, ...) _printf_(3, 4);
-static void log_pod_event(const PodManifest *m, const char *message_id, const char *format, ...) {
+static void log_pod_event(const PodManifest *m, char *const *addresses, const char *message_id, const char *format,
+                          ...) _printf_(4, 5);
+static void log_pod_event(const PodManifest *m, char *const *addresses, const char *message_id, const char *format,
+                          ...) {
         _cleanup_strv_free_ char **fields = NULL;
         va_list ap;
 
@@ -287,6 +296,10 @@ static void log_pod_event(const PodManifest *m, const char *message_id, const ch
         for (size_t i = 0; i < m->n_apps; i++)
                 if (!strv_contains(fields, strjoina("IMAGE_ID=", m->apps[i].image_id)) &&
                     strv_extend(&fields, strjoina("IMAGE_ID=", m->apps[i].image_id)) < 0)
+                        return;
+        /* The pod's addresses on its own networks, one POD_IP= each. */
+        STRV_FOREACH(a, (char **) addresses)
+                if (strv_extend(&fields, strjoina("POD_IP=", *a)) < 0)
                         return;
         va_start(ap, format);
         (void) log_internalv(fd_is_journal_stream(STDERR_FILENO) ? LOG_INFO : LOG_DEBUG, 0,
@@ -318,7 +331,7 @@ static void record_limits(const PodManifest *m, pid_t leader) {
 }
 
 /* The pod's systemd says READY=1 once every app has started (default.target): pass it on, with STATUS=. */
-static void relay_notify(int fd, const PodManifest *m) {
+static void relay_notify(int fd, const PodManifest *m, char *const *addresses) {
         char buf[4096];
         ssize_t n;
 
@@ -331,8 +344,9 @@ static void relay_notify(int fd, const PodManifest *m) {
                         if (streq(l, "READY=1")) {
                                 (void) sd_notifyf(false, "READY=1\nSTATUS=Running pod %s (%zu app%s)", m->name,
                                                   m->n_apps, m->n_apps == 1 ? "" : "s");
-                                log_pod_event(m, MESSAGE_POD_STARTED, "Pod %s (%s) is up: %zu app%s started.",
-                                              m->name, m->uuid, m->n_apps, m->n_apps == 1 ? "" : "s");
+                                log_pod_event(m, addresses, MESSAGE_POD_STARTED,
+                                              "Pod %s (%s) is up: %zu app%s started.", m->name, m->uuid, m->n_apps,
+                                              m->n_apps == 1 ? "" : "s");
                         }
                         else if (startswith(l, "STOPPING=1"))
                                 (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping the pod");
@@ -347,6 +361,7 @@ typedef struct Supervisor {
         pid_t child;
         AppOutput *out;
         const PodManifest *m;
+        char *const *addresses;
         bool stopping;
         int wait_status;
         sd_event_source *journal_timer;         /* owned by supervise() */
@@ -372,7 +387,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Supervisor *sv = userdata;
 
-        relay_notify(fd, sv->m);
+        relay_notify(fd, sv->m, sv->addresses);
         return 0;
 }
 
@@ -401,10 +416,11 @@ static int on_journal_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return on_journal(s, -EBADF, 0, userdata);
 }
 
-static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManifest *m, int *ret_wait_status) {
+static int supervise(pid_t child, AppOutput *out, int notify_fd, const PodManifest *m, char *const *addresses,
+                     int *ret_wait_status) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(sd_event_source_unrefp) sd_event_source *journal_timer = NULL;
-        Supervisor sv = { .child = child, .out = out, .m = m };
+        Supervisor sv = { .child = child, .out = out, .m = m, .addresses = addresses };
         int r;
 
         r = sd_event_new(&e);
@@ -449,14 +465,30 @@ typedef struct RunContext {
         int go_w, err_r;        /* the child waits for "g" on the one, reports a failure on the other */
         pid_t child;            /* 0 until cloned; reaped: 0 again */
         MachineRegistration *reg;
+        PodNetRun net;
+        bool net_up;            /* its networks may be (partly) ADDed: DEL them at the end */
+        bool net_failed;        /* their setup failed (and said so) */
         int status;             /* how the pod's PID 1 ended */
 } RunContext;
+
+/* The pod's networks DELeted and its host ports free again, once its PID 1 is gone (its addresses stay
+ * known for the exit event). */
+static void run_end_network(RunContext *c) {
+        if (c->net_up) {
+                pod_net_teardown(c->m, STAGE1_POD_FD, c->net_failed);
+                c->net_up = false;
+        }
+        for (size_t i = 0; i < c->net.n_reserved; i++)
+                c->net.reserved[i] = safe_close(c->net.reserved[i]);
+}
 
 static void run_context_done(RunContext *c) {
         if (c->child > 0) {
                 (void) kill(c->child, SIGKILL);
                 (void) waitpid(c->child, NULL, 0);
         }
+        run_end_network(c);
+        pod_net_run_done(&c->net);
         machine_unregister(c->reg);
         passed_sockets_free(c->socks, c->n_socks);
         app_output_free(c->out);
@@ -603,8 +635,8 @@ static int run_spawn(RunContext *c) {
 
         fflush(stdout);
         fflush(stderr);
-        c->child = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC|SIGCHLD, NULL, NULL,
-                                   NULL, 0);
+        c->child = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC|
+                                   (c->m->net.host ? 0 : CLONE_NEWNET)|SIGCHLD, NULL, NULL, NULL, 0);
         if (c->child < 0) {
                 c->child = 0;
                 safe_close(go[0]);
@@ -657,7 +689,17 @@ static int run_register_and_start(RunContext *c) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to move the pod into its own cgroup in our unit: %m");
         }
-        r = machine_register(c->m, c->child, c->root, c->keep_unit, &c->reg);
+        /* Its networks while the child builds the pod's filesystem. */
+        c->net_up = true;
+        r = pod_net_setup(c->m, STAGE1_POD_FD, c->child, &c->net);
+        if (r >= 0)
+                r = pod_net_write_files(c->m, STAGE1_POD_FD, &c->net);
+        if (r < 0) {
+                c->net_failed = true;
+                q = run_child_failure(c, false);
+                return q < 0 ? q : r;
+        }
+        r = machine_register(c->m, c->child, c->root, c->keep_unit, c->net.ifindices, c->net.n_ifindices, &c->reg);
         if (r < 0) {
                 /* A child that failed while we registered it has left its message: that one counts. */
                 q = run_child_failure(c, false);
@@ -689,8 +731,8 @@ static int run_exit_status(const RunContext *c) {
 
         if (pods_fd >= 0 && pod_load(pods_fd, POD_RUNNING, c->m->uuid, &p) >= 0)
                 ex = pod_exit_status(p);
-        log_pod_event(c->m, MESSAGE_POD_EXITED, "Pod %s (%s) exited with status %i.", c->m->name, c->m->uuid,
-                      ex >= 0 ? ex : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1);
+        log_pod_event(c->m, c->net.addresses, MESSAGE_POD_EXITED, "Pod %s (%s) exited with status %i.", c->m->name,
+                      c->m->uuid, ex >= 0 ? ex : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1);
         if (ex >= 0)
                 return ex;
         /* No app recorded how it ended: the pod itself went first. Say how. */
@@ -702,6 +744,16 @@ static int run_exit_status(const RunContext *c) {
         log_error("The pod's PID 1 exited with status %i before its apps ended.",
                   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1;
+}
+
+/* A pod whose networks could not be set up never ran: it goes straight to garbage (gc removes it), not
+ * among the exited pods. */
+static void run_discard_pod(const RunContext *c) {
+        _cleanup_(pod_freep) Pod *p = NULL;
+        _cleanup_close_ int pods_fd = openat(STAGE1_POD_FD, "../..", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+
+        if (pods_fd >= 0 && pod_load(pods_fd, POD_RUNNING, c->m->uuid, &p) >= 0)
+                (void) pod_transition(pods_fd, p, POD_EXITED_GARBAGE);
 }
 
 static void run_record_end(void) {
@@ -739,7 +791,7 @@ int stage1_run(int argc, char *argv[]) {
                 r = run_register_and_start(&c);
         if (r >= 0 && c.child > 0) {
                 record_limits(c.m, c.child);
-                r = supervise(c.child, c.out, c.notify_fd, c.m, &c.status);
+                r = supervise(c.child, c.out, c.notify_fd, c.m, c.net.addresses, &c.status);
                 if (r >= 0) {
                         c.child = 0;            /* reaped by the supervisor */
                         if (c.out)
@@ -752,11 +804,14 @@ int stage1_run(int argc, char *argv[]) {
                 (void) waitpid(c.child, NULL, 0);
                 c.child = 0;
         }
+        run_end_network(&c);
         machine_unregister(TAKE_PTR(c.reg));
         passed_sockets_free(TAKE_PTR(c.socks), c.n_socks);
         c.n_socks = 0;
         if (c.m && c.pod_dir)
                 run_record_end();
+        if (c.net_failed)
+                run_discard_pod(&c);
         if (r < 0)
                 return r;
         return run_exit_status(&c);

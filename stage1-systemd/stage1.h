@@ -44,10 +44,35 @@ int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root
 /* Opens path inside root (symlinks resolved within root), creating the missing directories. */
 int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd);
 
+/* net.c: the pod's own network (see there). */
+typedef struct PodNetRun {
+        int *reserved;          /* the host ports the pod forwards, bound while it runs */
+        size_t n_reserved;
+        int *ifindices;         /* the host-side interfaces of its networks, for machined */
+        size_t n_ifindices;
+        char **addresses;       /* its addresses, first network first */
+} PodNetRun;
+void pod_net_run_done(PodNetRun *r);
+/* /run/netns/rocket-UUID. */
+int net_netns_path(const char *uuid, char **ret);
+/* In the child, in its new network namespace. */
+int net_loopback_up(void);
+/* The parent, once the child exists: host ports reserved, its network namespace named, every network
+ * ADDed (results cached in the pod directory's net/). Logs; on failure, pod_net_teardown() undoes it. */
+int pod_net_setup(const PodManifest *m, int pod_fd, pid_t child, PodNetRun *run);
+/* net/resolv.conf (absent with --dns=none) and net/hosts in the pod directory, which the child installs
+ * into each app. */
+int pod_net_write_files(const PodManifest *m, int pod_fd, const PodNetRun *run);
+/* Every network DELeted (last first, with its cached result) and the namespace's name removed; best effort,
+ * also for a pod that died without it (gc). quiet: a DEL that fails is logged at debug level only (after a
+ * failed setup, whose own error is what counts). */
+void pod_net_teardown(const PodManifest *m, int pod_fd, bool quiet);
+
 /* machine.c: machined registration and the cgroup placement of the pod. */
 typedef struct MachineRegistration MachineRegistration;
+/* ifindices: the pod's host-side network interfaces (machinectl status shows them). */
 int machine_register(const PodManifest *m, pid_t leader, const char *root_directory, bool keep_unit,
-                     MachineRegistration **ret);
+                     const int *ifindices, size_t n_ifindices, MachineRegistration **ret);
 void machine_unregister(MachineRegistration *reg);
 /* Whether rocket runs inside a unit that delegates its cgroup to us (then the pod stays in it). */
 bool machine_in_delegated_unit(void);

@@ -97,6 +97,7 @@ PodManifest *pod_manifest_free(PodManifest *m) {
                 free(m->volumes[i].source);
         }
         free(m->volumes);
+        pod_net_done(&m->net);
         free(m);
         return NULL;
 }
@@ -292,6 +293,13 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
         if (r >= 0)
                 r = m->pids_max == UINT64_MAX ? json_add_string(o, "pidsLimit", "max")
                                               : json_add_int64(o, "pidsLimit", (int64_t) m->pids_max);
+        if (r >= 0) {
+                json_object *net = NULL;
+
+                r = pod_net_to_json(&m->net, &net);
+                if (r >= 0)
+                        r = json_add(o, "net", net);
+        }
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
@@ -670,6 +678,13 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                 for (size_t j = 0; j < m->apps[i].n_mounts; j++)
                         if (!pod_manifest_find_volume(m, m->apps[i].mounts[j].volume))
                                 return -EBADMSG;
+        {
+                json_object *net = NULL;
+
+                r = pod_net_from_json(json_object_object_get_ex(o, "net", &net) ? net : NULL, &m->net);
+                if (r < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(m);
         return 0;
 }

@@ -10,6 +10,7 @@
 #include "app-exec.h"
 #include "json-util.h"
 #include "macro.h"
+#include "pod-network.h"
 
 #define POD_MANIFEST_VERSION 1
 
@@ -97,6 +98,7 @@ typedef struct PodManifest {
         uint64_t cpu_quota_milli;
         uint64_t cpu_weight;
         uint64_t pids_max;      /* tasks in the whole pod; UINT64_MAX: no limit */
+        PodNet net;
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);

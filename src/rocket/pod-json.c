@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A pod as rocket list and rocket status show it in JSON, and the limits its stage1 recorded. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni.h"
 #include "fs-util.h"
 #include "json-util.h"
 #include "pod-json.h"
@@ -36,6 +39,117 @@ size_t pod_limits_read(const Pod *p, PodLimit ret[static 8]) {
                 n++;
         }
         return n;
+}
+
+void pod_networks_free(PodNetInfo *l, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(l[i].name);
+                free(l[i].ifname);
+                strv_free(l[i].addresses);
+        }
+        free(l);
+}
+
+static int filter_result(const struct dirent *de) {
+        return de->d_name[0] != '.' && endswith(de->d_name, ".json");
+}
+
+int pod_networks_read(const Pod *p, PodNetInfo **ret, size_t *ret_n) {
+        _cleanup_close_ int net_fd = openat(p->dir_fd, STAGE1_POD_NET, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        struct dirent **names = NULL;
+        PodNetInfo *l = NULL;
+        size_t n = 0;
+        int k, r = 0;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (net_fd < 0)
+                return 0;
+        k = scandirat(net_fd, ".", &names, filter_result, alphasort);
+        if (k < 0)
+                return 0;
+        l = calloc((size_t) k + 1, sizeof(PodNetInfo));
+        if (!l)
+                r = -ENOMEM;
+        for (int i = 0; i < k; i++) {
+                _cleanup_(json_object_putp) json_object *result = NULL;
+                _cleanup_free_ char *text = NULL;
+                char *name;
+
+                if (r >= 0 && pod_read_written_file(net_fd, names[i]->d_name, 1024 * 1024, &text) >= 0 &&
+                    json_parse_strict(text, strlen(text), &result) >= 0) {
+                        name = strndup(names[i]->d_name, strlen(names[i]->d_name) - strlen(".json"));
+                        if (!name || cni_result_summary(result, &l[n].ifname, &l[n].addresses, NULL) < 0) {
+                                free(name);
+                                r = -ENOMEM;
+                        } else
+                                l[n++].name = name;
+                }
+                free(names[i]);
+        }
+        free(names);
+        if (r < 0) {
+                pod_networks_free(l, n);
+                return r;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+char *pod_networks_format(const PodNetInfo *l, size_t n) {
+        char *s = NULL;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *addrs = NULL;
+                char *t;
+
+                if (strv_join(l[i].addresses, "|", &addrs) < 0 ||
+                    asprintf(&t, "%s%s%s:%s", strempty(s), s ? "," : "", l[i].name, addrs) < 0) {
+                        free(s);
+                        return NULL;
+                }
+                free(s);
+                s = t;
+        }
+        return s;
+}
+
+static int networks_to_json(const Pod *p, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *a = json_object_new_array();
+        PodNetInfo *l = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        r = pod_networks_read(p, &l, &n);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                json_object *o = json_object_new_object(), *addrs = json_object_new_array();
+
+                if (!o || !addrs || json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        json_object_put(addrs);
+                        r = -ENOMEM;
+                        break;
+                }
+                STRV_FOREACH(x, l[i].addresses)
+                        if (json_object_array_add(addrs, json_object_new_string(*x)) < 0)
+                                r = -ENOMEM;
+                if (r >= 0)
+                        r = json_add_string(o, "name", l[i].name);
+                if (r >= 0 && l[i].ifname)
+                        r = json_add_string(o, "interface", l[i].ifname);
+                if (r >= 0)
+                        r = json_add(o, "addresses", addrs);
+                else
+                        json_object_put(addrs);
+        }
+        pod_networks_free(l, n);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(a);
+        return 0;
 }
 
 int pod_to_json(const Pod *p, json_object **ret) {
@@ -111,6 +225,13 @@ int pod_to_json(const Pod *p, json_object **ret) {
                         r = json_add(o, "limits", lo);
                 else
                         json_object_put(lo);
+        }
+        if (r >= 0) {
+                json_object *nets = NULL;
+
+                r = networks_to_json(p, &nets);
+                if (r >= 0)
+                        r = json_add(o, "networks", nets);
         }
         if (r >= 0)
                 r = json_add(o, "apps", TAKE_PTR(apps));

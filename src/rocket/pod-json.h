@@ -15,5 +15,16 @@ typedef struct PodLimit {
 } PodLimit;
 size_t pod_limits_read(const Pod *p, PodLimit ret[static 8]);
 
+/* The pod's networks while it has them (the stage1's cached CNI results in net/), by name. */
+typedef struct PodNetInfo {
+        char *name;
+        char *ifname;
+        char **addresses;       /* "172.16.28.2/24" */
+} PodNetInfo;
+int pod_networks_read(const Pod *p, PodNetInfo **ret, size_t *ret_n);
+void pod_networks_free(PodNetInfo *l, size_t n);
+/* "default:172.16.28.2,…" for a table, NULL for none. */
+char *pod_networks_format(const PodNetInfo *l, size_t n);
+
 /* The pod, its apps and how they ended, as JSON (rocket-status(1)). */
 int pod_to_json(const Pod *p, json_object **ret);

@@ -41,6 +41,7 @@ void pod_args_done(PodArgs *p) {
         for (size_t i = 0; i < p->n_apps; i++)
                 app_args_done(&p->apps[i]);
         free(p->apps);
+        net_args_done(&p->net);
 }
 
 int pod_args_add_volume(const char *where, PodArgs *p, PodVolume *v) {
@@ -421,6 +422,14 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                 p->pids_max = v;
                 return 0;
         }
+        case ARG_NET:
+        case ARG_PORT:
+        case ARG_DNS:
+        case ARG_DNS_SEARCH:
+        case ARG_DNS_OPT:
+        case ARG_DNS_DOMAIN:
+        case ARG_HOSTS_ENTRY:
+                return net_args_option(where, &p->net, option, arg);
         case ARG_PRIVATE_USERS:
                 r = arg ? parse_boolean(arg) : 1;
                 if (r < 0)

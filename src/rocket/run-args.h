@@ -5,6 +5,7 @@
  * same options either way, checked by the same code. */
 
 #include "isolation.h"
+#include "net-args.h"
 #include "macro.h"
 
 /* What the command line says about one app; a pod-level instance holds the defaults for all apps. */
@@ -42,6 +43,7 @@ typedef struct PodArgs {
         bool private_users;
         uint64_t pids_max;      /* --pids-limit: 0 unset (the default), UINT64_MAX: none */
         bool stage1_device_policy;      /* the stage1 keeps apps to the standard pseudo devices */
+        NetArgs net;
         AppArgs defaults;
         AppArgs *apps;
         size_t n_apps;
@@ -77,6 +79,13 @@ enum {
         ARG_INSECURE,
         ARG_PRIVATE_USERS,
         ARG_PIDS_LIMIT,
+        ARG_NET,
+        ARG_PORT,
+        ARG_DNS,
+        ARG_DNS_SEARCH,
+        ARG_DNS_OPT,
+        ARG_DNS_DOMAIN,
+        ARG_HOSTS_ENTRY,
 };
 
 

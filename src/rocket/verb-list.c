@@ -29,7 +29,8 @@ static int parse_option(int option, const char *arg, void *userdata) {
 }
 
 int verb_list(int argc, char *argv[], RocketContext *ctx) {
-        static const char *const header[] = { "UUID", "NAME", "APPS", "IMAGES", "STATE", "CREATED", "STARTED" };
+        static const char *const header[] = { "UUID", "NAME", "APPS", "IMAGES", "STATE", "NETWORKS", "CREATED",
+                                              "STARTED" };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 OUTPUT_OPTION_FORMAT,
@@ -64,7 +65,7 @@ int verb_list(int argc, char *argv[], RocketContext *ctx) {
                 goto oom;
         for (size_t i = 0; i < n; i++) {
                 Pod *p = l[i];
-                _cleanup_free_ char *apps = NULL, *images = NULL;
+                _cleanup_free_ char *apps = NULL, *images = NULL, *networks = NULL;
                 char uuid[37], created[64], started[64];
                 json_object *o = NULL;
 
@@ -89,11 +90,20 @@ int verb_list(int argc, char *argv[], RocketContext *ctx) {
                         apps = x;
                         images = y;
                 }
+                if (p->state == POD_RUNNING) {
+                        PodNetInfo *nets = NULL;
+                        size_t k = 0;
+
+                        if (pod_networks_read(p, &nets, &k) < 0)
+                                goto oom;
+                        networks = pod_networks_format(nets, k);
+                        pod_networks_free(nets, k);
+                }
                 snprintf(uuid, sizeof uuid, "%s", p->uuid);
                 if (!a.full)
                         uuid[8] = 0;
                 if (table_add_row(t, (const char *[]) {
-                                uuid, p->manifest->name, apps, images, pod_state_to_string(p->state),
+                                uuid, p->manifest->name, apps, images, pod_state_to_string(p->state), networks,
                                 format_timestamp(created, sizeof created, p->created_usec),
                                 p->started_usec ? format_timestamp(started, sizeof started, p->started_usec) : NULL }) < 0)
                         goto oom;

@@ -58,6 +58,14 @@ static void help(const char *verb) {
                "     --private-users[=BOOL]  Run the pod in a user namespace of its own (a range of\n"
                "                          65536 host UIDs, picked free)\n"
                "     --pids-limit=N|max   The pod's tasks limit (default 4096)\n"
+               "     --net[=NAME[:ARGS],...|host|none|all]\n"
+               "                          The pod's networks (default: default, a network of its own)\n"
+               "     --port=NAME:[HOSTIP:]HOSTPORT | [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
+               "                          Forward a host port to the pod\n"
+               "     --dns=IP,...|host|none  The pod's nameservers (default: its networks', else the host's)\n"
+               "     --dns-search=DOMAIN  --dns-opt=OPTION  --dns-domain=DOMAIN\n"
+               "                          The pod's resolv.conf search, options and domain\n"
+               "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts (host: the host's)\n"
                "     --insecure-options=seccomp,capabilities,paths\n"
                "                          Switch secure defaults off on purpose\n"
                "%s"
@@ -182,7 +190,14 @@ static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *
         APP_OPTIONS,                                                                    \
         { "insecure-options", required_argument, NULL, ARG_INSECURE },                  \
         { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },                \
-        { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT }
+        { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },                      \
+        { "net", optional_argument, NULL, ARG_NET },                                    \
+        { "port", required_argument, NULL, ARG_PORT },                                  \
+        { "dns", required_argument, NULL, ARG_DNS },                                    \
+        { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },                      \
+        { "dns-opt", required_argument, NULL, ARG_DNS_OPT },                            \
+        { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },                      \
+        { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY }
 
 static const struct option run_options[] = {
         POD_OPTIONS,
@@ -360,7 +375,7 @@ static int env_set(char ***env, const char *kv) {
 }
 
 static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs *pa, const AppArgs *aa,
-                     PodManifest *m, PodApp *app) {
+                     PodManifest *m, PodApp *app, char ***image_ports) {
         _cleanup_(image_record_freep) ImageRecord *rec = NULL;
         _cleanup_(image_config_freep) ImageConfig *cfg = NULL;
         const AppArgs *d = &pa->defaults;
@@ -378,6 +393,9 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
         if (r < 0)
                 return log_error_errno(r, "Failed to read image %s: %m", app->image_id);
         (void) store_image_touch(s, app->image_id);
+        STRV_FOREACH(port, cfg->ports)
+                if (strv_extend(image_ports, *port) < 0)
+                        return log_oom();
 
         /* The app is named after the reference as the user gave it; for an ID, after the image's first name. */
         {
@@ -498,8 +516,9 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
 }
 
 static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *pa, const char *uuid,
-                          const char *stage1, PodManifest **ret) {
+                          const char *stage1, bool with_networks, PodManifest **ret) {
         _cleanup_(pod_manifest_freep) PodManifest *m = calloc(1, sizeof(PodManifest));
+        _cleanup_strv_free_ char **image_ports = NULL;
         int r;
 
         if (!m)
@@ -511,7 +530,7 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
         if (!m->apps)
                 return log_oom();
         for (size_t i = 0; i < pa->n_apps; i++) {
-                r = build_app(verb, ctx, s, pa, &pa->apps[i], m, &m->apps[i]);
+                r = build_app(verb, ctx, s, pa, &pa->apps[i], m, &m->apps[i], &image_ports);
                 m->n_apps++;
                 if (r < 0)
                         return r;
@@ -534,6 +553,9 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
         m->stage1 = strdup(stage1);
         if (!m->uuid || !m->name || !m->hostname || !m->stage1)
                 return log_oom();
+        r = net_args_build(&pa->net, stage1, with_networks, image_ports, &m->net);
+        if (r < 0)
+                return r;
         m->created_usec = now_realtime_usec();
         *ret = TAKE_PTR(m);
         return 0;
@@ -815,7 +837,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = rocket_store_open(ctx, STORE_CREATE, &s);
         if (r < 0)
                 return r;
-        r = build_manifest(verb, ctx, s, &pa, uuid, stage1, &m);
+        r = build_manifest(verb, ctx, s, &pa, uuid, stage1, strv_contains(features, "network"), &m);
         if (r < 0)
                 return r;
         r = check_stage1_features(stage1, features, &pa, m, lfds.n);

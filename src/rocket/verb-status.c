@@ -8,35 +8,44 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cni.h"
 #include "log.h"
 #include "output.h"
 #include "pod-json.h"
 #include "pod-userns.h"
 #include "rocket-pod.h"
 #include "string-util.h"
+#include "stage1-abi.h"
 #include "verb-all.h"
 #include "time-util.h"
 
-enum { ARG_WAIT = 0x100 };
+enum { ARG_WAIT = 0x100, ARG_CHECK_NETWORKS };
 
 static void help(void) {
         printf("Usage: rocket status [OPTIONS...] POD\n\nShow a pod's state, PID, machine name, timestamps and "
                        "its apps' exit statuses.\n\nOptions:\n"
                        "  -h --help              Show this help\n"
                        "     --format=FMT        text (key=value lines), json or json-pretty\n"
-                       "     --wait[=DURATION]   Wait until the pod has exited (at most DURATION)\n");
+                       "     --wait[=DURATION]   Wait until the pod has exited (at most DURATION)\n"
+                       "     --check-networks    Ask each of the pod's CNI networks whether it is still as\n"
+                       "                         set up (CNI CHECK); exit 1 if one is not\n");
 }
 
 typedef struct StatusArgs {
         OutputArgs out;
         bool wait;
         uint64_t wait_usec;
+        bool check_networks;
 } StatusArgs;
 
 static int parse_option(int option, const char *arg, void *userdata) {
         StatusArgs *a = userdata;
         int r;
 
+        if (option == ARG_CHECK_NETWORKS) {
+                a->check_networks = true;
+                return 0;
+        }
         if (option == ARG_WAIT) {
                 a->wait = true;
                 a->wait_usec = 0;
@@ -48,11 +57,53 @@ static int parse_option(int option, const char *arg, void *userdata) {
         return r < 0 ? r : 0;
 }
 
+/* --check-networks: CNI CHECK of each network of a running pod, with the result its stage1 cached. */
+static int check_networks(const Pod *p) {
+        _cleanup_(json_object_putp) json_object *ports = NULL;
+        _cleanup_free_ char *netns = NULL;
+        const PodNet *n = &p->manifest->net;
+        int ret = 0;
+
+        if (p->state != POD_RUNNING || n->host || n->n_networks == 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Pod %s is not running on networks of its own.",
+                                       p->uuid);
+        if (asprintf(&netns, POD_NETNS_PREFIX "%s", p->uuid) < 0 || cni_port_mappings(n, &ports) < 0)
+                return log_oom();
+        for (size_t i = 0; i < n->n_networks; i++) {
+                const PodNetwork *w = &n->networks[i];
+                _cleanup_(json_object_putp) json_object *result = NULL;
+                _cleanup_free_ char *path = NULL, *text = NULL, *err = NULL;
+                CniRuntime rt;
+                int r;
+
+                if (asprintf(&path, STAGE1_POD_NET "/%s.json", w->name) < 0)
+                        return log_oom();
+                r = pod_read_written_file(p->dir_fd, path, 1024 * 1024, &text);
+                if (r >= 0)
+                        r = json_parse_strict(text, strlen(text), &result);
+                if (r < 0) {
+                        printf("network-%s=not set up\n", w->name);
+                        if (ret >= 0)
+                                ret = log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Network '%s' of pod %s is not set up.",
+                                                      w->name, p->uuid);
+                        continue;
+                }
+                cni_runtime_init(&rt, p->uuid, n, w, netns, ports);
+                r = cni_check(w->config, &rt, result, &err);
+                printf("network-%s=%s%s\n", w->name, r < 0 ? "failed: " : "ok", r < 0 ? strna(err) : "");
+                if (r < 0 && ret >= 0)
+                        ret = log_error_errno(r, "Network '%s' of pod %s: CHECK failed: %s.", w->name, p->uuid,
+                                              err ?: strerror(-r));
+        }
+        return ret;
+}
+
 int verb_status(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 OUTPUT_OPTION_FORMAT,
                 { "wait", optional_argument, NULL, ARG_WAIT },
+                { "check-networks", no_argument, NULL, ARG_CHECK_NETWORKS },
                 {}
         };
         StatusArgs a = { .out = OUTPUT_ARGS_INIT, .wait_usec = 90 * USEC_PER_SEC };
@@ -97,6 +148,8 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
         }
         if (!p->manifest)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
+        if (a.check_networks)
+                return check_networks(p);
 
         if (a.out.format != OUTPUT_TABLE) {
                 r = pod_to_json(p, &o);
@@ -123,6 +176,24 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 for (size_t i = 0; i < n; i++)
                         printf("limit-%s=%" PRIu64 "%s\n", limits[i].name, limits[i].value,
                                limits[i].enforced ? "" : " (not enforced)");
+        }
+        {
+                PodNetInfo *nets = NULL;
+                size_t n = 0;
+
+                if (pod_networks_read(p, &nets, &n) < 0)
+                        return log_oom();
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *addrs = NULL;
+
+                        if (strv_join(nets[i].addresses, " ", &addrs) < 0) {
+                                pod_networks_free(nets, n);
+                                return log_oom();
+                        }
+                        printf("network-%s=%s%s%s\n", nets[i].name, strempty(nets[i].ifname),
+                               isempty(addrs) ? "" : " ", addrs);
+                }
+                pod_networks_free(nets, n);
         }
         for (size_t i = 0; i < p->n_apps; i++) {
                 const PodAppStatus *s = &p->apps[i];

@@ -102,6 +102,14 @@ static inline const char *strempty(const char *s) {
         return s ?: "";
 }
 
+static inline const char *strna(const char *s) {
+        return s ?: "n/a";
+}
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        return a && b ? streq(a, b) : a == b;
+}
+
 /* A string table: name##_to_string() and name##_from_string() from one array indexed by the enum. */
 #define DEFINE_STRING_TABLE(name, type, max)                                    \
         const char *name##_to_string(type i) {                                  \

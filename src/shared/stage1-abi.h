@@ -24,6 +24,8 @@
 #define STAGE1_POD_PID "pid"                    /* the pod's PID 1, as the host sees it */
 #define STAGE1_POD_EXITED "exited"              /* written when the pod has ended */
 #define STAGE1_POD_LIMITS "limits"              /* the pod's own limits and whether they are in force */
+#define STAGE1_POD_NET "net"                    /* NAME.json: each CNI network's cached result, while ADDed;
+                                                 * resolv.conf and hosts as the apps get them */
 #define STAGE1_APP_EXIT "apps/%s/exit"          /* an app's exit record (exit-record.h), by app name */
 
 /* Where stage1-systemd puts a pod's pieces, as its systemd sees them. */

@@ -36,6 +36,25 @@ size_t strv_length(char *const *l) {
         return n;
 }
 
+int strv_copy(char *const *l, char ***ret) {
+        char **c = NULL;
+
+        if (!l) {
+                *ret = NULL;
+                return 0;
+        }
+        c = calloc(strv_length(l) + 1, sizeof(char *));
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; l[i]; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        strv_free(c);
+                        return -ENOMEM;
+                }
+        *ret = c;
+        return 0;
+}
+
 int strv_push(char ***l, char *value) {
         size_t n = strv_length(*l);
         char **t;

@@ -18,11 +18,15 @@ static inline void strv_freep(char ***l) {
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 size_t strv_length(char *const *l) _pure_;
 int strv_extend(char ***l, const char *value);
+/* A copy of l (NULL for NULL). */
+int strv_copy(char *const *l, char ***ret);
 int strv_push(char ***l, char *value);
 bool strv_contains(char *const *l, const char *s) _pure_;
 /* In strcmp() order, in place. */
 void strv_sort(char **l);
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
+/* A NULL-terminated list on the stack, for the enclosing block. */
+#define STRV_MAKE(...) ((char *const[]) { __VA_ARGS__, NULL })
 
 /* Splits s at each character in separators (empty fields are dropped). */
 /* Joins l with separator between the elements; "" for an empty list. */

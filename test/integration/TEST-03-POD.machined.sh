@@ -125,7 +125,8 @@ for i in $(seq 20); do
         rocket run --name "many-$i" --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
 done
 wait_until "[ \$(rocket list --no-legend | grep -c ' running ') -eq 20 ]" 60
-assert_eq "$(machinectl list --no-legend --no-pager | grep -c '^many-')" 20
+# Each registers with machined once its network is up.
+wait_until "[ \$(machinectl list --no-legend --no-pager | grep -c '^many-') -eq 20 ]" 60
 rocket stop $(seq -f 'many-%g' 20) >/dev/null
 wait
 assert_eq "$(rocket list --no-legend | grep -c ' running ' || true)" 0

@@ -19,11 +19,12 @@ cat >/etc/rocket/pods/web.pod <<'POD'
 [Pod]
 Hostname=webhost
 Environment=GREETING=hello
+Port=18081:80
 
 [App server]
 Image=busybox:test
 Exec=/bin/sh
-Args=-c 'sleep 0.5; echo "$GREETING from server"; touch /tmp/ready; exec httpd -f -p 127.0.0.1:18081 -h /var/www'
+Args=-c 'sleep 0.5; echo "$GREETING from server"; touch /tmp/ready; exec httpd -f -p 80 -h /var/www'
 ReadyPath=/tmp/ready
 
 [App sidecar]
@@ -38,11 +39,14 @@ uuid=$(rocket status --format=json web | jq -r .uuid)
 assert_eq "$(busybox wget -qO- http://127.0.0.1:18081/)" "hello from the busybox image"
 st=$(systemctl status pod@web --no-pager)
 assert_in "Status: \"Running pod web (2 apps)\"" "$st"
-assert_in "httpd -f -p 127.0.0.1:18081" "$st"
+assert_in "httpd -f -p 80" "$st"
 assert_in "/bin/sleep 1000" "$st"
 assert_eq "$(machinectl show web -p Unit --value)" pod@web.service
 assert_in "Pod web ($uuid) is up: 2 apps started." "$(journalctl -u pod@web -o cat --no-pager)"
 assert_eq "$(journalctl -u pod@web -o json --no-pager MESSAGE_ID=7ecdba8ab5bb48a286aa8c1a26500b0c | jq -r .POD_UUID)" "$uuid"
+# The event carries the pod's address on its network.
+assert_eq "$(journalctl -u pod@web -o json --no-pager MESSAGE_ID=7ecdba8ab5bb48a286aa8c1a26500b0c | jq -r .POD_IP)" \
+        "$(rocket status --format=json web | jq -r '.networks[0].addresses[0]' | cut -d/ -f1)"
 assert_in "hello from server" "$(journalctl -M web -u server -o cat --no-pager)"
 # enter on a pod of several apps names them.
 assert_fails_with 2 "(server, sidecar)" rocket enter web /bin/true

@@ -136,4 +136,23 @@ TEST(pod_files) {
         p = (PodArgs) {};
         ASSERT_EQ(load_pod_text("[App a]\nExec=/bin/sh\n", &p), -ERRNO_USAGE);               /* no image */
         pod_args_done(&p);
+        /* The network keys mean what the options mean. */
+        p = (PodArgs) {};
+        ASSERT_OK(load_pod_text("[Pod]\nNetwork=default,lan:IP=10.88.0.10\nPort=80-tcp:8080\nPort=5353:53/udp\n"
+                                "DNS=192.0.2.53\nDNSSearch=example.test\nDNSOption=ndots:2\nDNSDomain=example.test\n"
+                                "HostsEntry=192.0.2.7=db.test\n[App a]\nImage=busybox:latest\n", &p));
+        ASSERT_EQ(strv_length(p.net.nets), 2u);
+        ASSERT_STREQ(p.net.nets[1], "lan:IP=10.88.0.10");
+        ASSERT_EQ(p.net.n_ports, 2u);
+        ASSERT_STREQ(p.net.ports[0].name, "80-tcp");
+        ASSERT_STREQ(p.net.ports[1].protocol, "udp");
+        ASSERT_STREQ(p.net.dns[0], "192.0.2.53");
+        ASSERT_STREQ(p.net.dns_search[0], "example.test");
+        ASSERT_STREQ(p.net.dns_options[0], "ndots:2");
+        ASSERT_STREQ(p.net.dns_domain, "example.test");
+        ASSERT_STREQ(p.net.hosts_entries[0], "192.0.2.7=db.test");
+        pod_args_done(&p);
+        p = (PodArgs) {};
+        ASSERT_EQ(load_pod_text("[Pod]\nNetwork=host,default\n[App a]\nImage=busybox:latest\n", &p), -ERRNO_USAGE);
+        pod_args_done(&p);
 }
