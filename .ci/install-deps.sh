@@ -8,6 +8,7 @@ build_pkgs=(
         libsystemd-dev libseccomp-dev libcap-dev libarchive-dev libssl-dev
         libjson-c-dev libcurl4-openssl-dev libinih-dev
         xsltproc docbook-xsl docbook-xml
+        dbus-daemon libpam-modules
 )
 run_pkgs=(
         systemd systemd-container dbus util-linux iproute2 kmod

@@ -32,6 +32,20 @@ for b in "${bins[@]}"; do
         cp -L "$b" "$tmp/usr/lib/systemd/"
 done
 install -m 0755 "$helper" "$tmp/usr/lib/systemd/rocket-pod-helper"
+# The stage1's only shell: the helper, which puts the command into an app (machinectl shell/login).
+ln -s ../lib/systemd/rocket-pod-helper "$tmp/usr/bin/sh"
+# The pod's system bus, socket-activated (units/dbus.*): the host's dbus-daemon with a policy of its own.
+dbus=/usr/bin/dbus-daemon
+[ -x "$dbus" ] || { echo "mkimage: $dbus not found (is dbus-daemon installed?)" >&2; exit 1; }
+cp -L "$dbus" "$tmp/usr/bin/"
+mkdir -p "$tmp/usr/share/dbus-1/system-services" "$tmp/usr/lib/systemd/system/sockets.target.wants"
+install -m 0644 "$src/dbus-system.conf" "$tmp/usr/share/dbus-1/system.conf"
+install -m 0644 "$src/dbus-systemd1.service" "$tmp/usr/share/dbus-1/system-services/org.freedesktop.systemd1.service"
+# machinectl shell asks for PAM service "login": it permits (the host's root asked, through machined).
+mkdir -p "$tmp/etc/pam.d"
+install -m 0644 "$src/pam-login" "$tmp/etc/pam.d/login"
+pam_modules=$(dirname "$(find /lib/*/security /usr/lib/*/security -maxdepth 1 -name pam_permit.so 2>/dev/null | head -n 1)")
+[ -f "$pam_modules/pam_permit.so" ] || { echo "mkimage: pam_permit.so not found (libpam-modules)" >&2; exit 1; }
 
 # Every library those binaries load, at its canonical path (the dynamic loader included).
 copy_lib() {
@@ -53,9 +67,12 @@ copy_lib() {
                 ln -s "$(realpath -m --relative-to="$(dirname "$want")" "$dest")" "$tmp$want"
         fi
 }
-libs=$(for b in "${bins[@]}" "$helper"; do ldd "$b"; done | awk '/=>/ && $3 ~ /^\// {print $3} /^\t\/.*ld-linux/ {print $1}' | sort -u)
+libs=$(for b in "${bins[@]}" "$helper" "$dbus"; do ldd "$b"; done | awk '/=>/ && $3 ~ /^\// {print $3} /^\t\/.*ld-linux/ {print $1}' | sort -u)
 for l in $libs; do
         copy_lib "$l"
+done
+for m in pam_permit.so pam_deny.so; do
+        copy_lib "$pam_modules/$m"
 done
 # The loader's well-known path (/lib64/ld-linux-x86-64.so.2 on x86-64) must resolve in the tree.
 interp=$(readelf -l "$sdlib/systemd" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
@@ -74,6 +91,7 @@ for u in "$src"/units/*; do
 done
 mkdir -p "$tmp/usr/lib/systemd/system/sockets.target.wants" "$tmp/usr/lib/systemd/system/sysinit.target.wants"
 ln -s ../systemd-journald.socket "$tmp/usr/lib/systemd/system/sockets.target.wants/"
+ln -s ../dbus.socket "$tmp/usr/lib/systemd/system/sockets.target.wants/"
 ln -s ../rocket-pod-lock.service "$tmp/usr/lib/systemd/system/sysinit.target.wants/"
 ln -s poweroff.target "$tmp/usr/lib/systemd/system/ctrl-alt-del.target"
 install -m 0644 "$src/journald.conf" "$tmp/etc/systemd/journald.conf"

@@ -10,6 +10,8 @@
  *                            failing if the app ($MAINPID) exits first
  *   app-exited APP           record the app's exit ($EXIT_CODE, $EXIT_STATUS) and power the pod off
  *                            when it failed or was the last one running
+ *
+ * Called as sh (the stage1's /usr/bin/sh): the shell entry of machinectl shell and login (see there).
  */
 #include <errno.h>
 #include <limits.h>
@@ -241,7 +243,102 @@ static int wait_path(int argc, char *argv[]) {
         }
 }
 
+/* A file of NUL-terminated words (units.c: write_words()) as a NULL-terminated list pointing into *buf. */
+static char **read_words(const char *path, char **buf) {
+        char **l;
+        size_t size = 0, n = 0;
+        ssize_t k;
+        int fd = open(path, O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
+
+        if (fd < 0)
+                return NULL;
+        *buf = malloc(65536);
+        k = *buf ? read(fd, *buf, 65535) : -1;
+        close(fd);
+        if (k < 0)
+                return NULL;
+        size = (size_t) k;
+        (*buf)[size] = 0;
+        l = calloc(size + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < size; i += strlen(*buf + i) + 1)
+                l[n++] = *buf + i;
+        return l;
+}
+
+/* The stage1's /usr/bin/sh, which machinectl shell and login and `systemd-run -M POD /bin/sh` run: the
+ * command goes into an app ($ROCKET_APP, else the pod's first), into its service's cgroup and with its
+ * environment and confinement (the same executor as the app's own process and `rocket enter`), as the
+ * app's /bin/sh with the arguments given. The stage1 itself has no shell to offer. */
+static int shell_entry(int argc, char *argv[]) {
+        const char *app = getenv("ROCKET_APP"), *term = getenv("TERM");
+        char first[64] = "", path[PATH_MAX], *obuf = NULL, *ebuf = NULL, **options, **env, **args;
+        size_t n = 0, n_env = 0;
+        int fd;
+
+        if (!app) {
+                fd = open(STAGE1_APPS_DIR "/default", O_RDONLY|O_CLOEXEC);
+                if (fd < 0 || read(fd, first, sizeof first - 1) <= 0)
+                        return fail(1, "sh: this pod has no app to enter");
+                close(fd);
+                app = first;
+        }
+        if (!valid_name(app))
+                return fail(1, "sh: invalid app name '%s'", app);
+        app_name = app;
+        snprintf(path, sizeof path, STAGE1_APPS_DIR "/%s.exec", app);
+        options = read_words(path, &obuf);
+        snprintf(path, sizeof path, STAGE1_APPS_DIR "/%s.env", app);
+        env = read_words(path, &ebuf);
+        if (!options || !env)
+                return fail(1, "sh: the pod has no app %s", app);
+
+        /* Its cgroup first, so that its device policy and limits hold from here on. */
+        snprintf(path, sizeof path, "/sys/fs/cgroup/system.slice/%s.service/cgroup.procs", app);
+        fd = open(path, O_WRONLY|O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+                return fail(1, "sh: app %s is not running", app);
+        close(fd);
+
+        /* Its environment, with the caller's terminal type. */
+        while (env[n_env])
+                n_env++;
+        if (term) {
+                char *t = malloc(strlen(term) + 6), **e = realloc(env, (n_env + 2) * sizeof(char *));
+
+                if (!t || !e)
+                        return fail(1, "out of memory");
+                env = e;
+                sprintf(t, "TERM=%s", term);
+                env[n_env++] = t;
+                env[n_env] = NULL;
+        }
+        environ = env;
+
+        /* exec APP OPTIONS… -- /bin/sh ARGS… */
+        while (options[n])
+                n++;
+        args = calloc(n + (size_t) argc + 5, sizeof(char *));
+        if (!args)
+                return fail(1, "out of memory");
+        n = 0;
+        args[n++] = (char *) "exec";
+        args[n++] = (char *) app;
+        for (char **o = options; *o; o++)
+                args[n++] = *o;
+        args[n++] = (char *) "--";
+        args[n++] = (char *) "/bin/sh";
+        for (int i = 1; i < argc; i++)
+                args[n++] = argv[i];
+        return exec_app((int) n, args);
+}
+
 int main(int argc, char *argv[]) {
+        const char *base = strrchr(argv[0], '/');
+
+        if (strcmp(base ? base + 1 : argv[0], "sh") == 0)
+                return shell_entry(argc, argv);
         if (argc >= 3 && strcmp(argv[1], "hold-lock") == 0)
                 return hold_lock(argv[2]);
         if (argc >= 2 && strcmp(argv[1], "exec") == 0)

@@ -109,35 +109,47 @@ static int isolation_directives(const PodApp *a, char **u, size_t *len) {
         return r;
 }
 
-/* The confinement, as the helper's "exec" options (pod-helper.c). */
-static int helper_isolation_args(const PodApp *a, char **u, size_t *len) {
+/* The helper's "exec" options for the app (pod-helper.c): its user, group, working directory and
+ * confinement, one word each. */
+static int helper_exec_options(const PodApp *a, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *caps = NULL, *calls = NULL;
         int r = 0;
 
-        if (!a->caps_all) {
+        if (a->user)
+                r = strv_extend(&l, strjoina("--user=", a->user));
+        if (r >= 0 && a->group)
+                r = strv_extend(&l, strjoina("--group=", a->group));
+        if (r >= 0 && a->working_dir)
+                r = strv_extend(&l, strjoina("--workdir=", a->working_dir));
+        if (r >= 0 && !a->caps_all) {
                 r = strv_join(a->caps, ",", &caps);
                 if (r >= 0)
-                        r = append_quoted(u, len, " ", strjoina("--caps=", caps), true);
+                        r = strv_extend(&l, strjoina("--caps=", caps));
         }
         if (r >= 0 && a->no_new_privs)
-                r = append(u, len, " --no-new-privs");
+                r = strv_extend(&l, "--no-new-privs");
         if (r >= 0 && a->no_user_namespaces)
-                r = append(u, len, " --no-user-namespaces");
+                r = strv_extend(&l, "--no-user-namespaces");
         if (r >= 0 && a->mask_paths)
-                r = append(u, len, " --mask-paths");
+                r = strv_extend(&l, "--mask-paths");
         if (r >= 0 && a->seccomp_mode) {
-                r = append_quoted(u, len, " ", strjoina("--seccomp=", a->seccomp_mode), true);
+                r = strv_extend(&l, strjoina("--seccomp=", a->seccomp_mode));
                 if (r >= 0)
                         r = strv_join(a->seccomp_syscalls, ",", &calls);
                 if (r >= 0)
-                        r = append_quoted(u, len, " ", strjoina("--syscalls=", calls), true);
+                        r = strv_extend(&l, strjoina("--syscalls=", calls));
                 if (r >= 0 && a->seccomp_errno)
-                        r = append_quoted(u, len, " ", strjoina("--seccomp-errno=", a->seccomp_errno), true);
+                        r = strv_extend(&l, strjoina("--seccomp-errno=", a->seccomp_errno));
         }
-        return r;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks, char **ret) {
+        _cleanup_strv_free_ char **options = NULL;
         _cleanup_free_ char *u = NULL, *head = NULL;
         size_t len = 0;
         int r;
@@ -199,14 +211,13 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
                 r = append(&u, &len, "\"\nExecStart=" STAGE1_HELPER " exec ");
         if (r >= 0)
                 r = append(&u, &len, a->name);
-        if (r >= 0 && a->user)
-                r = append_quoted(&u, &len, " ", strjoina("--user=", a->user), true);
-        if (r >= 0 && a->group)
-                r = append_quoted(&u, &len, " ", strjoina("--group=", a->group), true);
-        if (r >= 0 && a->working_dir)
-                r = append_quoted(&u, &len, " ", strjoina("--workdir=", a->working_dir), true);
         if (r >= 0)
-                r = helper_isolation_args(a, &u, &len);
+                r = helper_exec_options(a, &options);
+        STRV_FOREACH(o, options) {
+                if (r < 0)
+                        break;
+                r = append_quoted(&u, &len, " ", *o, true);
+        }
         if (r >= 0)
                 r = append(&u, &len, " --");
         STRV_FOREACH(arg, a->exec) {
@@ -237,6 +248,52 @@ static int socket_unit(const PodManifest *m, const PassedSocket *ps, char **ret)
                      ps->ipv6_only < 0 ? "" : ps->ipv6_only ? "BindIPv6Only=ipv6-only\n" : "BindIPv6Only=both\n") < 0)
                 return -ENOMEM;
         return 0;
+}
+
+/* A list as NUL-terminated words, one after the other. */
+static int write_words(int dir_fd, const char *name, char *const *l) {
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+
+        STRV_FOREACH(w, (char **) l)
+                n += strlen(*w) + 1;
+        buf = malloc(n + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = 0;
+        STRV_FOREACH(w, (char **) l) {
+                memcpy(buf + n, *w, strlen(*w) + 1);
+                n += strlen(*w) + 1;
+        }
+        return write_file_volatile_at(dir_fd, name, buf, n, 0600);
+}
+
+/* What the shell entry (machinectl shell/login, pod-helper.c) needs to enter an app as its service runs:
+ * STAGE1_APPS_DIR/APP.exec (the helper's exec options), APP.env (its environment), and "default", the
+ * first app's name. Root's only, in the stage1's own tree, which no app sees. */
+static int shell_files_write(int root_fd, const PodManifest *m) {
+        _cleanup_close_ int dir = open_mkdir_at(root_fd, STAGE1_APPS_DIR + 1, 0700);
+        int r;
+
+        if (dir < 0)
+                return dir;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                const PodApp *a = &m->apps[i];
+                _cleanup_strv_free_ char **options = NULL, **env = NULL;
+
+                r = helper_exec_options(a, &options);
+                if (r >= 0)
+                        r = strv_copy(a->env, &env);
+                if (r >= 0)
+                        r = strv_extend(&env, strjoina("AC_APP_NAME=", a->name));
+                if (r >= 0)
+                        r = write_words(dir, strjoina(a->name, ".exec"), options);
+                if (r >= 0)
+                        r = write_words(dir, strjoina(a->name, ".env"), env);
+                if (r < 0)
+                        return r;
+        }
+        return write_file_volatile_at(dir, "default", m->apps[0].name, strlen(m->apps[0].name), 0600);
 }
 
 int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks) {
@@ -287,5 +344,5 @@ int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, si
                 if (symlinkat(target, swants, name) < 0)
                         return -errno;
         }
-        return 0;
+        return shell_files_write(root_fd, m);
 }

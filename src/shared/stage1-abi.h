@@ -32,3 +32,6 @@
 #define STAGE1_POD_DIR "/rocket/pod"
 #define STAGE1_STAGE2_DIR "/opt/stage2"
 #define STAGE1_HELPER "/usr/lib/systemd/rocket-pod-helper"
+/* In the stage1 root: for each app, APP.exec and APP.env (NUL-separated words: the helper's exec options,
+ * the app's environment), and "default" (the first app's name), for the shell entry (/usr/bin/sh). */
+#define STAGE1_APPS_DIR "/etc/rocket/apps"

@@ -143,6 +143,34 @@ wait_until "! systemctl is-active -q rocket-ku2.service"
 assert_eq "$(systemctl show rocket-ku2.service -p Result --value)" success
 ! machinectl show ku2 >/dev/null 2>&1
 
+# --- machinectl shell and login, systemctl -M, systemd-run -M: the pod's bus, socket-activated --------
+rocket run --name=shelly --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+wait_until "rocket status shelly 2>/dev/null | grep -q app-busybox=running"
+# Idle, the pod runs no bus: only its socket, held by the pod's systemd.
+[[ "$(machinectl status shelly --no-pager)" != *dbus-daemon* ]]
+# machinectl shell: the command runs in the pod's app, with its rootfs, cgroup and confinement.
+out=$(machinectl shell shelly /bin/sh -c 'echo "in $(cat /etc/hostname) as $(id -u)"; test -f /bin/busybox && echo app-rootfs
+        grep ^CapBnd /proc/self/status; grep ^0:: /proc/self/cgroup' </dev/null | tr -d '\r')
+assert_in "in shelly as 0" "$out"
+assert_in "app-rootfs" "$out"
+assert_in "CapBnd:	00000000a80005fb" "$out"
+assert_in "0::/system.slice/busybox.service" "$out"
+# ... and the app's own user by default, a login shell (machined's default command).
+assert_in "uid=0(root)" "$(machinectl shell shelly /bin/sh -c id </dev/null | tr -d '\r')"
+# systemctl -M and systemd-run -M talk to the pod's systemd; /bin/sh there is the app's too.
+assert_eq "$(systemctl -M shelly is-active busybox.service)" active
+assert_in "busybox.service" "$(systemctl -M shelly list-units --no-legend --no-pager)"
+systemd-run -M shelly --wait --quiet /bin/sh -c 'echo from-systemd-run >/tmp/srun'
+assert_eq "$(rocket enter shelly cat /tmp/srun)" from-systemd-run
+# machinectl login: a login shell on a terminal of the pod.
+out=$( (sleep 2; printf 'echo LOGIN-$((40+2))\n'; sleep 1; printf 'exit\n'; sleep 1) |
+        timeout 20 script -qec 'machinectl login shelly' /dev/null 2>&1 | tr -d '\r' || true)
+assert_in "LOGIN-42" "$out"
+# The bus runs now that it was used.
+assert_in "dbus-daemon" "$(machinectl status shelly --no-pager)"
+rocket stop shelly >/dev/null
+wait
+
 # --- a clean life leaves no error in the journal: run, stop (a graceful poweroff), machinectl poweroff ---
 rocket run --name=clean --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
 wait_until "machinectl show clean >/dev/null 2>&1"

@@ -101,6 +101,11 @@ assert_eq "$(rocket enter ua sh -c 'id -u; stat -c %u /bin/busybox')" "$(printf 
 # machined and the journal see the pod as ever.
 assert_eq "$(machinectl show ua -p State --value)" running
 wait_until "journalctl -M ua --no-pager | grep -c 'Started busybox.service' >/dev/null"
+# machinectl shell enters the app in the pod's user namespace, as rocket enter does.
+out=$(machinectl shell ua /bin/sh -c 'id -u; grep ^0:: /proc/self/cgroup; cat /proc/self/uid_map' </dev/null | tr -d '\r')
+assert_in "0::/system.slice/busybox.service" "$out"
+assert_in "$base_a" "$out"
+assert_eq "$(systemctl -M ua is-active busybox.service)" active
 rocket stop ua ub >/dev/null
 wait
 assert_eq "$(rocket status ua | sed -n 's/^state=//p')" exited

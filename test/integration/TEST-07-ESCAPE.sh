@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A hostile pod against the host, through what an administrator does to it: an app plants its own /bin/sh
-# and waits for 'rocket enter'; a pod edits the manifest that host-side entrypoints read. The planted
+# and waits for 'rocket enter' or 'machinectl shell'; a pod edits the manifest that host-side entrypoints read. The planted
 # program must get exactly the app's confinement (default stage1, --private-users, fly), find no way out of
 # the app, and nothing the pod wrote may make rocket run anything else on the host. Also the defaults that
 # an attack catalogue got through: raw sockets, io_uring, personality(), new user namespaces, the pod's
@@ -43,6 +43,11 @@ out=$(rocket enter evil)
 check_planted "$out" 00000000a80005fb
 assert_in "/system.slice/attack.service" "$out"         # the app's cgroup, with its limits and device policy
 [ ! -e "/var/lib/rocket/pods/run/$uuid/planted" ]
+# machinectl shell runs the planted /bin/sh too, in the same confinement; the app cannot see the pod's bus.
+out=$(machinectl shell evil /bin/sh </dev/null | tr -d '\r')
+check_planted "$out" 00000000a80005fb
+assert_in "/system.slice/attack.service" "$out"
+assert_eq "$(rocket enter evil /bin/busybox sh -c 'test -e /run/dbus/system_bus_socket && echo bus || echo no-bus')" no-bus
 # --user: the app's confinement with another user of the image, and nothing effective.
 out=$(rocket enter --user=app evil /usr/local/bin/attack status)
 assert_in "Uid:	1000	1000	1000	1000" "$out"
