@@ -171,6 +171,8 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
 
                 snprintf(now, sizeof now, "%lld\n", (long long) time(NULL));
                 (void) write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_EXITED, now, strlen(now), 0644);
+                /* fly leaves nothing outside the pod directory: gc needs no entrypoint of ours. */
+                (void) write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_CLEAN, "", 0, 0644);
         }
         _exit(wait_status_to_exit_code(status));
 }

@@ -199,15 +199,17 @@ int pod_net_setup(const PodManifest *m, int pod_fd, pid_t child, PodNetRun *run)
         return 0;
 }
 
-void pod_net_teardown(const PodManifest *m, int pod_fd, bool quiet) {
+int pod_net_teardown(const PodManifest *m, int pod_fd, bool quiet) {
         _cleanup_(json_object_putp) json_object *ports = NULL;
         _cleanup_free_ char *netns = NULL;
         struct stat st;
         bool have_netns;
-        int r;
+        int r, ret = 0;
 
-        if (m->net.host || net_netns_path(m->uuid, &netns) < 0)
-                return;
+        if (m->net.host)
+                return 0;
+        if (net_netns_path(m->uuid, &netns) < 0)
+                return -ENOMEM;
         /* The name keeps the namespace (and so the pod's interfaces) alive until the plugins are done. */
         have_netns = lstat(netns, &st) == 0 && S_ISREG(st.st_mode);
         /* Neither a name nor a cached result: torn down already (the run entrypoint did, gc comes after). */
@@ -221,7 +223,7 @@ void pod_net_teardown(const PodManifest *m, int pod_fd, bool quiet) {
                         any = faccessat(pod_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
                 }
                 if (!any)
-                        return;
+                        return 0;
         }
         (void) cni_port_mappings(&m->net, &ports);
         for (size_t i = m->net.n_networks; i-- > 0;) {
@@ -243,20 +245,22 @@ void pod_net_teardown(const PodManifest *m, int pod_fd, bool quiet) {
                 cni_runtime_init(&rt, m->uuid, &m->net, w, have_netns ? netns : NULL, ports);
                 t0 = now_monotonic_usec();
                 r = cni_del(w->config, &rt, result, &error);
-                if (r < 0)
+                if (r < 0) {
                         log_full(quiet ? LOG_DEBUG : LOG_WARNING, "Network '%s': DEL failed: %s.", w->name,
                                  error ?: strerror(-r));
-                else {
+                        ret = r;
+                } else {
                         log_debug("Network '%s': DELeted in %" PRIu64 " ms.", w->name, (now_monotonic_usec() - t0) / 1000);
                         (void) unlinkat(pod_fd, path, 0);
                 }
         }
         if (have_netns) {
                 if (umount2(netns, MNT_DETACH) < 0 && errno != EINVAL)
-                        log_warning_errno(errno, "Failed to unmount %s: %m", netns);
+                        ret = log_warning_errno(errno, "Failed to unmount %s: %m", netns);
                 if (unlink(netns) < 0 && errno != ENOENT)
-                        log_warning_errno(errno, "Failed to remove %s: %m", netns);
+                        ret = log_warning_errno(errno, "Failed to remove %s: %m", netns);
         }
+        return ret;
 }
 
 /* Lines of text without those starting with the keyword. */

@@ -468,6 +468,7 @@ typedef struct RunContext {
         PodNetRun net;
         bool net_up;            /* its networks may be (partly) ADDed: DEL them at the end */
         bool net_failed;        /* their setup failed (and said so) */
+        bool net_left;          /* something of them could not be taken down: gc tries again */
         int status;             /* how the pod's PID 1 ended */
 } RunContext;
 
@@ -475,7 +476,7 @@ typedef struct RunContext {
  * known for the exit event). */
 static void run_end_network(RunContext *c) {
         if (c->net_up) {
-                pod_net_teardown(c->m, STAGE1_POD_FD, c->net_failed);
+                c->net_left = pod_net_teardown(c->m, STAGE1_POD_FD, c->net_failed) < 0;
                 c->net_up = false;
         }
         for (size_t i = 0; i < c->net.n_reserved; i++)
@@ -756,6 +757,25 @@ static void run_discard_pod(const RunContext *c) {
                 (void) pod_transition(pods_fd, p, POD_EXITED_GARBAGE);
 }
 
+/* Nothing of the pod left outside its directory but the journal link: the cgroup2 subtree of a hybrid host
+ * removed here, and if the networks went too, "clean" tells rocket that gc needs no entrypoint of ours. */
+static void run_record_clean(const RunContext *c) {
+        _cleanup_free_ char *cg = NULL;
+        int r;
+
+        if (c->net_left)
+                return;
+        if (read_full_file_at(STAGE1_POD_FD, "cgroup", PATH_MAX, &cg, NULL) >= 0) {
+                r = cgroup_v2_remove("stage1/rootfs", cg);
+                if (r < 0) {
+                        log_debug_errno(r, "Failed to remove the pod's cgroup %s, leaving it to gc: %m", cg);
+                        return;
+                }
+                (void) unlinkat(STAGE1_POD_FD, "cgroup", 0);
+        }
+        (void) write_stamp(STAGE1_POD_FD, STAGE1_POD_CLEAN, "");
+}
+
 static void run_record_end(void) {
         struct timespec ts;
         char now[32];
@@ -812,6 +832,8 @@ int stage1_run(int argc, char *argv[]) {
                 run_record_end();
         if (c.net_failed)
                 run_discard_pod(&c);
+        else if (c.m && c.pod_dir)
+                run_record_clean(&c);
         if (r < 0)
                 return r;
         return run_exit_status(&c);

@@ -102,7 +102,7 @@ int stage1_gc(int argc, char *argv[]) {
         if (access("exited", F_OK) < 0)
                 (void) machine_terminate_by_name(m->name, mid);
         /* And DELeted its networks, unless it was killed first. */
-        pod_net_teardown(m, AT_FDCWD, false);
+        (void) pod_net_teardown(m, AT_FDCWD, false);
         /* The cgroup2 subtree the pod had on a legacy/hybrid host. */
         {
                 _cleanup_free_ char *cg = NULL;

@@ -65,8 +65,8 @@ int pod_net_setup(const PodManifest *m, int pod_fd, pid_t child, PodNetRun *run)
 int pod_net_write_files(const PodManifest *m, int pod_fd, const PodNetRun *run);
 /* Every network DELeted (last first, with its cached result) and the namespace's name removed; best effort,
  * also for a pod that died without it (gc). quiet: a DEL that fails is logged at debug level only (after a
- * failed setup, whose own error is what counts). */
-void pod_net_teardown(const PodManifest *m, int pod_fd, bool quiet);
+ * failed setup, whose own error is what counts). < 0 when something of it is left. */
+int pod_net_teardown(const PodManifest *m, int pod_fd, bool quiet);
 
 /* machine.c: machined registration and the cgroup placement of the pod. */
 typedef struct MachineRegistration MachineRegistration;

@@ -363,27 +363,48 @@ int pod_resolve(int pods_fd, const char *what, Pod **ret) {
         return 0;
 }
 
-/* The stage1 links the pod's journal into the host's /var/log/journal; the link follows the pod. */
-static void relink_journal(int pods_fd, const Pod *p, const char *dst) {
-        char mid[33], link[PATH_MAX], old[PATH_MAX], self[64];
-        _cleanup_free_ char *pods = NULL, *target = NULL;
+/* The host's /var/log/journal/MACHINE-ID link to the pod's journal (the stage1 makes it), and where it
+ * points: -ENOENT unless it points at a directory UUID/journal of this pod. */
+static int journal_link(const Pod *p, char link[static PATH_MAX], char target[static PATH_MAX]) {
+        char mid[33];
         ssize_t n;
 
         if (pod_machine_id(p->uuid, mid) < 0)
-                return;
-        snprintf(link, sizeof link, "/var/log/journal/%s", mid);
-        n = readlink(link, old, sizeof old - 1);
+                return -EINVAL;
+        snprintf(link, PATH_MAX, "/var/log/journal/%s", mid);
+        n = readlink(link, target, PATH_MAX - 1);
         if (n <= 0)
+                return -ENOENT;
+        target[n] = 0;
+        return endswith(target, strjoina(p->uuid, "/journal")) ? 0 : -ENOENT;
+}
+
+/* The link follows the pod from state to state. */
+static void relink_journal(int pods_fd, const Pod *p, const char *dst) {
+        char link[PATH_MAX], old[PATH_MAX], self[64];
+        _cleanup_free_ char *pods = NULL, *target = NULL;
+
+        if (journal_link(p, link, old) < 0)
                 return;
-        old[n] = 0;
         snprintf(self, sizeof self, "/proc/self/fd/%i", pods_fd);
         pods = realpath(self, NULL);
-        if (!pods || asprintf(&target, "%s/%s/journal", pods, dst) < 0)
-                return;
-        if (!endswith(old, strjoina(p->uuid, "/journal")) || streq(old, target))
+        if (!pods || asprintf(&target, "%s/%s/journal", pods, dst) < 0 || streq(old, target))
                 return;
         if (unlink(link) >= 0)
                 (void) symlink(target, link);
+}
+
+void pod_unlink_journal(const Pod *p) {
+        char link[PATH_MAX], old[PATH_MAX];
+
+        if (journal_link(p, link, old) >= 0)
+                (void) unlink(link);
+}
+
+bool pod_ended_clean(const Pod *p) {
+        struct stat st;
+
+        return fstatat(p->dir_fd, STAGE1_POD_CLEAN, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 int pod_transition(int pods_fd, Pod *p, PodState to) {

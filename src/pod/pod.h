@@ -88,6 +88,11 @@ bool pod_is_locked(int dir_fd);
 
 /* Moves the pod from one state directory to another (an atomic rename), updating p->path and state. */
 int pod_transition(int pods_fd, Pod *p, PodState to);
+/* Whether the pod's stage1 recorded that it ended it and left nothing outside its directory
+ * (stage1-abi.h: STAGE1_POD_CLEAN), so that removing the pod needs no gc entrypoint. */
+bool pod_ended_clean(const Pod *p);
+/* Removes the host's /var/log/journal link to the pod's journal, if it points at this pod's. */
+void pod_unlink_journal(const Pod *p);
 
 /* Removes a pod directory (not locked by anyone) for good. */
 int pod_remove(int pods_fd, Pod *p);

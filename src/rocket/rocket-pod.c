@@ -314,7 +314,10 @@ int rocket_pod_remove(int pods_fd, Pod *p) {
         r = pod_lock_exclusive(p->dir_fd);
         if (r < 0)
                 return log_error_errno(r, "Pod %s is in use.", p->uuid);
-        if (p->manifest && IN_SET(p->state, POD_EXITED, POD_EXITED_GARBAGE)) {
+        /* A pod its stage1 ended cleanly needs no process of the stage1's: only the journal link goes. */
+        if (p->manifest && IN_SET(p->state, POD_EXITED, POD_EXITED_GARBAGE) && pod_ended_clean(p))
+                pod_unlink_journal(p);
+        else if (p->manifest && IN_SET(p->state, POD_EXITED, POD_EXITED_GARBAGE)) {
                 r = rocket_stage1_call(pods_fd, p, STAGE1_ENTRYPOINT_GC, none);
                 if (r != 0)
                         log_warning("The stage1's gc of pod %s failed; removing the pod anyway.", p->uuid);

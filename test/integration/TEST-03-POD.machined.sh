@@ -119,6 +119,8 @@ machinectl show survivor >/dev/null
 assert_eq "$(rocket enter survivor /bin/echo still-here)" still-here
 rocket stop survivor >/dev/null
 assert_eq "$(state survivor)" exited
+# Its stage1 did not see it end: gc will run the stage1's gc entrypoint for it.
+[ ! -e "$ROCKET_DIR/pods/run/$(rocket status --format=json survivor | jq -r .uuid)/clean" ]
 
 # --- 20 pods at once: all run, all are listed and registered, all stop -----------------------------
 for i in $(seq 20); do
@@ -186,10 +188,16 @@ for m in "$mid" "$mid2"; do
         assert_eq "$(journalctl -m -p err _MACHINE_ID="$m" -o cat --no-pager)" ""
         assert_eq "$(journalctl -m -p err SYSLOG_IDENTIFIER=rocket POD_NAME=clean -o cat --no-pager)" ""
 done
+# The stage1 ended them cleanly (nothing left outside the pod directory but the journal link), so gc
+# needs no entrypoint of the stage1's for them: "clean" says so (the survivor above has none).
+for p in clean clean2; do
+        [ -f "$ROCKET_DIR/pods/run/$(rocket status --format=json "$p" | jq -r .uuid)/clean" ]
+done
 
 # --- everything gone after gc ----------------------------------------------------------------------
 rocket gc --grace-period=0
 assert_eq "$(rocket list --no-legend)" ""
+assert_eq "$(find /var/log/journal -maxdepth 1 -type l | wc -l)" 0     # the journal links, also of clean pods
 assert_eq "$(findmnt -rn -o TARGET | grep -c "^$ROCKET_DIR/pods" || true)" 0
 machinectl list --no-pager | grep -c "No machines." >/dev/null
 rm -rf "$fx"
