@@ -170,9 +170,9 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
                 char now[32];
 
                 snprintf(now, sizeof now, "%lld\n", (long long) time(NULL));
-                (void) write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_EXITED, now, strlen(now), 0644);
+                (void) write_file_volatile_at(STAGE1_POD_FD, STAGE1_POD_EXITED, now, strlen(now), 0644);
                 /* fly leaves nothing outside the pod directory: gc needs no entrypoint of ours. */
-                (void) write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_CLEAN, "", 0, 0644);
+                (void) write_file_volatile_at(STAGE1_POD_FD, STAGE1_POD_CLEAN, "", 0, 0644);
         }
         _exit(wait_status_to_exit_code(status));
 }
@@ -250,7 +250,7 @@ static int fly_run(int argc, char *argv[]) {
         safe_close(pipe_go[0]);
         pty_socks[1] = safe_close(pty_socks[1]);
         snprintf(pid, sizeof pid, "%i\n", (int) c);
-        r = write_file_atomic_at(STAGE1_POD_FD, STAGE1_POD_PID, pid, strlen(pid), 0644);
+        r = write_file_volatile_at(STAGE1_POD_FD, STAGE1_POD_PID, pid, strlen(pid), 0644);
         if (r < 0 || write(pipe_go[1], "g", 1) != 1) {
                 kill(c, SIGKILL);
                 waitpid(c, NULL, 0);
