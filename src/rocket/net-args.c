@@ -105,7 +105,7 @@ int port_spec_parse(const char *where, const char *spec, PodPort *ret) {
 
                 if (proto)
                         return log_usage("%s: port '%s': a named port has the protocol the image gives it.", where, spec);
-                if (!name_is_valid(parts[0]) && !strchr(parts[0], '-'))
+                if (!name_is_valid(parts[0]))
                         return log_usage("%s: invalid port name in '%s'.", where, spec);
                 if (parse_port(parts[n - 1], &p.host_port) < 0)
                         return log_usage("%s: invalid host port in '%s'.", where, spec);
@@ -290,7 +290,7 @@ static int build_ports(const NetArgs *a, char *const *image_ports, PodNet *n) {
                                                        s->name, isempty(known) ? "they declare none" : "they declare: ",
                                                        strempty(known));
                         }
-                        if (!IN_SET(proto[0], 't', 'u') || !(streq(proto, "tcp") || streq(proto, "udp")))
+                        if (!streq(proto, "tcp") && !streq(proto, "udp"))
                                 return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
                                                        "--port=%s:…: the image's port is %s, which rocket cannot forward.",
                                                        s->name, proto);
