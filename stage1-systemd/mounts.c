@@ -352,10 +352,16 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
         r = pod_machine_id(m->uuid, mid);
         if (r < 0)
                 return log_error_errno(r, "Invalid pod UUID: %m");
-        /* The stage1 tree, read-only below the pod's own writable layer. */
-        if (asprintf(&lower, "%s/rootfs", m->stage1) < 0 || asprintf(&upper, "%s/stage1/upper", pod_dir) < 0 ||
-            asprintf(&work, "%s/stage1/work", pod_dir) < 0)
+        /* The stage1 tree, read-only below the pod's own writable layer: a tmpfs of our mount namespace (what
+         * the stage1 writes there, its units and /etc files, is the pod's business only and goes with it, so
+         * the pod directory keeps only what the host reads, and gc has that much less to remove). */
+        if (asprintf(&lower, "%s/rootfs", m->stage1) < 0 || asprintf(&upper, "%s/stage1/upper/data", pod_dir) < 0 ||
+            asprintf(&work, "%s/stage1/upper/work", pod_dir) < 0)
                 return log_oom();
+        snprintf(p, sizeof p, "%s/stage1/upper", pod_dir);
+        if (mount("tmpfs", p, "tmpfs", MS_NOSUID|MS_NODEV, "mode=0755,size=64m") < 0 ||
+            mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0)
+                return log_error_errno(errno, "Failed to set up the stage1's writable layer at %s: %m", p);
         if (strpbrk(lower, ",:"))
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "The stage1 path %s contains ',' or ':'.", m->stage1);
         /* With a user namespace: the idmapped layers on a tmpfs in our mount namespace only, detached once

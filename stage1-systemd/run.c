@@ -211,7 +211,7 @@ static int mkdir_for_pod(int pod_fd, const char *path) {
 }
 
 static int ensure_dirs(int pod_fd, const PodManifest *m) {
-        static const char *const dirs[] = { "stage1/work", "stage1/rootfs", "journal", "apps", "volumes" };
+        static const char *const dirs[] = { "stage1/rootfs", "journal", "apps", "volumes" };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {

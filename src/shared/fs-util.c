@@ -138,6 +138,12 @@ static int rm_rf_children(int fd, dev_t dev) {
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
+                /* Not a directory by its entry: unlinked without a look (a mount point refuses). */
+                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+                        if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                                r = -errno;
+                        continue;
+                }
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno != ENOENT && r == 0)
                                 r = -errno;

@@ -87,11 +87,19 @@ out=$(timeout 20 rocket status capped)
 timeout 20 rocket list --format=json >/dev/null
 # (The OOM kill itself is asserted in TEST-99, which re-executes the host's systemd.)
 # Per-app limits are written to the app's unit; where the pod has no controller, rocket says so once.
-out=$(rocket run --name=applimit --exec /bin/true attack:test --memory=32M --cpu=500m 2>&1)
-uuid=$(rocket status --format=json applimit | jq -r .uuid)
-unit=/var/lib/rocket/pods/run/$uuid/stage1/upper/etc/systemd/system/attack.service
+# (The stage1's writable layer is a tmpfs of the pod's: read the unit while the pod runs.)
+rocket run --name=applimit --exec /bin/sleep attack:test --memory=32M --cpu=500m -- 1000 >"$fx/applimit.log" 2>&1 &
+wait_until "rocket status applimit 2>/dev/null | grep -q app-attack=running"
+leader=$(rocket status --format=json applimit | jq -r .pid)
+unit=/proc/$leader/root/etc/systemd/system/attack.service
 grep -qx 'MemoryMax=33554432' "$unit"
 grep -qx 'CPUQuota=50%' "$unit"
+rocket stop applimit >/dev/null
+wait
+out=$(cat "$fx/applimit.log")
+# Nothing of the stage1's writable layer stays in the pod directory.
+uuid=$(rocket status --format=json applimit | jq -r .uuid)
+assert_eq "$(find "/var/lib/rocket/pods/run/$uuid/stage1/upper" -mindepth 1 | wc -l)" 0
 if ! grep -qw memory "/sys/fs/cgroup/unified/machine.slice/cgroup.controllers" "/sys/fs/cgroup/machine.slice/cgroup.controllers" 2>/dev/null; then
         assert_in "controller is not available to the pod" "$out"
 fi
