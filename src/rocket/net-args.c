@@ -330,8 +330,7 @@ static bool conflist_maps_ports(json_object *c) {
         return false;
 }
 
-int net_args_build(const NetArgs *a, const char *stage1, bool with_networks, char *const *image_ports,
-                   PodNet *ret) {
+int net_args_build(const NetArgs *a, bool with_networks, char *const *image_ports, PodNet *ret) {
         _cleanup_(pod_net_done) PodNet n = {};
         static char *const net_default[] = { (char *) "default", NULL };
         static char *const net_host[] = { (char *) "host", NULL };
@@ -341,12 +340,9 @@ int net_args_build(const NetArgs *a, const char *stage1, bool with_networks, cha
         bool ports_mapped = false;
         int r;
 
+        /* (A stage1 without networks was refused a --net other than host before: check_stage1_features().) */
         if (!nets)
                 nets = with_networks ? net_default : net_host;
-        if (!with_networks && !streq(nets[0], "host"))
-                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                       "The stage1 at %s cannot give a pod a network of its own (its stage1.json lists no "
-                                       "'network'): use --net=host.", stage1);
         n.host = streq(nets[0], "host");
         if ((strv_copy(a->dns, &n.dns) < 0) || strv_copy(a->dns_search, &n.dns_search) < 0 ||
             strv_copy(a->dns_options, &n.dns_options) < 0 || strv_copy(a->hosts_entries, &n.hosts_entries) < 0 ||

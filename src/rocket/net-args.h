@@ -25,7 +25,7 @@ int net_args_option(const char *where, NetArgs *n, int option, const char *arg);
 int port_spec_parse(const char *where, const char *spec, PodPort *ret);
 
 /* The pod's network: with_networks says whether the stage1 can give a pod a network of its own (then the
- * default is rkt's "default" network, else the host's); image_ports lists what the images declare
- * ("80-tcp", "NAME=80/tcp"). Network configurations are looked up and copied in, ports resolved. Logs. */
-int net_args_build(const NetArgs *n, const char *stage1, bool with_networks, char *const *image_ports,
-                   PodNet *ret);
+ * default is rkt's "default" network, else the host's; the caller refused other networks to a stage1
+ * without); image_ports lists what the images declare ("80-tcp", "NAME=80/tcp"). Network configurations
+ * are looked up and copied in, ports resolved. Logs. */
+int net_args_build(const NetArgs *n, bool with_networks, char *const *image_ports, PodNet *ret);

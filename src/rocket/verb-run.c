@@ -553,7 +553,7 @@ static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArg
         m->stage1 = strdup(stage1);
         if (!m->uuid || !m->name || !m->hostname || !m->stage1)
                 return log_oom();
-        r = net_args_build(&pa->net, stage1, with_networks, image_ports, &m->net);
+        r = net_args_build(&pa->net, with_networks, image_ports, &m->net);
         if (r < 0)
                 return r;
         m->created_usec = now_realtime_usec();
@@ -769,34 +769,71 @@ static int exec_run(RocketContext *ctx, int pods_fd, Pod *p, bool keep_unit, Lis
 
 /* What the pod asks for that its stage1 cannot honour is refused, in one line, rather than ignored: a
  * stage1 lists what it can do beyond running one app in stage1.json's "features" (rocket-stage1(7)). */
-static int check_stage1_features(const char *stage1, char *const *features, const PodArgs *pa, const PodManifest *m,
-                                 size_t n_sockets) {
+typedef struct PodNeeds {
+        bool private_users, volumes, limits, multiple_apps, sockets, network;
+} PodNeeds;
+
+static int check_stage1_features(const char *stage1, char *const *features, const PodNeeds *n) {
         const char *option = NULL, *feature = NULL;
-        bool limits = m->memory_max || m->cpu_quota_milli || m->cpu_weight || pa->pids_max, mounts = false;
-        bool sockets = n_sockets > 0;
 
-        for (size_t i = 0; i < m->n_apps; i++) {
-                const PodApp *a = &m->apps[i];
-
-                limits = limits || a->memory_max || a->cpu_quota_milli || a->cpu_weight;
-                mounts = mounts || a->n_mounts > 0;
-                sockets = sockets || a->sockets;
-        }
-        if (pa->private_users && !strv_contains(features, "private-users"))
+        if (n->private_users && !strv_contains(features, "private-users"))
                 option = "--private-users", feature = "private-users";
-        else if ((m->n_volumes > 0 || mounts) && !strv_contains(features, "volumes"))
+        else if (n->volumes && !strv_contains(features, "volumes"))
                 option = "--volume/--mount", feature = "volumes";
-        else if (limits && !strv_contains(features, "resource-limits"))
+        else if (n->limits && !strv_contains(features, "resource-limits"))
                 option = "--memory/--cpu/--cpu-shares/--pids-limit", feature = "resource-limits";
-        else if (m->n_apps > 1 && !strv_contains(features, "multiple-apps"))
+        else if (n->multiple_apps && !strv_contains(features, "multiple-apps"))
                 option = "more than one app", feature = "multiple-apps";
-        else if (sockets && !strv_contains(features, "socket-activation"))
+        else if (n->sockets && !strv_contains(features, "socket-activation"))
                 option = "passed sockets", feature = "socket-activation";
+        else if (n->network && !strv_contains(features, "network"))
+                option = "a network of the pod's own (--net other than host)", feature = "network";
         if (option)
                 return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
                                        "The stage1 at %s cannot honour %s (its stage1.json lists no '%s').", stage1,
                                        option, feature);
         return 0;
+}
+
+static bool iso_limits(const IsolationArgs *i) {
+        return i->memory || i->cpu_milli || i->cpu_shares;
+}
+
+/* What the user asked for, before any image is looked at. */
+static PodNeeds needs_of_args(const PodArgs *pa, size_t n_sockets) {
+        PodNeeds n = {
+                .private_users = pa->private_users,
+                .volumes = pa->n_volumes > 0 || pa->defaults.n_mounts > 0,
+                .limits = iso_limits(&pa->pod_iso) || iso_limits(&pa->defaults.iso) || pa->pids_max,
+                .multiple_apps = pa->n_apps > 1,
+                .sockets = n_sockets > 0 || pa->defaults.sockets,
+                .network = pa->net.nets && !streq(pa->net.nets[0], "host"),
+        };
+
+        for (size_t i = 0; i < pa->n_apps; i++) {
+                n.volumes = n.volumes || pa->apps[i].n_mounts > 0;
+                n.limits = n.limits || iso_limits(&pa->apps[i].iso);
+                n.sockets = n.sockets || pa->apps[i].sockets;
+        }
+        return n;
+}
+
+/* And what the manifest has, the images' own isolators included. */
+static PodNeeds needs_of_manifest(const PodArgs *pa, const PodManifest *m, size_t n_sockets) {
+        PodNeeds n = needs_of_args(pa, n_sockets);
+
+        n.volumes = n.volumes || m->n_volumes > 0;
+        n.limits = n.limits || m->memory_max || m->cpu_quota_milli || m->cpu_weight;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                const PodApp *a = &m->apps[i];
+
+                n.limits = n.limits || a->memory_max || a->cpu_quota_milli || a->cpu_weight;
+                n.volumes = n.volumes || a->n_mounts > 0;
+                n.sockets = n.sockets || a->sockets;
+        }
+        n.multiple_apps = m->n_apps > 1;
+        n.network = !m->net.host;
+        return n;
 }
 
 static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) {
@@ -829,6 +866,14 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = rocket_stage1_features(stage1, &features);
         if (r < 0)
                 return r;
+        /* Refused before any image is fetched or touched; again below with what the images add. */
+        {
+                PodNeeds needs = needs_of_args(&pa, lfds.n);
+
+                r = check_stage1_features(stage1, features, &needs);
+                if (r < 0)
+                        return r;
+        }
         pa.stage1_device_policy = strv_contains(features, "device-policy");
         r = pod_uuid_new(uuid);
         if (r < 0)
@@ -840,9 +885,13 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = build_manifest(verb, ctx, s, &pa, uuid, stage1, strv_contains(features, "network"), &m);
         if (r < 0)
                 return r;
-        r = check_stage1_features(stage1, features, &pa, m, lfds.n);
-        if (r < 0)
-                return r;
+        {
+                PodNeeds needs = needs_of_manifest(&pa, m, lfds.n);
+
+                r = check_stage1_features(stage1, features, &needs);
+                if (r < 0)
+                        return r;
+        }
         r = rocket_pods_open(ctx, true, &pods_fd);
         if (r < 0)
                 return r;

@@ -121,6 +121,8 @@ assert_fails 1 rocket run --stage1-name=fly --pids-limit=100 --exec /bin/true at
 assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --cpu=500m
 assert_fails 1 rocket run --stage1-name=fly --volume v,kind=empty --exec /bin/true attack:test --mount volume=v,target=/v
 assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --- attack:test --name=two
+# ... before any image is looked up (or fetched): the image here does not even exist.
+assert_fails_with 1 "cannot honour --volume/--mount" rocket run --stage1-name=fly --volume v,kind=empty no-such:image
 # The image's users and groups, looked up as stage1-systemd does (supplementary groups too).
 out=$(rocket run --stage1-name=fly --user=app --exec /bin/sh attack:test -- -c 'echo "$(id -u):$(id -g):$(id -G):$HOME"')
 assert_eq "$out" "1000:1000:1000 50:/home/app"

@@ -100,7 +100,7 @@ assert_in "out0" "$(rocket run --net=host "$img" --exec /bin/sh -- -c 'ls /sys/c
 
 # --- fly has only the host's network: its default, and anything else refused in one line -----------
 assert_in "out0" "$(rocket run --stage1-name=fly "$img" --exec /bin/ls -- /sys/class/net)"
-assert_fails_with 1 "cannot give a pod a network of its own" rocket run --stage1-name=fly --net=default "$img" --exec /bin/true
+assert_fails_with 1 "cannot honour a network of the pod's own" rocket run --stage1-name=fly --net=default "$img" --exec /bin/true
 
 # --- ports: by the image's name and by number, from 127.0.0.1 and the host's address; clashes refused --
 serve pweb --port=80-tcp:8080 --port=8081:80
