@@ -81,6 +81,8 @@ int pod_networks_read(const Pod *p, PodNetInfo **ret, size_t *ret_n) {
                         name = strndup(names[i]->d_name, strlen(names[i]->d_name) - strlen(".json"));
                         if (!name || cni_result_summary(result, &l[n].ifname, &l[n].addresses, NULL) < 0) {
                                 free(name);
+                                free(l[n].ifname);
+                                l[n].ifname = NULL;
                                 r = -ENOMEM;
                         } else
                                 l[n++].name = name;

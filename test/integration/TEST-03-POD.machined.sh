@@ -147,7 +147,8 @@ assert_eq "$(systemctl show rocket-ku2.service -p Result --value)" success
 
 # --- machinectl shell and login, systemctl -M, systemd-run -M: the pod's bus, socket-activated --------
 rocket run --name=shelly --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
-wait_until "rocket status shelly 2>/dev/null | grep -q app-busybox=running"
+# Registered and its app started (enter needs the app's cgroup).
+wait_until "machinectl show shelly >/dev/null 2>&1 && rocket enter shelly /bin/true 2>/dev/null" 30
 # Idle, the pod runs no bus: only its socket, held by the pod's systemd.
 [[ "$(machinectl status shelly --no-pager)" != *dbus-daemon* ]]
 # machinectl shell: the command runs in the pod's app, with its rootfs, cgroup and confinement.

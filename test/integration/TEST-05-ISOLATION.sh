@@ -89,7 +89,7 @@ timeout 20 rocket list --format=json >/dev/null
 # Per-app limits are written to the app's unit; where the pod has no controller, rocket says so once.
 # (The stage1's writable layer is a tmpfs of the pod's: read the unit while the pod runs.)
 rocket run --name=applimit --exec /bin/sleep attack:test --memory=32M --cpu=500m -- 1000 >"$fx/applimit.log" 2>&1 &
-wait_until "rocket status applimit 2>/dev/null | grep -q app-attack=running"
+wait_until "rocket enter applimit /bin/true 2>/dev/null" 30
 leader=$(rocket status --format=json applimit | jq -r .pid)
 unit=/proc/$leader/root/etc/systemd/system/attack.service
 grep -qx 'MemoryMax=33554432' "$unit"

@@ -227,7 +227,7 @@ wait_until "! iptables-save -t nat | grep -q 'dport 8087'"
 
 # --- the rest ends; nothing of any pod is left on the host's network ------------------------------
 for p in web1 web2 rweb; do rocket stop "$p" >/dev/null; done
-wait_until "! rocket list --no-legend | grep -q running"
+wait_until "! rocket list --no-legend | grep -E ' (web1|web2|rweb) ' | grep -q running"
 rocket gc --grace-period=0 >/dev/null
 rm -f /etc/rocket/net.d/10-br.conflist
 ip link del rkbr0 2>/dev/null || true     # the bridge plugin leaves its bridge, as with every runtime
