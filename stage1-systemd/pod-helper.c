@@ -243,21 +243,23 @@ static int wait_path(int argc, char *argv[]) {
         }
 }
 
-/* A file of NUL-terminated words (units.c: write_words()) as a NULL-terminated list pointing into *buf. */
+/* A file of NUL-terminated words (units.c: write_words()) as a NULL-terminated list pointing into *buf;
+ * NULL if it cannot be read whole (at most 1 MiB). */
 static char **read_words(const char *path, char **buf) {
+        const size_t max = 1024 * 1024;
         char **l;
         size_t size = 0, n = 0;
-        ssize_t k;
+        ssize_t k = 1;
         int fd = open(path, O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
 
         if (fd < 0)
                 return NULL;
-        *buf = malloc(65536);
-        k = *buf ? read(fd, *buf, 65535) : -1;
+        *buf = malloc(max + 1);
+        while (*buf && size < max && (k = read(fd, *buf + size, max - size)) > 0)
+                size += (size_t) k;
         close(fd);
-        if (k < 0)
+        if (!*buf || k < 0 || size == max)
                 return NULL;
-        size = (size_t) k;
         (*buf)[size] = 0;
         l = calloc(size + 1, sizeof(char *));
         if (!l)
