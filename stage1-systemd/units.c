@@ -204,11 +204,8 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
         r = isolation_directives(a, &u, &len);
         if (r < 0)
                 return r;
-        r = append(&u, &len, "Environment=\"AC_APP_NAME=");
-        if (r >= 0)
-                r = append(&u, &len, a->name);
-        if (r >= 0)
-                r = append(&u, &len, "\"\nExecStart=" STAGE1_HELPER " exec ");
+        /* ($AC_APP_NAME: app_exec() sets it from the app's name.) */
+        r = append(&u, &len, "ExecStart=" STAGE1_HELPER " exec ");
         if (r >= 0)
                 r = append(&u, &len, a->name);
         if (r >= 0)
@@ -279,17 +276,13 @@ static int shell_files_write(int root_fd, const PodManifest *m) {
                 return dir;
         for (size_t i = 0; i < m->n_apps; i++) {
                 const PodApp *a = &m->apps[i];
-                _cleanup_strv_free_ char **options = NULL, **env = NULL;
+                _cleanup_strv_free_ char **options = NULL;
 
                 r = helper_exec_options(a, &options);
                 if (r >= 0)
-                        r = strv_copy(a->env, &env);
-                if (r >= 0)
-                        r = strv_extend(&env, strjoina("AC_APP_NAME=", a->name));
-                if (r >= 0)
                         r = write_words(dir, strjoina(a->name, ".exec"), options);
                 if (r >= 0)
-                        r = write_words(dir, strjoina(a->name, ".env"), env);
+                        r = write_words(dir, strjoina(a->name, ".env"), a->env);
                 if (r < 0)
                         return r;
         }
