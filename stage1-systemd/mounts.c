@@ -255,16 +255,6 @@ static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *ta
         return r;
 }
 
-static int read_host_file(const char *path, char **ret) {
-        int r = read_full_file_at(AT_FDCWD, path, 64 * 1024, ret, NULL);
-
-        if (r == -ENOENT) {
-                *ret = strdup("");
-                return *ret ? 0 : -ENOMEM;
-        }
-        return r;
-}
-
 /* What each app gets of the pod: /proc, /dev, /sys (read-only), hosts, resolv.conf, hostname, volumes. */
 static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *root,
                           const char *resolv, const char *hosts, int userns_fd) {
@@ -426,7 +416,7 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
                 r = write_file_volatile_at(root_fd, "run/systemd/journal/flushed", "", 0, 0644);
         if (r >= 0)
                 r = mkdir_p_at(root_fd, "run/host", 0755);
-        if (r >= 0 && read_host_file("/etc/os-release", &osrel) >= 0)
+        if (r >= 0 && read_file_or_empty_at(AT_FDCWD, "/etc/os-release", 64 * 1024, &osrel) >= 0)
                 r = write_file_volatile_at(root_fd, "run/host/os-release", osrel, strlen(osrel), 0444);
         if (r < 0)
                 return log_error_errno(r, "Failed to populate the pod's /run: %m");

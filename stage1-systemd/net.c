@@ -317,16 +317,6 @@ static bool only_loopback_nameservers(const char *text) {
         return any;
 }
 
-static int read_text(const char *path, char **ret) {
-        int r = read_full_file_at(AT_FDCWD, path, 64 * 1024, ret, NULL);
-
-        if (r == -ENOENT) {
-                *ret = strdup("");
-                return *ret ? 0 : -ENOMEM;
-        }
-        return r;
-}
-
 /* rocket-run(1) DNS: --dns=none leaves the image's file; --dns=host or nothing better: the host's (its
  * upstream servers where it names only a local stub, which a pod with its own network cannot reach);
  * --dns=IP…: those; no --dns: the networks' DNS where they give nameservers. --dns-search, --dns-opt and
@@ -382,14 +372,15 @@ static int compose_resolv_conf(const PodManifest *m, json_object *const *results
                 if (options && append_line(&text, "options", options) < 0)
                         return -ENOMEM;
         } else {
-                r = read_text("/etc/resolv.conf", &text);
+                r = read_file_or_empty_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &text);
                 if (r < 0)
                         return r;
                 if (!m->net.host && only_loopback_nameservers(text)) {
                         _cleanup_free_ char *upstream = NULL;
 
-                        if (read_text("/run/systemd/resolve/resolv.conf", &upstream) >= 0 && !isempty(upstream) &&
-                            !only_loopback_nameservers(upstream)) {
+                        if (read_file_or_empty_at(AT_FDCWD, "/run/systemd/resolve/resolv.conf", 64 * 1024,
+                                                  &upstream) >= 0 &&
+                            !isempty(upstream) && !only_loopback_nameservers(upstream)) {
                                 free(text);
                                 text = TAKE_PTR(upstream);
                         }
@@ -423,7 +414,7 @@ static int compose_hosts(const PodManifest *m, char *const *addresses, char **re
         _cleanup_free_ char *text = NULL;
 
         if (m->net.hosts_entries && streq(m->net.hosts_entries[0], "host"))
-                return read_text("/etc/hosts", ret);
+                return read_file_or_empty_at(AT_FDCWD, "/etc/hosts", 64 * 1024, ret);
         if (asprintf(&text, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
                      addresses && addresses[0] ? addresses[0] : "127.0.1.1", m->hostname) < 0)
                 return -ENOMEM;

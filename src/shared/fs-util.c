@@ -65,6 +65,16 @@ int read_full_file_at(int dir_fd, const char *path, size_t max, char **ret, size
         return read_full_fd(fd, max, ret, ret_size);
 }
 
+int read_file_or_empty_at(int dir_fd, const char *path, size_t max, char **ret) {
+        int r = read_full_file_at(dir_fd, path, max, ret, NULL);
+
+        if (r == -ENOENT) {
+                *ret = strdup("");
+                return *ret ? 0 : -ENOMEM;
+        }
+        return r;
+}
+
 int tempname_make(const char *prefix, char **ret) {
         uint64_t r;
 

@@ -10,6 +10,8 @@
 /* Reads all of fd (from its current offset) into a NUL-terminated buffer; -EFBIG past max bytes. */
 int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
 int read_full_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size);
+/* The same for a file that may be missing: then "". */
+int read_file_or_empty_at(int dir_fd, const char *path, size_t max, char **ret);
 
 /* Writes data to a temp file beside name in dir_fd, fsyncs it, and renames it over name. */
 int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);

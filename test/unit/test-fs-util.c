@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* rm_rf_at(): every kind of entry goes, read-only directories too, and nothing a link points at. */
+/* read_file_or_empty_at(); rm_rf_at(): every kind of entry goes, read-only directories too, and nothing a link points at. */
 #define TESTS_MAIN
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +9,18 @@
 
 #include "fs-util.h"
 #include "tests.h"
+
+TEST(read_file_or_empty) {
+        char *text = NULL;
+
+        ASSERT_OK(read_file_or_empty_at(AT_FDCWD, "/nonexistent/file", 4096, &text));
+        ASSERT_TRUE(text && text[0] == 0);
+        free(text);
+        ASSERT_OK(read_file_or_empty_at(AT_FDCWD, "/proc/self/comm", 4096, &text));
+        ASSERT_TRUE(text && text[0] != 0);
+        free(text);
+        ASSERT_TRUE(read_file_or_empty_at(AT_FDCWD, "/proc/self", 4096, &text) < 0);       /* not ENOENT: an error */
+}
 
 TEST(rm_rf) {
         char base[] = "/tmp/test-fs-util.XXXXXX", p[256];
