@@ -220,7 +220,7 @@ oom:
  * until the pods are). */
 static int image_rm_one(Store *s, char *const *in_use, const char *what, bool force) {
         _cleanup_(image_record_freep) ImageRecord *rec = NULL;
-        _cleanup_free_ char *id = NULL, *by_name = NULL;
+        _cleanup_free_ char *id = NULL;
         bool only_name;
         int r;
 
@@ -231,8 +231,7 @@ static int image_rm_one(Store *s, char *const *in_use, const char *what, bool fo
         if (r < 0)
                 return log_error_errno(r, "Failed to read image %s: %m", id);
         /* Named by one of its names (as the store spells them: "busybox" is "busybox:latest"). */
-        only_name = image_name_is_valid(what) && store_ref_get(s, what, &by_name) >= 0 && streq(by_name, id) &&
-                    strv_length(rec->names) > 1;
+        only_name = store_ref_names(s, what, id) && strv_length(rec->names) > 1;
         if (only_name) {
                 r = store_ref_remove(s, what);
                 if (r < 0)

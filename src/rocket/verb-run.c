@@ -399,11 +399,9 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
 
         /* The app is named after the reference as the user gave it; for an ID, after the image's first name. */
         {
-                _cleanup_free_ char *by_name = NULL;
                 const char *ref = aa->image;
 
-                if (!(image_name_is_valid(aa->image) && store_ref_get(s, aa->image, &by_name) >= 0 &&
-                      streq(by_name, app->image_id)) && strv_length(rec->names) > 0) {
+                if (!store_ref_names(s, aa->image, app->image_id) && strv_length(rec->names) > 0) {
                         strv_sort(rec->names);
                         ref = rec->names[0];
                 }

@@ -162,6 +162,12 @@ int store_ref_get(Store *s, const char *name, char **ret_id) {
         return ref_read(s, file, ret_id);
 }
 
+bool store_ref_names(Store *s, const char *what, const char *id) {
+        _cleanup_free_ char *by_name = NULL;
+
+        return image_name_is_valid(what) && store_ref_get(s, what, &by_name) >= 0 && streq(by_name, id);
+}
+
 int store_ref_remove(Store *s, const char *name) {
         _cleanup_free_ char *file = NULL;
         int r;

@@ -129,6 +129,8 @@ int store_image_touch(Store *s, const char *id);
 bool image_name_is_valid(const char *name) _pure_;
 int store_ref_set(Store *s, const char *name, const char *id);
 int store_ref_get(Store *s, const char *name, char **ret_id);
+/* Whether what (as a user typed it: an image name, an ID, anything) is a name of image id. */
+bool store_ref_names(Store *s, const char *what, const char *id);
 /* Removes one name; the image stays. -ENOENT: no such name. */
 int store_ref_remove(Store *s, const char *name);
 /* All refs as parallel NULL-terminated lists. */
