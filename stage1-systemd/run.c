@@ -483,15 +483,23 @@ static void run_end_network(RunContext *c) {
                 c->net.reserved[i] = safe_close(c->net.reserved[i]);
 }
 
-static void run_context_done(RunContext *c) {
+/* The pod is over, one way or another: what is left of it killed, its networks deleted, its machine
+ * unregistered, the sockets it was to take closed. Idempotent. */
+static void run_end_pod(RunContext *c) {
         if (c->child > 0) {
                 (void) kill(c->child, SIGKILL);
                 (void) waitpid(c->child, NULL, 0);
+                c->child = 0;
         }
         run_end_network(c);
+        machine_unregister(TAKE_PTR(c->reg));
+        passed_sockets_free(TAKE_PTR(c->socks), c->n_socks);
+        c->n_socks = 0;
+}
+
+static void run_context_done(RunContext *c) {
+        run_end_pod(c);
         pod_net_run_done(&c->net);
-        machine_unregister(c->reg);
-        passed_sockets_free(c->socks, c->n_socks);
         app_output_free(c->out);
         safe_close(c->go_w);
         safe_close(c->err_r);
@@ -818,16 +826,7 @@ int stage1_run(int argc, char *argv[]) {
                                 (void) app_output_flush(c.out);
                 }
         }
-        /* The pod is over, one way or another (run_context_done() kills what is left). */
-        if (c.child > 0) {
-                (void) kill(c.child, SIGKILL);
-                (void) waitpid(c.child, NULL, 0);
-                c.child = 0;
-        }
-        run_end_network(&c);
-        machine_unregister(TAKE_PTR(c.reg));
-        passed_sockets_free(TAKE_PTR(c.socks), c.n_socks);
-        c.n_socks = 0;
+        run_end_pod(&c);
         if (c.m && c.pod_dir)
                 run_record_end();
         if (c.net_failed)
