@@ -475,5 +475,9 @@ int pod_exit_status(const Pod *p) {
         /* An app that never got to run (its start cancelled when another failed) does not hide the failure. */
         if (!first)
                 return missing ? -ENODATA : 0;
-        return streq(first->how, "exited") ? first->status : 128 + first->status;
+        return pod_app_exit_status(first);
+}
+
+int pod_app_exit_status(const PodAppStatus *a) {
+        return streq(a->how, "exited") ? a->status : 128 + a->status;
 }

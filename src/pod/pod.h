@@ -108,6 +108,8 @@ int pod_read_written_file(int dir_fd, const char *path, size_t max, char **ret);
 /* Whether the app's end counts as a failure: a non-zero exit, or a signal other than SIGHUP, SIGINT,
  * SIGTERM and SIGPIPE (systemd's clean signals, so a pod stopped on request ends successfully). */
 bool pod_app_failed(const PodAppStatus *a);
+/* An app's end as a shell reports it: its exit status, or 128 + the signal that killed it. */
+int pod_app_exit_status(const PodAppStatus *a) _pure_;
 /* The first app that failed (by exit time): its status (128+signal for a signal), else 0. -ENODATA if
  * an app has no recorded exit. */
 int pod_exit_status(const Pod *p);

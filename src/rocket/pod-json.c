@@ -180,8 +180,7 @@ int pod_to_json(const Pod *p, json_object **ret) {
                         if (r >= 0 && streq(a->how, "exited"))
                                 r = json_add_int64(ao, "exitCode", a->status);
                         if (r >= 0)
-                                r = json_add_int64(ao, "exitStatus", streq(a->how, "exited") ? a->status
-                                                                                               : 128 + a->status);
+                                r = json_add_int64(ao, "exitStatus", pod_app_exit_status(a));
                         if (r >= 0 && !streq(a->how, "exited"))
                                 r = json_add_string(ao, "signal", sigabbrev_np(a->status) ?: "?");
                         if (r >= 0)

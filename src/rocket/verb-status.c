@@ -203,7 +203,8 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 else if (streq(s->how, "exited"))
                         printf("app-%s=%i\n", s->name, s->status);
                 else
-                        printf("app-%s=%i (%s SIG%s)\n", s->name, 128 + s->status, s->how, sigabbrev_np(s->status) ?: "?");
+                        printf("app-%s=%i (%s SIG%s)\n", s->name, pod_app_exit_status(s), s->how,
+                               sigabbrev_np(s->status) ?: "?");
         }
         return 0;
 }
