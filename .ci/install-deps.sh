@@ -17,6 +17,7 @@ run_pkgs=(
 test_pkgs=(
         busybox-static umoci skopeo zstd xz-utils bzip2 gzip tar
         bash-completion zsh man-db psmisc procps jq python3
+        docker-registry curl openssl
 )
 
 missing=()

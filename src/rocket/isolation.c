@@ -175,11 +175,19 @@ int isolation_parse_insecure(const char *where, const char *s, InsecureOption *r
                         o |= INSECURE_CAPABILITIES;
                 else if (streq(*p, "paths"))
                         o |= INSECURE_PATHS;
-                else if (streq(*p, "all-run") || streq(*p, "all"))
+                else if (streq(*p, "tls"))
+                        o |= INSECURE_TLS;
+                else if (streq(*p, "http"))
+                        o |= INSECURE_HTTP;
+                else if (streq(*p, "all-run"))
                         o |= INSECURE_SECCOMP | INSECURE_CAPABILITIES | INSECURE_PATHS;
+                else if (streq(*p, "all-fetch"))
+                        o |= INSECURE_TLS | INSECURE_HTTP;
+                else if (streq(*p, "all"))
+                        o |= INSECURE_SECCOMP | INSECURE_CAPABILITIES | INSECURE_PATHS | INSECURE_TLS | INSECURE_HTTP;
                 else if (!streq(*p, "none"))
-                        return log_usage("%s: unknown insecure option '%s' (seccomp, capabilities, paths, all-run).",
-                                         where, *p);
+                        return log_usage("%s: unknown insecure option '%s' (seccomp, capabilities, paths, tls, http, "
+                                         "all-run, all-fetch, all).", where, *p);
         }
         *ret = o;
         return 0;

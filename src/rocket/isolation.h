@@ -14,6 +14,8 @@ typedef enum InsecureOption {
         INSECURE_SECCOMP = 1 << 0,
         INSECURE_CAPABILITIES = 1 << 1,
         INSECURE_PATHS = 1 << 2,
+        INSECURE_TLS = 1 << 3,          /* fetching: no certificate verification */
+        INSECURE_HTTP = 1 << 4,         /* fetching: plain HTTP */
 } InsecureOption;
 
 typedef struct IsolationArgs {
@@ -35,7 +37,7 @@ int isolation_parse_seccomp(const char *where, const char *s);
 /* --memory: "256M", "1G", "16Mi" (k8s-style), bytes. --cpu: "500m" or "2" (CPUs). */
 int isolation_parse_memory(const char *where, const char *s, uint64_t *ret);
 int isolation_parse_cpu(const char *where, const char *s, uint64_t *ret_milli);
-/* --insecure-options: "seccomp,capabilities,paths" (also "all-run", "none"). */
+/* --insecure-options: "seccomp,capabilities,paths,tls,http" (also "all-run", "all-fetch", "all", "none"). */
 int isolation_parse_insecure(const char *where, const char *s, InsecureOption *ret);
 
 /* The app's final settings: its own options over the pod's defaults over the image's isolators over the

@@ -84,6 +84,7 @@ static const struct {
         { "Stage1", ARG_STAGE1_NAME, true },
         { "Stage1Path", ARG_STAGE1_PATH, true },
         { "InsecureOptions", ARG_INSECURE, true },
+        { "PullPolicy", ARG_PULL_POLICY, true },
         { "PrivateUsers", ARG_PRIVATE_USERS, true },
         { "PidsLimit", ARG_PIDS_LIMIT, true },
         { "Network", ARG_NET, true },

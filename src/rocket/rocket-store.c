@@ -2,6 +2,7 @@
 #include "image-ref.h"
 #include "import.h"
 #include "log.h"
+#include "pull-progress.h"
 #include "rocket-store.h"
 #include "string-util.h"
 
@@ -76,20 +77,92 @@ static int log_import_error(const char *image, int r, const char *detail) {
         }
 }
 
-int rocket_image_get(RocketContext *ctx, Store *s, const char *image, char *const *names, char **ret_id) {
+void image_fetch_args_done(ImageFetchArgs *a) {
+        free(a->os);
+        free(a->arch);
+        free(a->variant);
+}
+
+int image_fetch_parse_platform(const char *where, const char *s, ImageFetchArgs *a) {
+        _cleanup_strv_free_ char **parts = NULL;
+        size_t n;
+
+        if (strv_split(s, "/", &parts) < 0)
+                return log_oom();
+        n = strv_length(parts);
+        if (n < 2 || n > 3)
+                return log_usage("%s: invalid platform '%s' (OS/ARCH[/VARIANT], e.g. linux/arm64).", where, s);
+        STRV_FOREACH(p, parts)
+                if (!name_is_valid(*p))
+                        return log_usage("%s: invalid platform '%s' (OS/ARCH[/VARIANT], e.g. linux/arm64).", where, s);
+        free_and_replace(a->os, parts[0]);
+        free_and_replace(a->arch, parts[1]);
+        free(a->variant);
+        a->variant = n == 3 ? TAKE_PTR(parts[2]) : NULL;
+        return 0;
+}
+
+int image_fetch_parse_policy(const char *where, const char *s, PullPolicy *ret) {
+        PullPolicy p = pull_policy_from_string(s);
+
+        if (p < 0)
+                return log_usage("%s: invalid pull policy '%s' (never, new, update).", where, s);
+        *ret = p;
+        return 0;
+}
+
+static int pull(RocketContext *ctx _unused_, Store *s, const char *image, const ImageRef *ref,
+                const ImageFetchArgs *fa, char *const *names, char **ret_id) {
+        _cleanup_(pull_progress_freep) PullProgress *progress = NULL;
+        _cleanup_free_ char *detail = NULL;
+        FetchOptions o = {
+                .policy = fa ? fa->policy : PULL_NEW,
+                .insecure = (fa && fa->insecure & INSECURE_TLS ? FETCH_INSECURE_TLS : 0) |
+                            (fa && fa->insecure & INSECURE_HTTP ? FETCH_INSECURE_HTTP : 0),
+                .os = fa ? fa->os : NULL,
+                .arch = fa ? fa->arch : NULL,
+                .variant = fa ? fa->variant : NULL,
+        };
+        int r;
+
+        if (fa && !fa->quiet) {
+                progress = pull_progress_new(ref->name);
+                if (!progress)
+                        return log_oom();
+                o.progress = pull_progress_update;
+                o.progress_userdata = progress;
+        }
+        r = registry_pull(s, ref, &o, names, ret_id, &detail);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0 && (r == -EPERM || r == -EACCES) && !detail)
+                return log_error_errno(r, "Cannot pull '%s': %m (run as root or as a member of group 'rocket').",
+                                       image);
+        if (r < 0 && detail)
+                return log_error_errno(r, "Cannot pull '%s': %s.", image, detail);
+        if (r < 0)
+                return log_error_errno(r, "Cannot pull '%s': %m", image);
+        log_debug("Pulled '%s' as %s.", image, *ret_id);
+        return 0;
+}
+
+int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const ImageFetchArgs *fa, char *const *names,
+                     char **ret_id) {
         _cleanup_(image_ref_freep) ImageRef *ref = NULL;
         _cleanup_free_ char *detail = NULL;
         int r;
 
         r = image_ref_parse(image, &ref);
         if (r == -EPROTONOSUPPORT)
-                return log_error_errno(r, "Cannot fetch '%s': rocket reads oci:, oci-archive:, docker-archive:, "
-                                       "ACI files and images in its store.", image);
+                return log_error_errno(r, "Cannot fetch '%s': rocket reads docker://, oci:, oci-archive:, "
+                                       "docker-archive:, ACI files and images in its store.", image);
         if (r < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid image reference '%s'.", image);
 
         if (ref->type == IMAGE_REF_STORE)
                 return rocket_image_resolve(s, ref->name, ret_id);
+        if (ref->type == IMAGE_REF_DOCKER)
+                return pull(ctx, s, image, ref, fa, names, ret_id);
 
         r = image_import(s, ref, names, ret_id, &detail);
         if (r < 0)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "fetch.h"
+#include "isolation.h"
 #include "rocket.h"
 #include "store.h"
 
@@ -9,5 +11,20 @@
 int rocket_store_open(RocketContext *ctx, StoreFlags flags, Store **ret);
 /* Resolves a name, ID or ID prefix, logging why not. */
 int rocket_image_resolve(Store *s, const char *what, char **ret_id);
-/* Imports IMAGE (any form rocket reads) or, for a name/ID, resolves it in the store. Logs failures. */
-int rocket_image_get(RocketContext *ctx, Store *s, const char *image, char *const *names, char **ret_id);
+/* How images are fetched: --pull-policy, --insecure-options=tls,http, --platform/--arch, --quiet. */
+typedef struct ImageFetchArgs {
+        PullPolicy policy;
+        InsecureOption insecure;
+        char *os, *arch, *variant;
+        bool quiet;
+} ImageFetchArgs;
+
+void image_fetch_args_done(ImageFetchArgs *a);
+/* --platform=OS/ARCH[/VARIANT] */
+int image_fetch_parse_platform(const char *where, const char *s, ImageFetchArgs *a);
+int image_fetch_parse_policy(const char *where, const char *s, PullPolicy *ret);
+
+/* Pulls (docker://), imports (files) or, for a name/ID, resolves IMAGE in the store. Logs failures. fa NULL:
+ * pull policy "new", secure, quiet. */
+int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const ImageFetchArgs *fa, char *const *names,
+                     char **ret_id);

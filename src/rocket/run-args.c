@@ -407,6 +407,11 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
         }
         case ARG_INSECURE:
                 return isolation_parse_insecure(where, arg, &p->insecure);
+        case ARG_PULL_POLICY:
+                p->pull_policy = pull_policy_from_string(arg);
+                if (p->pull_policy < 0)
+                        return log_usage("%s: invalid pull policy '%s' (never, new, update).", where, arg);
+                return 0;
         case ARG_PIDS_LIMIT: {
                 char *end;
                 unsigned long long v;

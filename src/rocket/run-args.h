@@ -4,6 +4,7 @@
 /* What `rocket run`/`prepare` are asked for, from the command line or a .pod file (rocket.pod(5)): the
  * same options either way, checked by the same code. */
 
+#include "pull-policy.h"
 #include "isolation.h"
 #include "net-args.h"
 #include "macro.h"
@@ -40,6 +41,7 @@ typedef struct PodArgs {
         char *pod_manifest;     /* --pod-manifest= */
         IsolationArgs pod_iso;  /* --memory/--cpu/--cpu-shares before the first image: the whole pod's */
         InsecureOption insecure;
+        PullPolicy pull_policy; /* PULL_NEW unless --pull-policy */
         bool private_users;
         uint64_t pids_max;      /* --pids-limit: 0 unset (the default), UINT64_MAX: none */
         bool stage1_device_policy;      /* the stage1 keeps apps to the standard pseudo devices */
@@ -78,6 +80,7 @@ enum {
         ARG_NO_NEW_PRIVS,
         ARG_INSECURE,
         ARG_PRIVATE_USERS,
+        ARG_PULL_POLICY,
         ARG_PIDS_LIMIT,
         ARG_NET,
         ARG_PORT,

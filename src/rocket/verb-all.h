@@ -6,6 +6,8 @@
 /* Every verb's entry point: verb-NAME.c each (verb-run.c has run, prepare and run-prepared). */
 int verb_version(int argc, char *argv[], RocketContext *ctx);
 int verb_fetch(int argc, char *argv[], RocketContext *ctx);
+int verb_login(int argc, char *argv[], RocketContext *ctx);
+int verb_logout(int argc, char *argv[], RocketContext *ctx);
 int verb_image(int argc, char *argv[], RocketContext *ctx);
 int verb_run(int argc, char *argv[], RocketContext *ctx);
 int verb_prepare(int argc, char *argv[], RocketContext *ctx);

@@ -66,8 +66,11 @@ static void help(const char *verb) {
                "     --dns-search=DOMAIN  --dns-opt=OPTION  --dns-domain=DOMAIN\n"
                "                          The pod's resolv.conf search, options and domain\n"
                "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts (host: the host's)\n"
-               "     --insecure-options=seccomp,capabilities,paths\n"
-               "                          Switch secure defaults off on purpose\n"
+               "     --insecure-options=seccomp,capabilities,paths,tls,http\n"
+               "                          Switch secure defaults off on purpose (tls, http: for pulls)\n"
+               "     --pull-policy=new|never|update\n"
+               "                          Pull docker:// images missing from the store (new, the\n"
+               "                          default), never, or ask the registry for a newer one\n"
                "%s"
                "\n"
                "App options:\n"
@@ -189,6 +192,7 @@ static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *
         { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },                  \
         APP_OPTIONS,                                                                    \
         { "insecure-options", required_argument, NULL, ARG_INSECURE },                  \
+        { "pull-policy", required_argument, NULL, ARG_PULL_POLICY },                    \
         { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },                \
         { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },                      \
         { "net", optional_argument, NULL, ARG_NET },                                    \
@@ -384,7 +388,12 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
         bool have_args = aa->have_args || d->have_args;
         int r;
 
-        r = rocket_image_get(ctx, s, aa->image, NULL, &app->image_id);
+        ImageFetchArgs fa = {
+                .policy = pa->pull_policy,
+                .insecure = pa->insecure,
+                .quiet = pa->quiet,
+        };
+        r = rocket_image_get(ctx, s, aa->image, &fa, NULL, &app->image_id);
         if (r < 0)
                 return r;
         r = store_image_load(s, app->image_id, &rec);

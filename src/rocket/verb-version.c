@@ -10,7 +10,7 @@
 /* What was compiled in, systemd-style: +FEATURE or -FEATURE. Every library here is required by the build,
  * so they are all '+'; optional ones would flip. */
 static const char features[] =
-        "+SDBUS +JOURNAL +SECCOMP +CAPS +ARCHIVE +OPENSSL +JSON-C +INIH"
+        "+SDBUS +JOURNAL +SECCOMP +CAPS +ARCHIVE +OPENSSL +JSON-C +INIH +CURL"
 #if HAVE_ZSTD
         " +ZSTD"
 #else

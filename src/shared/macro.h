@@ -82,6 +82,23 @@ static inline void closep(int *fd) {
                 _var_;                                  \
         })
 #define TAKE_PTR(p) TAKE_GENERIC((p), typeof(p), NULL)
+
+/* Frees a secret (a password), wiping it first. */
+static inline void *erase_and_free(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+        return NULL;
+}
+
+/* Frees a and moves b into it, leaving b NULL. */
+#define free_and_replace(a, b)                  \
+        ({                                      \
+                free(a);                        \
+                (a) = TAKE_PTR(b);              \
+                0;                              \
+        })
 #define TAKE_FD(fd) TAKE_GENERIC((fd), int, -EBADF)
 
 /* Defines name##p(type **p) that calls func(*p) when *p is not NULL. */

@@ -73,7 +73,7 @@ int archive_entry_name(struct archive_entry *e, char **ret) {
         return 0;
 }
 
-static const char *oci_arch(void) {
+const char *oci_host_arch(void) {
         struct utsname u;
         static const struct {
                 const char *machine, *oci;
@@ -129,7 +129,7 @@ int oci_index_select(StoreImport *imp, json_object *index, const char *tag, Ensu
                         if (depth == 0 && tag) {
                                 if (!name || !streq(name, tag))
                                         continue;
-                        } else if (arch && os && (!streq(arch, oci_arch()) || !streq(os, "linux")))
+                        } else if (arch && os && (!streq(arch, oci_host_arch()) || !streq(os, "linux")))
                                 continue;
                         if (chosen) {
                                 set_detail(reterr_detail, tag ?: "several images and no tag given");

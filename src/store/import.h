@@ -23,6 +23,9 @@ int import_docker_archive(StoreImport *imp, const ImageRef *ref, char ***names, 
 int import_aci(StoreImport *imp, Store *s, const ImageRef *ref, char ***names, char **ret_manifest,
                char **reterr_detail);
 
+/* This machine's architecture as OCI spells it ("amd64", "arm64", …). */
+const char *oci_host_arch(void) _pure_;
+
 /* Helpers shared by the importers. */
 int archive_open_fd(int fd, struct archive **ret);
 /* A BlobReadFunc over the current entry's data; -STORE_ERR_ARCHIVE_DAMAGED where the stream breaks. */

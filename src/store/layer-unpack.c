@@ -427,79 +427,185 @@ static int finish_directories(Unpack *u) {
         return 0;
 }
 
-int layer_unpack(int archive_fd, int target_fd, LayerUnpackFlags flags, char **reterr_entry) {
+/* The blob as it came (compressed or not), through libarchive's filters and its raw format: the tar stream,
+ * hashed on the way to the tar reader, so that extraction and the diff ID take one pass over the blob. */
+typedef struct Stream {
+        BlobReadFunc reader;
+        void *userdata;
+        struct archive *raw;
+        Sha256 *diff;
+        uint64_t size;
+        int error;              /* the blob reader's own error, or the raw stream's */
+        char in[128 * 1024];
+        char out[128 * 1024];
+} Stream;
+
+static la_ssize_t stream_read_blob(struct archive *a, void *userdata, const void **ret_buf) {
+        Stream *st = userdata;
+        ssize_t n = st->reader(st->userdata, st->in, sizeof st->in);
+
+        if (n < 0) {
+                st->error = (int) n;
+                archive_set_error(a, (int) -n, "reading the blob");
+                return -1;
+        }
+        *ret_buf = st->in;
+        return n;
+}
+
+static la_ssize_t stream_read_tar(struct archive *a, void *userdata, const void **ret_buf) {
+        Stream *st = userdata;
+        la_ssize_t n = archive_read_data(st->raw, st->out, sizeof st->out);
+
+        if (n < 0) {
+                if (st->error == 0)
+                        st->error = archive_to_errno(st->raw);
+                if (a)
+                        archive_set_error(a, -st->error, "decompressing the blob");
+                return -1;
+        }
+        st->size += (uint64_t) n;
+        if (st->size > LAYER_UNPACK_BYTES_MAX) {
+                st->error = -EFBIG;
+                if (a)
+                        archive_set_error(a, EFBIG, "decompressed blob too large");
+                return -1;
+        }
+        if (sha256_update(st->diff, st->out, (size_t) n) < 0) {
+                st->error = -ENOMEM;
+                return -1;
+        }
+        *ret_buf = st->out;
+        return n;
+}
+
+/* The rest of the tar stream (the end-of-archive blocks and any padding) and of the blob. */
+static int stream_drain(Stream *st) {
+        for (;;) {
+                const void *buf;
+                la_ssize_t n = stream_read_tar(NULL, st, &buf);
+
+                if (n < 0)
+                        return st->error;
+                if (n == 0)
+                        break;
+        }
+        for (;;) {
+                ssize_t n = st->reader(st->userdata, st->in, sizeof st->in);
+                if (n <= 0)
+                        return (int) n;
+        }
+}
+
+static void stream_done(Stream *st) {
+        archive_read_free(st->raw);
+        sha256_free(st->diff);
+}
+
+int layer_unpack_stream(BlobReadFunc reader, void *userdata, int target_fd, LayerUnpackFlags flags,
+                        char ret_diff_id[static DIGEST_STRING_MAX], uint64_t *ret_size, char **reterr_entry) {
         _cleanup_(unpack_done) Unpack u = {
                 .root_fd = target_fd,
                 .flags = flags,
         };
+        _cleanup_free_ Stream *st = NULL;
+        struct archive_entry *e;
         unsigned n_entries = 0;
         int r;
 
+        assert(reader);
+
+        st = calloc(1, sizeof *st);
+        if (!st)
+                return -ENOMEM;
+        st->reader = reader;
+        st->userdata = userdata;
+        st->raw = archive_read_new();
+        st->diff = sha256_new();
+        r = 0;
+        if (!st->raw || !st->diff) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        if (archive_read_support_filter_all(st->raw) != ARCHIVE_OK ||
+            archive_read_support_format_raw(st->raw) != ARCHIVE_OK) {
+                r = -EIO;
+                goto finish;
+        }
+        if (archive_read_open(st->raw, st, NULL, stream_read_blob, NULL) != ARCHIVE_OK ||
+            archive_read_next_header(st->raw, &e) < ARCHIVE_WARN) {
+                r = st->error ?: archive_to_errno(st->raw);
+                goto finish;
+        }
+
+        if (target_fd >= 0) {
+                u.archive = archive_read_new();
+                if (!u.archive) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                if (archive_read_support_format_tar(u.archive) != ARCHIVE_OK ||
+                    archive_read_support_format_gnutar(u.archive) != ARCHIVE_OK) {
+                        r = -EIO;
+                        goto finish;
+                }
+                if (archive_read_open(u.archive, st, NULL, stream_read_tar, NULL) != ARCHIVE_OK) {
+                        r = st->error ?: archive_to_errno(u.archive);
+                        goto finish;
+                }
+                for (;;) {
+                        r = archive_read_next_header(u.archive, &e);
+                        if (r == ARCHIVE_EOF) {
+                                r = 0;
+                                break;
+                        }
+                        if (r < ARCHIVE_WARN) {
+                                r = st->error ?: archive_to_errno(u.archive);
+                                goto finish;
+                        }
+                        if (++n_entries > LAYER_UNPACK_ENTRIES_MAX) {
+                                r = -E2BIG;
+                                goto finish;
+                        }
+                        r = unpack_entry(&u, e);
+                        if (r < 0) {
+                                if (st->error) {
+                                        r = st->error;
+                                        goto finish;
+                                }
+                                /* Name the entry when the entry itself is at fault, not the stream under it. */
+                                if (reterr_entry && !u.stream_failed && IN_SET(r, -EBADMSG, -EFBIG)) {
+                                        free(*reterr_entry);
+                                        *reterr_entry = strdup(strempty(archive_entry_pathname(e)));
+                                }
+                                goto finish;
+                        }
+                }
+                r = finish_directories(&u);
+                if (r < 0)
+                        goto finish;
+        }
+        r = stream_drain(st);
+        if (r < 0)
+                goto finish;
+        r = sha256_final(st->diff, ret_diff_id);
+        if (r < 0)
+                goto finish;
+        if (ret_size)
+                *ret_size = st->size;
+finish:
+        stream_done(st);
+        return r;
+}
+
+int layer_unpack(int archive_fd, int target_fd, LayerUnpackFlags flags, char **reterr_entry) {
+        char diff_id[DIGEST_STRING_MAX];
+
         assert(archive_fd >= 0);
         assert(target_fd >= 0);
-
-        r = archive_open_fd(archive_fd, &u.archive);
-        if (r < 0)
-                return r;
-        for (;;) {
-                struct archive_entry *e;
-
-                r = archive_read_next_header(u.archive, &e);
-                if (r == ARCHIVE_EOF)
-                        break;
-                if (r < ARCHIVE_WARN)
-                        return archive_to_errno(u.archive);
-                if (++n_entries > LAYER_UNPACK_ENTRIES_MAX)
-                        return -E2BIG;
-                r = unpack_entry(&u, e);
-                if (r < 0) {
-                        /* Name the entry when the entry itself is at fault, not the stream under it. */
-                        if (reterr_entry && !u.stream_failed && IN_SET(r, -EBADMSG, -EFBIG)) {
-                                free(*reterr_entry);
-                                *reterr_entry = strdup(strempty(archive_entry_pathname(e)));
-                        }
-                        return r;
-                }
-        }
-        return finish_directories(&u);
+        return layer_unpack_stream(blob_fd_reader, &archive_fd, target_fd, flags, diff_id, NULL, reterr_entry);
 }
 
 int layer_diff_id(int blob_fd, char ret[static DIGEST_STRING_MAX], uint64_t *ret_size) {
-        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
-        _cleanup_(sha256_freep) Sha256 *h = sha256_new();
-        struct archive_entry *e;
-        uint64_t total = 0;
-        char buf[128 * 1024];
-        int r;
-
-        if (!a || !h)
-                return -ENOMEM;
-        /* The raw format: one entry, the decompressed stream itself. */
-        if (archive_read_support_filter_all(a) != ARCHIVE_OK || archive_read_support_format_raw(a) != ARCHIVE_OK)
-                return -EIO;
-        if (archive_read_open_fd(a, blob_fd, sizeof buf) != ARCHIVE_OK)
-                return archive_to_errno(a);
-        r = archive_read_next_header(a, &e);
-        if (r < ARCHIVE_WARN)
-                return archive_to_errno(a);
-        for (;;) {
-                la_ssize_t n = archive_read_data(a, buf, sizeof buf);
-
-                if (n < 0)
-                        return archive_to_errno(a);
-                if (n == 0)
-                        break;
-                total += (uint64_t) n;
-                if (total > LAYER_UNPACK_BYTES_MAX)
-                        return -EFBIG;
-                r = sha256_update(h, buf, (size_t) n);
-                if (r < 0)
-                        return r;
-        }
-        r = sha256_final(h, ret);
-        if (r < 0)
-                return r;
-        if (ret_size)
-                *ret_size = total;
-        return 0;
+        return layer_unpack_stream(blob_fd_reader, &blob_fd, -EBADF, 0, ret, ret_size, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include "digest.h"
 #include "macro.h"
+#include "store.h"
 
 typedef enum LayerUnpackFlags {
         LAYER_UNPACK_CHOWN   = 1 << 0,  /* keep the archive's owners (needs CAP_CHOWN) */
@@ -24,6 +25,12 @@ typedef enum LayerUnpackFlags {
  * trusted.overlay.opaque=y) with LAYER_UNPACK_DEVICES and are skipped without it. Planted overlay
  * xattrs (trusted.*, user.overlay.*) are never applied. */
 int layer_unpack(int archive_fd, int target_fd, LayerUnpackFlags flags, char **reterr_entry);
+
+/* The same from a stream (a download), in one pass: the blob goes through libarchive's filters, and the tar
+ * stream that comes out is hashed into its diff ID as the tar reader extracts it. With target_fd < 0 nothing
+ * is extracted (the diff ID alone). The reader is read to its end. */
+int layer_unpack_stream(BlobReadFunc reader, void *userdata, int target_fd, LayerUnpackFlags flags,
+                        char ret_diff_id[static DIGEST_STRING_MAX], uint64_t *ret_size, char **reterr_entry);
 
 /* The layer's diff ID: the sha256 of its tar stream once decompressed (libarchive's filters), and that
  * stream's size. Computed, never taken from an image's config. From the current offset of blob_fd. */

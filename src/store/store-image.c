@@ -16,6 +16,7 @@ static const char *const image_format_table[_IMAGE_FORMAT_MAX] = {
         [IMAGE_FORMAT_OCI] = "oci",
         [IMAGE_FORMAT_DOCKER] = "docker",
         [IMAGE_FORMAT_ACI] = "aci",
+        [IMAGE_FORMAT_REGISTRY] = "registry",
 };
 
 DEFINE_STRING_TABLE(image_format, ImageFormat, _IMAGE_FORMAT_MAX);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -19,6 +21,7 @@ struct StoreImport {
         char *staging;          /* name under tmp/ */
         int staging_fd;
         char **staged;          /* hex digests of the blobs staged so far */
+        char **identities;      /* "BLOB DIFF_ID SIZE" of layers identified while they streamed in */
 };
 
 int store_import_begin(Store *s, StoreImport **ret) {
@@ -55,6 +58,7 @@ StoreImport *store_import_free(StoreImport *imp) {
         }
         free(imp->staging);
         strv_free(imp->staged);
+        strv_free(imp->identities);
         free(imp);
         return NULL;
 }
@@ -181,7 +185,7 @@ fail:
         return r;
 }
 
-static ssize_t fd_reader(void *userdata, void *buf, size_t size) {
+ssize_t blob_fd_reader(void *userdata, void *buf, size_t size) {
         int fd = *(int *) userdata;
 
         for (;;) {
@@ -193,7 +197,7 @@ static ssize_t fd_reader(void *userdata, void *buf, size_t size) {
 
 int store_import_put_fd(StoreImport *imp, int fd, const char *expected, uint64_t max,
                         char ret_digest[static DIGEST_STRING_MAX], uint64_t *ret_size) {
-        return store_import_put(imp, fd_reader, &fd, expected, max, ret_digest, ret_size);
+        return store_import_put(imp, blob_fd_reader, &fd, expected, max, ret_digest, ret_size);
 }
 
 typedef struct MemReader {
@@ -334,12 +338,167 @@ static int manifest_to_record(StoreImport *imp, const char *manifest_digest, Ima
         return 0;
 }
 
+int store_blob_write_begin(StoreImport *imp, const char *digest, StoreBlobWrite **ret) {
+        _cleanup_(store_blob_write_freep) StoreBlobWrite *w = NULL;
+        struct stat st;
+        int r;
+
+        if (!digest_is_valid(digest))
+                return -EINVAL;
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        w->imp = imp;
+        w->fd = -EBADF;
+        strcpy(w->digest, digest);
+
+        if (asprintf(&w->name, "partial-sha256-%s", digest_hex(digest)) < 0) {
+                w->name = NULL;
+                return -ENOMEM;
+        }
+        w->dir_fd = imp->store->tmp_fd;
+        w->fd = openat(w->dir_fd, w->name, O_RDWR|O_CREAT|O_CLOEXEC|O_NOFOLLOW, 0600);
+        if (w->fd < 0)
+                return -errno;
+        if (flock(w->fd, LOCK_EX|LOCK_NB) >= 0)
+                w->shared = true;
+        else if (errno == EWOULDBLOCK) {
+                /* Another pull is writing it: a private copy, not resumable. */
+                w->fd = safe_close(w->fd);
+                free(w->name);
+                r = tempname_make("blob", &w->name);
+                if (r < 0)
+                        return r;
+                w->dir_fd = imp->staging_fd;
+                w->fd = openat(w->dir_fd, w->name, O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC|O_NOFOLLOW, 0600);
+                if (w->fd < 0)
+                        return -errno;
+        } else
+                return -errno;
+        if (fstat(w->fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        w->offset = (uint64_t) st.st_size;
+        if (lseek(w->fd, 0, SEEK_END) < 0)
+                return -errno;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int store_blob_write_restart(StoreBlobWrite *w) {
+        if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+                return -errno;
+        w->offset = 0;
+        return 0;
+}
+
+int store_blob_write_commit(StoreBlobWrite *w) {
+        StoreImport *imp = w->imp;
+        int r;
+
+        if (fchmod(w->fd, 0444) < 0 || fsync(w->fd) < 0)
+                return -errno;
+        if (!strv_contains(imp->staged, digest_hex(w->digest))) {
+                if (renameat(w->dir_fd, w->name, imp->staging_fd, digest_hex(w->digest)) < 0)
+                        return -errno;
+                r = strv_extend(&imp->staged, digest_hex(w->digest));
+                if (r < 0)
+                        return r;
+        } else
+                (void) unlinkat(w->dir_fd, w->name, 0);
+        w->done = true;
+        return 0;
+}
+
+void store_blob_write_discard(StoreBlobWrite *w) {
+        (void) unlinkat(w->dir_fd, w->name, 0);
+        w->done = true;
+}
+
+StoreBlobWrite *store_blob_write_free(StoreBlobWrite *w) {
+        if (!w)
+                return NULL;
+        /* A private copy not committed is garbage; the shared partial file stays for the next pull. */
+        if (!w->done && !w->shared && w->name && w->fd >= 0)
+                (void) unlinkat(w->dir_fd, w->name, 0);
+        safe_close(w->fd);
+        free(w->name);
+        free(w);
+        return NULL;
+}
+
+int store_import_tree_begin(StoreImport *imp, char **ret_name, int *ret_fd) {
+        _cleanup_free_ char *name = NULL;
+        int r, fd;
+
+        r = tempname_make("tree", &name);
+        if (r < 0)
+                return r;
+        if (mkdirat(imp->staging_fd, name, 0755) < 0)
+                return -errno;
+        fd = openat(imp->staging_fd, name, O_RDONLY|O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        *ret_name = TAKE_PTR(name);
+        *ret_fd = fd;
+        return 0;
+}
+
+int store_import_set_identity(StoreImport *imp, const char *blob_digest, const char *diff_id, uint64_t size) {
+        _cleanup_free_ char *line = NULL;
+
+        if (!digest_is_valid(blob_digest) || !digest_is_valid(diff_id))
+                return -EINVAL;
+        if (asprintf(&line, "%s %s %" PRIu64, blob_digest, diff_id, size) < 0)
+                return -ENOMEM;
+        return strv_push(&imp->identities, TAKE_PTR(line));
+}
+
+int store_import_tree_finish(StoreImport *imp, const char *name, const char *blob_digest, const char *diff_id,
+                             uint64_t size) {
+        char to[DIGEST_STRING_MAX + 8];
+        int r;
+
+        r = store_import_set_identity(imp, blob_digest, diff_id, size);
+        if (r < 0)
+                return r;
+        snprintf(to, sizeof to, "layer-%s", digest_hex(diff_id));
+        if (renameat2(imp->staging_fd, name, imp->staging_fd, to, RENAME_NOREPLACE) >= 0)
+                return 0;
+        if (errno != EEXIST)
+                return -errno;
+        /* The same layer twice in one image. */
+        return rm_rf_at(imp->staging_fd, name);
+}
+
+static bool identity_known(StoreImport *imp, ImageLayer *l) {
+        size_t n = strlen(l->digest);
+
+        STRV_FOREACH(i, imp->identities) {
+                char diff_id[DIGEST_STRING_MAX];
+                uint64_t size;
+
+                if (!strneq(*i, l->digest, n) || (*i)[n] != ' ')
+                        continue;
+                if (sscanf(*i + n + 1, "%71s %" SCNu64, diff_id, &size) != 2)
+                        continue;
+                free(l->diff_id);
+                l->diff_id = strdup(diff_id);
+                l->uncompressed_size = size;
+                return true;
+        }
+        return false;
+}
+
 /* The layer's diff ID and uncompressed size, from its blob: its tree's name. */
 static int layer_identify(StoreImport *imp, ImageLayer *l) {
         _cleanup_close_ int blob_fd = -EBADF;
         char diff_id[DIGEST_STRING_MAX];
         int r;
 
+        if (identity_known(imp, l))
+                return l->diff_id ? 0 : -ENOMEM;
         r = store_import_open(imp, l->digest, &blob_fd);
         if (r < 0)
                 return r;

@@ -59,6 +59,8 @@ int store_blob_open(Store *s, const char *digest, int *ret_fd);
 int store_blob_size(Store *s, const char *digest, uint64_t *ret);
 
 typedef ssize_t (*BlobReadFunc)(void *userdata, void *buf, size_t size);
+/* A BlobReadFunc over the fd userdata points to. */
+ssize_t blob_fd_reader(void *userdata, void *buf, size_t size);
 
 /* Layers */
 bool store_layer_exists(Store *s, const char *digest);
@@ -86,6 +88,7 @@ typedef enum ImageFormat {
         IMAGE_FORMAT_OCI,
         IMAGE_FORMAT_DOCKER,
         IMAGE_FORMAT_ACI,
+        IMAGE_FORMAT_REGISTRY,
         _IMAGE_FORMAT_MAX,
         _IMAGE_FORMAT_INVALID = -EINVAL,
 } ImageFormat;
@@ -155,6 +158,38 @@ int store_import_put_data(StoreImport *imp, const void *data, size_t size,
 bool store_import_has(StoreImport *imp, const char *digest);
 int store_import_open(StoreImport *imp, const char *digest, int *ret_fd);
 int store_import_size(StoreImport *imp, const char *digest, uint64_t *ret);
+
+/* Streamed blobs (downloads). The blob goes to tmp/partial-sha256-HEX, locked while written, so that an
+ * interrupted pull resumes from the bytes it has; a concurrent pull of the same blob writes a private copy
+ * in its staging directory instead. The caller verifies the digest before commit. */
+typedef struct StoreBlobWrite {
+        StoreImport *imp;
+        char digest[DIGEST_STRING_MAX];
+        int dir_fd;             /* tmp/ or the staging directory; not owned */
+        char *name;
+        int fd;                 /* O_RDWR, positioned at its end */
+        uint64_t offset;        /* bytes already there from an interrupted pull */
+        bool shared;            /* the resumable partial file (kept if not committed) */
+        bool done;              /* committed or discarded */
+} StoreBlobWrite;
+
+int store_blob_write_begin(StoreImport *imp, const char *digest, StoreBlobWrite **ret);
+/* Empties it (the server did not resume, or the bytes there were wrong). */
+int store_blob_write_restart(StoreBlobWrite *w);
+/* Verified: staged under its digest, as store_import_put() would have. */
+int store_blob_write_commit(StoreBlobWrite *w);
+/* Wrong content: removed, not kept for resume. */
+void store_blob_write_discard(StoreBlobWrite *w);
+StoreBlobWrite *store_blob_write_free(StoreBlobWrite *w);
+DEFINE_POINTER_CLEANUP(StoreBlobWrite, store_blob_write_free);
+
+/* A layer tree extracted while its blob streams in: made in the staging area, named by its diff ID once that
+ * is known. store_import_commit() then neither reads the blob again nor extracts it. */
+int store_import_tree_begin(StoreImport *imp, char **ret_name, int *ret_fd);
+int store_import_tree_finish(StoreImport *imp, const char *name, const char *blob_digest, const char *diff_id,
+                             uint64_t size);
+/* The diff ID and uncompressed size of a blob computed while it streamed in (without a tree: no root). */
+int store_import_set_identity(StoreImport *imp, const char *blob_digest, const char *diff_id, uint64_t size);
 
 /* Parses the OCI image manifest blob manifest_digest (already put), and commits: extracts the layers
  * (as root), publishes the blobs, writes the record and points names at it. On an extraction failure

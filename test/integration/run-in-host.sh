@@ -120,12 +120,12 @@ boot_host() {
         [ "$layout" = hybrid ] && env=(SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0)
         # A network namespace of its own (only lo): no test depends on the machine's ports or touches its
         # interfaces and firewall. Nothing waits for a network that will not come. /etc/alternatives: the
-        # iptables the CNI plugins run is a link through it.
+        # iptables the CNI plugins run is a link through it; /etc/ssl: the system's CAs, as any host has.
         env "${env[@]}" systemd-nspawn -D / --volatile=yes --register=no --keep-unit -M rocket-it \
                 --console=read-only --private-network \
                 --overlay-ro="/usr:$work/root/usr:/usr" \
                 --bind-ro="$work/etc/machine-id:/etc/machine-id" \
-                --bind-ro=/etc/alternatives \
+                --bind-ro=/etc/alternatives --bind-ro=/etc/ssl \
                 --bind-ro="$testdir:/run/rocket-test" \
                 -b systemd.firstboot=off systemd.mask=console-getty.service \
                 systemd.mask=getty.target systemd.mask=systemd-networkd-wait-online.service >"$work/boot.log" 2>&1 </dev/null &
