@@ -81,6 +81,8 @@ static int find_in_auths_file(const char *path, const char *registry, Credential
         r = json_parse_file_at(AT_FDCWD, path, AUTH_FILE_MAX, &root);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
+        if (r == -EBADMSG)
+                return log_warning("Ignoring credentials file %s: not valid JSON.", path), 0;
         if (r < 0)
                 return log_warning_errno(r, "Ignoring credentials file %s: %m", path), 0;
         if (json_get_object(root, "auths", &auths) < 0)
