@@ -126,13 +126,14 @@ static int pull(RocketContext *ctx _unused_, Store *s, const char *image, const 
         int r;
 
         if (fa && !fa->quiet) {
-                progress = pull_progress_new(ref->name);
+                progress = pull_progress_new(ref->name ?: image);
                 if (!progress)
                         return log_oom();
                 o.progress = pull_progress_update;
                 o.progress_userdata = progress;
         }
-        r = registry_pull(s, ref, &o, names, ret_id, &detail);
+        r = ref->type == IMAGE_REF_DOCKER ? registry_pull(s, ref, &o, names, ret_id, &detail) :
+                                            aci_pull(s, ref, &o, names, ret_id, &detail);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0 && (r == -EPERM || r == -EACCES) && !detail)
@@ -159,9 +160,16 @@ int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const Imag
         if (r < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid image reference '%s'.", image);
 
-        if (ref->type == IMAGE_REF_STORE)
-                return rocket_image_resolve(s, ref->name, ret_id);
-        if (ref->type == IMAGE_REF_DOCKER)
+        if (ref->type == IMAGE_REF_STORE) {
+                _cleanup_(image_ref_freep) ImageRef *discovery = NULL;
+
+                /* Not in the store: an appc name is discovered, as rkt did. */
+                r = store_image_resolve(s, ref->name, ret_id);
+                if (r != -ENOENT || (fa && fa->policy == PULL_NEVER) || image_ref_discovery(ref->name, &discovery) < 0)
+                        return rocket_image_resolve(s, ref->name, ret_id);
+                return pull(ctx, s, image, discovery, fa, names, ret_id);
+        }
+        if (IN_SET(ref->type, IMAGE_REF_DOCKER, IMAGE_REF_HTTPS))
                 return pull(ctx, s, image, ref, fa, names, ret_id);
 
         r = image_import(s, ref, names, ret_id, &detail);

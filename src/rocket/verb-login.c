@@ -24,8 +24,9 @@ static void help_login(void) {
                "  -h --help              Show this help\n"
                "  -u --username=USER     The user (asked on the terminal if not given)\n"
                "     --password-stdin    Read the password from standard input\n"
-               "     --authfile=PATH     The credentials file (default: /etc/rocket/auth.json for\n"
-               "                         root, $XDG_RUNTIME_DIR/containers/auth.json otherwise)\n"
+               "     --authfile=PATH     The credentials file (default: $REGISTRY_AUTH_FILE, else\n"
+               "                         /etc/rocket/auth.json for root, else\n"
+               "                         $XDG_RUNTIME_DIR/containers/auth.json)\n"
                "     --insecure-options=tls,http  Skip TLS verification, allow plain HTTP\n");
 }
 

@@ -208,11 +208,13 @@ int credentials_file_update(const char *path, const char *registry, const char *
         int r;
 
         slash = strrchr(path, '/');
-        if (!slash || slash[1] == 0)
+        if (slash && slash[1] == 0)
                 return -EINVAL;
-        dir = strndup(path, (size_t) (slash - path) ?: 1);
+        /* "auth.json": the current directory. */
+        dir = slash ? strndup(path, (size_t) (slash - path) ?: 1) : strdup(".");
         if (!dir)
                 return -ENOMEM;
+        slash = slash ?: path - 1;
         if (user) {
                 r = mkdir_p_at(AT_FDCWD, dir, 0700);
                 if (r < 0)

@@ -41,6 +41,14 @@ typedef struct FetchOptions {
 int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *names, char **ret_id,
                   char **reterr_detail);
 
+/* ACIs over HTTPS (fetch-aci.c): the URL of an IMAGE_REF_HTTPS ref, or the one appc meta discovery finds for
+ * an IMAGE_REF_DISCOVERY name (its tag is the version label), downloaded with its .aci.asc if the server has
+ * one, and imported. */
+int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *names, char **ret_id,
+             char **reterr_detail);
+int aci_discover(HttpClient *c, const char *name, const char *version, const char *os, const char *arch,
+                 char **ret_aci_url, char **ret_asc_url, char **reterr_detail);
+
 /* Checks user/password against registry's /v2/ endpoint, as a pull would authenticate. */
 int registry_login_check(const char *registry, const char *user, const char *password, FetchInsecure insecure,
                          char **reterr_detail);

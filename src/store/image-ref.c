@@ -15,6 +15,8 @@ static const char *const image_ref_type_table[_IMAGE_REF_TYPE_MAX] = {
         [IMAGE_REF_DOCKER_ARCHIVE] = "docker-archive",
         [IMAGE_REF_ACI] = "aci",
         [IMAGE_REF_DOCKER] = "docker",
+        [IMAGE_REF_HTTPS] = "https",
+        [IMAGE_REF_DISCOVERY] = "discovery",
 };
 
 const char *image_ref_type_to_string(ImageRefType t) {
@@ -82,6 +84,12 @@ int image_ref_parse(const char *s, ImageRef **ret) {
                 r = split_path(rest, true, &ref->path, &ref->tag);
                 if (r >= 0 && ref->tag && !image_name_is_valid(ref->tag))
                         r = -EINVAL;
+        } else if (startswith(s, "https://") || startswith(s, "http://")) {
+                ref->type = IMAGE_REF_HTTPS;
+                if (strlen(s) <= strlen("https://") || strpbrk(s, " \t\n\r"))
+                        return -EINVAL;
+                ref->path = strdup(s);
+                r = ref->path ? 0 : -ENOMEM;
         } else if ((rest = startswith(s, "file://"))) {
                 ref->type = IMAGE_REF_ACI;
                 if (rest[0] != '/')
@@ -112,8 +120,45 @@ int image_ref_parse(const char *s, ImageRef **ret) {
         return 0;
 }
 
+static bool tag_is_valid(const char *t);
+
 static bool islower_or_digit(char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+int image_ref_discovery(const char *s, ImageRef **ret) {
+        _cleanup_(image_ref_freep) ImageRef *ref = NULL;
+        const char *colon, *slash;
+        size_t n;
+
+        if (isempty(s))
+                return -EINVAL;
+        slash = strchr(s, '/');
+        colon = strrchr(s, ':');
+        if (colon && slash && colon < slash)
+                return -EINVAL;         /* a port: not an appc name */
+        n = colon ? (size_t) (colon - s) : strlen(s);
+        if (!memchr(s, '.', slash ? (size_t) (slash - s) : n) || n > 255)
+                return -EINVAL;
+        /* An AC identifier: lowercase letters, digits, '-', '.', '/' (appc spec). */
+        for (size_t i = 0; i < n; i++)
+                if (!islower_or_digit(s[i]) && !strchr("-./", s[i]))
+                        return -EINVAL;
+        if (s[0] == '.' || s[0] == '-' || s[0] == '/' || s[n - 1] == '/' || memmem(s, n, "//", 2) ||
+            memmem(s, n, "..", 2))
+                return -EINVAL;
+        if (colon && (isempty(colon + 1) || !tag_is_valid(colon + 1)))
+                return -EINVAL;
+        ref = calloc(1, sizeof *ref);
+        if (!ref)
+                return -ENOMEM;
+        ref->type = IMAGE_REF_DISCOVERY;
+        ref->name = strndup(s, n);
+        ref->tag = colon ? strdup(colon + 1) : NULL;
+        if (!ref->name || (colon && !ref->tag))
+                return -ENOMEM;
+        *ret = TAKE_PTR(ref);
+        return 0;
 }
 
 /* path-component: [a-z0-9]+ joined by "." "_" "__" or any run of "-". */

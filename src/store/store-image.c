@@ -587,13 +587,25 @@ int store_image_remove(Store *s, const char *id) {
                 return r;
         if (unlinkat(s->images_fd, file, 0) < 0)
                 return -errno;
-        for (const char *const *suffix = (const char *const[]) { ".used", ".removed", NULL }; *suffix; suffix++) {
+        for (const char *const *suffix = (const char *const[]) { ".used", ".removed", ".asc", NULL }; *suffix; suffix++) {
                 r = record_file_name(id, *suffix, file);
                 if (r < 0)
                         return r;
                 (void) unlinkat(s->images_fd, file, 0);
         }
         return 0;
+}
+
+int store_image_set_signature(Store *s, const char *id, int dir_fd, const char *name) {
+        char file[DIGEST_STRING_MAX + 16];
+        int r;
+
+        r = record_file_name(id, ".asc", file);
+        if (r < 0)
+                return r;
+        if (fchmodat(dir_fd, name, 0444, 0) < 0)
+                return -errno;
+        return renameat(dir_fd, name, s->images_fd, file) < 0 ? -errno : 0;
 }
 
 int store_image_mark_removed(Store *s, const char *id) {

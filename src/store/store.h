@@ -8,6 +8,7 @@
  *   layers/sha256-HEX/        the extracted tree of layer blob HEX, whiteouts in overlayfs form (root only)
  *   images/sha256-HEX.json    image records; HEX is the digest of the image's OCI manifest = its ID
  *   images/sha256-HEX.used    its mtime is when a pod last used the image
+ *   images/sha256-HEX.asc     the detached OpenPGP signature an ACI came with, if any
  *   refs/NAME                 "sha256:HEX\n": name → image ID ('/' and '%' in NAME %-escaped)
  *   tmp/                      imports in progress; everything here is garbage once gc holds the lock
  *
@@ -127,6 +128,8 @@ int store_image_remove(Store *s, const char *id);
  * removes it once they are gone (its keep list no longer names it), whatever the grace period. */
 int store_image_mark_removed(Store *s, const char *id);
 int store_image_touch(Store *s, const char *id);
+/* Keeps the ACI signature dir_fd/name (moved) beside the image's record. */
+int store_image_set_signature(Store *s, const char *id, int dir_fd, const char *name);
 
 /* Refs */
 bool image_name_is_valid(const char *name) _pure_;

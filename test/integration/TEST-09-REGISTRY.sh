@@ -25,7 +25,7 @@ cd "$reg"
 export OPENSSL_CONF=/dev/null        # the test host's /etc is empty
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rocket-test-ca -keyout ca.key -out ca.crt 2>/dev/null
 openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:aci.test\n' >san.ext
 openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext \
         -out server.crt 2>/dev/null
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rocket-test-tokens -keyout sign.key \
@@ -260,6 +260,53 @@ export ROCKET_DIR=$fx/store-cut
 assert_eq "$(rocket fetch -q --insecure-options=http docker://127.0.0.1:5006/test/big:1)" "$big_id"
 rocket image verify
 [ "$(grep -c '"GET /v2/test/big/blobs/sha256:[0-9a-f]* HTTP/1.1" 206' "$reg/plain.log")" -ge 2 ]
+
+# --- ACIs over HTTPS, by URL and through appc meta discovery (on the page of the name, or of a level up).
+export ROCKET_DIR=$fx/store-aci
+echo "127.0.0.1 aci.test" >>/etc/hosts
+www=$fx/www
+mkdir -p "$www/images/aci.test" "$www/busybox" "$fx/aci/rootfs"
+tar -xzf "$fx/busybox/blobs/sha256/$(jq -r '.layers[0].digest' "$fx/busybox/blobs/sha256/${bb_id#sha256:}" | cut -d: -f2)" \
+        -C "$fx/aci/rootfs"
+mkaci() {       # mkaci NAME VERSION FILE
+        cat >"$fx/aci/manifest" <<EOF
+{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "$1",
+ "labels": [{"name": "version", "value": "$2"}, {"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}],
+ "app": {"exec": ["/bin/echo", "aci $1 $2"], "user": "0", "group": "0"}}
+EOF
+        tar -C "$fx/aci" --numeric-owner -czf "$3" manifest rootfs
+}
+mkaci aci.test/busybox 1.0 "$www/images/aci.test/busybox-1.0-linux-amd64.aci"
+echo "not really a signature" >"$www/images/aci.test/busybox-1.0-linux-amd64.aci.asc"
+mkaci aci.test/other 2.0 "$www/images/aci.test/other-2.0-linux-amd64.aci"
+cat >"$www/busybox/index.html" <<EOF
+<html><head><meta name="ac-discovery" content="aci.test/busybox https://aci.test/images/{name}-{version}-{os}-{arch}.{ext}">
+</head></html>
+EOF
+cat >"$www/index.html" <<EOF
+<!DOCTYPE html><html><head><title>aci.test</title>
+<meta name="ac-discovery" content="aci.test https://aci.test/images/{name}-{version}-{os}-{arch}.{ext}">
+<meta name="ac-discovery-pubkeys" content="aci.test https://aci.test/pubkeys.gpg"></head><body></body></html>
+EOF
+python3 "$fixtures/https-serve.py" 127.0.0.1 443 "$www" "$reg/server.crt" "$reg/server.key" 2>"$reg/https.log" &
+pids+=($!)
+mkdir -p /etc/rocket/certs.d/aci.test
+cp "$reg/ca.crt" /etc/rocket/certs.d/aci.test/
+wait_until "curl -s --cacert $reg/ca.crt -o /dev/null https://aci.test/"
+id=$(rocket fetch -q https://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci)
+[ -s "$ROCKET_DIR/store/images/sha256-${id#sha256:}.asc" ]
+assert_in "aci.test/busybox:1.0" "$(rocket image list)"
+rocket image rm "$id"
+[ ! -e "$ROCKET_DIR/store/images/sha256-${id#sha256:}.asc" ]
+assert_eq "$(rocket fetch -q aci.test/busybox:1.0)" "$id"
+grep -q '"GET /busybox?ac-discovery=1' "$reg/https.log"
+assert_in "aci aci.test/other 2.0" "$(rocket run --net=host aci.test/other:2.0 2>/dev/null)"
+grep -q '"GET /?ac-discovery=1' "$reg/https.log"
+assert_fails_with 1 "aci.test answered HTTP 404 for https://aci.test/images/aci.test/nothing-1-linux-amd64.aci" \
+        rocket fetch aci.test/nothing:1
+assert_fails_with 1 "--insecure-options=http" rocket fetch http://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci
+assert_fails_with 1 "No image is named 'nodomain'" rocket run nodomain
+assert_fails_with 1 "No image is named 'aci.test/busybox:2.0'" rocket fetch --pull-policy=never aci.test/busybox:2.0
 
 # --- Members of group rocket may pull; others may not.
 export ROCKET_DIR=/var/lib/rocket
