@@ -25,8 +25,21 @@ for p in "${build_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
 
+# Debian's nginx packages, downloaded (not installed: that would start it here) for the registry test's
+# image of the real nginx.
+debs=/var/cache/rocket-test/debs
+fetch_debs() {
+        [ "$(id -u)" -eq 0 ] || return 0
+        compgen -G "$debs/nginx_*.deb" >/dev/null && compgen -G "$debs/nginx-common_*.deb" >/dev/null && return 0
+        mkdir -p "$debs"
+        (cd "$debs" && apt-get download -qq nginx nginx-common 2>/dev/null) ||
+                { apt-get update -qq && (cd "$debs" && apt-get download -qq nginx nginx-common 2>/dev/null); }
+        echo "install-deps: downloaded $(cd "$debs" && ls | tr "\n" " ")"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
         echo "install-deps: all packages present"
+        fetch_debs
         exit 0
 fi
 
@@ -39,3 +52,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: installed ${missing[*]}"
+fetch_debs

@@ -601,7 +601,64 @@ section_import() {
         timing_row 5 "the same, command alone (without the final sync): rocket fetch" rocket-fetch-nosync \
                 "$(ratios rocket-fetch-nosync skopeo-nosync:"skopeo copy")" >/dev/null
         timing_row 5 "the same, command alone: skopeo copy" skopeo-nosync >/dev/null
-        row 5 "import from a registry" "n/a (no registry fetch yet)" "" "" "" ""
+        section_pull
+        rm -rf "$fx/big"
+}
+
+pull_before() {
+        import_before
+        podman rmi -f 127.0.0.1:5000/bench/big:1 >/dev/null 2>&1 || true
+}
+
+# The same image pulled from Debian's docker-registry on loopback: rocket (verify + extract, layers in
+# parallel) against skopeo copy to an OCI directory (verify, no extraction) and podman pull (verify + extract
+# into its store).
+section_pull() {
+        local regdir=$disk/registry reg_pid s k p r1= r2= rss
+        log "5. pull: a registry on 127.0.0.1:5000"
+        mkdir -p "$regdir"
+        printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:5000\n' \
+                "$regdir" >"$fx/registry.yml"
+        docker-registry serve "$fx/registry.yml" >"$fx/registry.log" 2>&1 &
+        reg_pid=$!
+        for _ in $(seq 100); do
+                curl -s -o /dev/null http://127.0.0.1:5000/v2/ && break
+                sleep 0.1
+        done
+        skopeo copy --quiet --dest-tls-verify=false "oci:$fx/big:latest" docker://127.0.0.1:5000/bench/big:1
+        log "5. pull: $import_runs interleaved runs each"
+        BENCH_SYNC=1 BENCH_WARMUP=0 BENCH_BEFORE=pull_before bench_interleave "$import_runs" \
+                rocket-pull "ROCKET_DIR=$disk/import/rocket rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/bench/big:1" \
+                skopeo-pull "skopeo copy --quiet --src-tls-verify=false docker://127.0.0.1:5000/bench/big:1 oci:$disk/import/skopeo:latest" \
+                podman-pull "podman pull --quiet --tls-verify=false 127.0.0.1:5000/bench/big:1"
+        # Peak RSS of one pull (the process and its threads).
+        pull_before
+        rss=$(python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' env ROCKET_DIR="$disk/import/rocket" \
+                rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/bench/big:1 || echo "")
+        pull_before
+        kill "$reg_pid" 2>/dev/null || true
+        wait "$reg_pid" 2>/dev/null || true
+        rm -rf "$regdir"
+        s=$(bench_stats "$BENCH_DATA/rocket-pull.us")
+        k=$(bench_stats "$BENCH_DATA/skopeo-pull.us")
+        p=$(bench_stats "$BENCH_DATA/podman-pull.us")
+        [ -n "$s" ] && [ -n "$k" ] &&
+                r1="≤ 1.0× skopeo copy: $(verdict "$(awk -v a="${s%% *}" -v b="${k%% *}" 'BEGIN { print a / b }')" 1.0)"
+        [ -n "$s" ] && [ -n "$p" ] &&
+                r2="≤ 0.5× podman pull: $(verdict "$(awk -v a="${s%% *}" -v b="${p%% *}" 'BEGIN { print a / b }')" 0.5)"
+        timing_row 5 "pull ${size} MB, 3 layers, from a loopback registry: \`rocket fetch docker://\` (verify + extract), until synced" \
+                rocket-pull "$(ratios rocket-pull skopeo-pull:"skopeo copy" podman-pull:"podman pull")" \
+                "${r1:-≤ 1.0× skopeo copy: FAIL (not measured)}; ${r2:-≤ 0.5× podman pull: FAIL (not measured)}" >/dev/null
+        timing_row 5 "peer: \`skopeo copy docker:// oci:DIR\` (no extraction), until synced" skopeo-pull >/dev/null
+        timing_row 5 "peer: \`podman pull\`, until synced" podman-pull >/dev/null
+        if [ -n "$rss" ]; then
+                row 5 "peak RSS of \`rocket fetch docker://\` (that image)" "$(awk -v k="$rss" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+                        "" "1" "" "≤ 64 MiB: $(verdict "$rss" 65536)"
+        else
+                row 5 "peak RSS of \`rocket fetch docker://\`" "failed" "" "0" "" "≤ 64 MiB: FAIL (not measured)"
+        fi
 }
 
 # ---------------------------------------------------------------------------------------------------

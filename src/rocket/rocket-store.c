@@ -125,6 +125,8 @@ static int pull(RocketContext *ctx _unused_, Store *s, const char *image, const 
         };
         int r;
 
+        if (fa && fa->policy == PULL_NEVER && ref->type == IMAGE_REF_HTTPS)
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Cannot fetch '%s': the pull policy is 'never'.", image);
         if (fa && !fa->quiet) {
                 progress = pull_progress_new(ref->name ?: image);
                 if (!progress)
@@ -155,8 +157,8 @@ int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const Imag
 
         r = image_ref_parse(image, &ref);
         if (r == -EPROTONOSUPPORT)
-                return log_error_errno(r, "Cannot fetch '%s': rocket reads docker://, oci:, oci-archive:, "
-                                       "docker-archive:, ACI files and images in its store.", image);
+                return log_error_errno(r, "Cannot fetch '%s': rocket reads docker://, https://, oci:, "
+                                       "oci-archive:, docker-archive:, ACI files and images in its store.", image);
         if (r < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid image reference '%s'.", image);
 

@@ -204,7 +204,8 @@ int aci_discover(HttpClient *c, const char *name, const char *version, const cha
                 slash = strrchr(path, '/');
                 if (!slash)
                         return fail(reterr_detail, -ENOENT, "discovery of %s found no ac-discovery template for it "
-                                    "(asked https://%s?ac-discovery=1 and every level up to its domain)", name, name);
+                                    "(asked %s://%s?ac-discovery=1 and every level up to its domain)", name,
+                                    http_scheme(c), name);
                 *slash = 0;
         }
 }
@@ -300,6 +301,18 @@ finish:
         return r;
 }
 
+/* appc spells some architectures as the kernel does (appc spec, "Architectures"). */
+static const char *appc_arch(const char *oci) {
+        static const char *const map[][2] = {
+                { "arm64", "aarch64" }, { "386", "i386" }, { "arm", "armv7l" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (streq(oci, map[i][0]))
+                        return map[i][1];
+        return oci;
+}
+
 int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *names, char **ret_id,
              char **reterr_detail) {
         _cleanup_(http_client_freep) HttpClient *c = NULL;
@@ -314,8 +327,8 @@ int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *
         if (r < 0)
                 return r;
         if (ref->type == IMAGE_REF_DISCOVERY) {
-                r = aci_discover(c, ref->name, ref->tag ?: "latest", o->os ?: "linux", o->arch ?: oci_host_arch(),
-                                 &aci_url, &asc_url, reterr_detail);
+                r = aci_discover(c, ref->name, ref->tag ?: "latest", o->os ?: "linux",
+                                 appc_arch(o->arch ?: oci_host_arch()), &aci_url, &asc_url, reterr_detail);
                 if (r < 0)
                         return r;
         } else {

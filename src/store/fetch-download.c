@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "fetch.h"
@@ -42,7 +43,7 @@ typedef struct Download {
         char *pending;
         size_t pending_size, pending_off;
         bool paused;
-        bool extractor_gone;    /* it failed: the blob is still received, to name what was wrong */
+        bool extractor_gone;    /* it stopped reading (a write error): nothing more is sent */
 
         /* The extractor's */
         pthread_t thread;
@@ -54,6 +55,7 @@ typedef struct Download {
         char diff_id[DIGEST_STRING_MAX];
         uint64_t diff_size;
         int extract_result;
+        int write_error;        /* of the blob's file */
         char *bad_entry;
 } Download;
 
@@ -103,19 +105,44 @@ static ssize_t extractor_read(void *userdata, void *buf, size_t size) {
         for (;;) {
                 n = read(d->sock[0], buf, size);
                 if (n >= 0)
-                        return n;
+                        break;
                 if (errno != EINTR)
                         return -errno;
         }
+        /* The blob's digest and its file are kept here, in the layer's own thread, not in the one that drives
+         * every transfer. */
+        if (n > 0) {
+                int r = sha256_update(d->hash, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+                for (ssize_t off = 0; off < n; ) {
+                        ssize_t k = write(d->w->fd, (const char *) buf + off, (size_t) (n - off));
+                        if (k < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                d->write_error = -errno;
+                                return -errno;
+                        }
+                        off += k;
+                }
+        }
+        return n;
 }
 
 static void *extractor_thread(void *userdata) {
         Download *d = userdata;
 
+        char buf[64 * 1024];
+
         d->extract_result = layer_unpack_stream(extractor_read, d, d->tree_fd,
                                                 LAYER_UNPACK_CHOWN|LAYER_UNPACK_DEVICES, d->diff_id,
                                                 &d->diff_size, &d->bad_entry);
-        /* The writer sees EPIPE from now on, and stops. */
+        /* A layer that cannot be extracted is still received whole (its size is bounded by its descriptor),
+         * so that a blob that is simply wrong is told as such. */
+        if (d->extract_result < 0 && d->write_error == 0)
+                while (extractor_read(d, buf, sizeof buf) > 0)
+                        ;
+        /* Nothing more is read: the sender sees EPIPE from now on. */
         (void) shutdown(d->sock[0], SHUT_RDWR);
         return NULL;
 }
@@ -158,6 +185,7 @@ static int flush_pending(Download *d) {
                         if (errno == EAGAIN)
                                 return 0;
                         d->extractor_gone = true;
+                        d->result = -EIO;
                         break;
                 }
                 d->pending_off += (size_t) n;
@@ -194,20 +222,6 @@ static size_t download_write(char *buf, size_t size, size_t nmemb, void *userdat
                 d->result = -EFBIG;
                 return 0;
         }
-        if (sha256_update(d->hash, buf, m) < 0) {
-                d->result = -ENOMEM;
-                return 0;
-        }
-        for (size_t off = 0; off < m; ) {
-                ssize_t k = write(d->w->fd, buf + off, m - off);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        d->result = -errno;
-                        return 0;
-                }
-                off += (size_t) k;
-        }
         d->have += m;
         d->progress->have = d->have;
 
@@ -216,10 +230,10 @@ static size_t download_write(char *buf, size_t size, size_t nmemb, void *userdat
         sent = send(d->sock[1], buf, m, MSG_NOSIGNAL|MSG_DONTWAIT);
         if (sent < 0) {
                 if (errno != EAGAIN && errno != EINTR) {
-                        /* The extractor gave up. Its error is told once the blob's digest is known to be
-                         * right: a wrong blob is the better story. */
+                        /* The blob's thread stopped reading: its file cannot be written. */
                         d->extractor_gone = true;
-                        return size * nmemb;
+                        d->result = -EIO;
+                        return 0;
                 }
                 sent = 0;
         }
@@ -267,7 +281,9 @@ static int download_start_transfer(Downloads *ds, Download *d) {
             curl_easy_setopt(d->easy, CURLOPT_HEADERFUNCTION, http_header_cb) != CURLE_OK ||
             curl_easy_setopt(d->easy, CURLOPT_HEADERDATA, &d->resp) != CURLE_OK ||
             curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, d->resp.error) != CURLE_OK ||
-            curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d) != CURLE_OK)
+            curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d) != CURLE_OK ||
+            /* Fewer, larger writes: a layer is hundreds of megabytes. */
+            curl_easy_setopt(d->easy, CURLOPT_BUFFERSIZE, 512L * 1024L) != CURLE_OK)
                 return -EIO;
         if (curl_multi_add_handle(ds->multi, d->easy) != CURLM_OK)
                 return -EIO;
@@ -279,7 +295,7 @@ static int download_start_transfer(Downloads *ds, Download *d) {
 }
 
 /* Opens the blob's file (resuming what an earlier pull left), hashes what is there, and starts the extractor. */
-static int download_begin(Downloads *ds, Download *d, char **reterr_detail) {
+static int download_begin(Downloads *ds, Download *d) {
         int r;
 
         d->progress->start_usec = now_monotonic_usec();
@@ -330,7 +346,6 @@ static int download_begin(Downloads *ds, Download *d, char **reterr_detail) {
 
         if (d->have == d->req->size)
                 return 0;       /* all there already: verified when it finishes */
-        (void) reterr_detail;
         return download_start_transfer(ds, d);
 }
 
@@ -342,6 +357,10 @@ static int download_finish(Downloads *ds, Download *d, char **reterr_detail) {
         while (flush_pending(d) == 0)
                 (void) poll(&(struct pollfd) { .fd = d->sock[1], .events = POLLOUT }, 1, 1000);
         download_stop_extractor(d);
+        if (d->write_error < 0) {
+                set_detail(reterr_detail, "blob %s: %s", d->req->digest, strerror(-d->write_error));
+                return d->write_error;
+        }
 
         r = sha256_final(d->hash, digest);
         if (r < 0)
@@ -352,12 +371,12 @@ static int download_finish(Downloads *ds, Download *d, char **reterr_detail) {
                            digest);
                 return -STORE_ERR_DIGEST_MISMATCH;
         }
-        if (d->extract_result < 0 || d->extractor_gone) {
+        if (d->extract_result < 0) {
                 if (d->bad_entry)
                         set_detail(reterr_detail, "layer %s: refused entry '%s'", d->req->digest, d->bad_entry);
                 else
                         set_detail(reterr_detail, "layer %s", d->req->digest);
-                return d->extract_result < 0 ? d->extract_result : -EBADMSG;
+                return d->extract_result;
         }
         r = store_blob_write_commit(d->w);
         if (r < 0)
@@ -381,8 +400,15 @@ static int download_failed(Download *d, CURLcode code, long status, char **reter
                            d->req->digest, d->req->size);
                 return -STORE_ERR_DIGEST_MISMATCH;
         }
+        if (d->result == -EIO && d->extractor_gone) {
+                /* The blob's thread ended early: only a write error (a full disk) does that. */
+                download_stop_extractor(d);
+                set_detail(reterr_detail, "blob %s: %s", d->req->digest,
+                           strerror(d->write_error < 0 ? -d->write_error : EIO));
+                return d->write_error < 0 ? d->write_error : -EIO;
+        }
         if (d->result < 0) {
-                set_detail(reterr_detail, "blob %s", d->req->digest);
+                set_detail(reterr_detail, "blob %s: %s", d->req->digest, strerror(-d->result));
                 return d->result;
         }
         if (code != CURLE_OK) {
@@ -455,10 +481,10 @@ static int run(Downloads *ds, char **reterr_detail) {
                 while (next < ds->n && running_now < PARALLEL_MAX) {
                         Download *d = &ds->d[next++];
 
-                        r = download_begin(ds, d, reterr_detail);
+                        r = download_begin(ds, d);
                         if (r < 0) {
-                                if (!*reterr_detail)
-                                        set_detail(reterr_detail, "blob %s", d->req->digest);
+                                if (reterr_detail && !*reterr_detail)
+                                        set_detail(reterr_detail, "blob %s: %s", d->req->digest, strerror(-r));
                                 return r;
                         }
                         if (!d->active) {
@@ -488,8 +514,6 @@ static int run(Downloads *ds, char **reterr_detail) {
                                         (void) curl_easy_pause(d->easy, CURLPAUSE_CONT);
                                 }
                         }
-                        if (d->pending_size > 0 && n_waits < ELEMENTSOF(waits))
-                                waits[n_waits++] = (struct curl_waitfd) { .fd = d->sock[1], .events = CURL_WAIT_POLLOUT };
                 }
                 if (!busy && next >= ds->n)
                         break;
@@ -507,6 +531,14 @@ static int run(Downloads *ds, char **reterr_detail) {
                                 return r;
                 }
                 report(ds, false);
+                /* Wait for curl's sockets, and for the threads of paused transfers to make room: after the
+                 * transfers ran, which is when they pause. */
+                for (size_t i = 0; i < ds->n; i++) {
+                        Download *d = &ds->d[i];
+
+                        if (d->w && !d->finished && d->pending_size > 0 && n_waits < ELEMENTSOF(waits))
+                                waits[n_waits++] = (struct curl_waitfd) { .fd = d->sock[1], .events = CURL_WAIT_POLLOUT };
+                }
                 if (curl_multi_poll(ds->multi, waits, n_waits, timeout_ms, NULL) != CURLM_OK)
                         return -EIO;
         }

@@ -212,8 +212,7 @@ static int registry_get(Registry *reg, const char *url, const char *accept, bool
                 if (r == -EPROTONOSUPPORT)
                         return fail(reg, r, "%s: %s", reg->host, resp->error);
                 if (r < 0)
-                        return fail(reg, r, "cannot reach %s: %s (gave up after %d s without an answer)", reg->host,
-                                    resp->error, FETCH_CONNECT_TIMEOUT_SEC);
+                        return fail(reg, r, "cannot reach %s: %s", reg->host, resp->error);
                 if (resp->status != 401 || answered)
                         return 0;
                 if (!resp->www_authenticate)
@@ -427,9 +426,11 @@ static int layers_download(Registry *reg, StoreImport *imp, json_object *manifes
                            reg->detail);
         for (size_t i = 0; i < k; i++)
                 free(blobs[i].url);
-        if (r == -EACCES || r == -ENOENT) {
+        if ((r == -EACCES || r == -ENOENT) && reg->detail) {
+                _cleanup_free_ char *what = TAKE_PTR(*reg->detail);
                 char note[512];
-                return fail(reg, r, "%s: %s %s", reg->ref->name, strna(*reg->detail),
+
+                return fail(reg, r, "%s: %s%s%s", reg->ref->name, strna(what), r == -EACCES ? " " : "",
                             r == -EACCES ? credentials_note(reg, note, sizeof note) : "");
         }
         return r;

@@ -491,9 +491,25 @@ static bool identity_known(StoreImport *imp, ImageLayer *l) {
         return false;
 }
 
-/* The layer's diff ID and uncompressed size, from its blob: its tree's name. */
-static int layer_identify(StoreImport *imp, ImageLayer *l) {
-        _cleanup_close_ int blob_fd = -EBADF;
+/* The diff IDs the image's config claims: hints only, to skip extracting a layer whose tree the store
+ * already has (what the blob holds is computed all the same). */
+static char **config_diff_ids(StoreImport *imp, const char *config) {
+        _cleanup_(json_object_putp) json_object *c = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        json_object *rootfs;
+        char **ids = NULL;
+
+        if (store_import_open(imp, config, &fd) < 0 || json_parse_fd(fd, STORE_JSON_SIZE_MAX, &c) < 0 ||
+            json_get_object(c, "rootfs", &rootfs) < 0 || json_get_strv(rootfs, "diff_ids", &ids) < 0)
+                return NULL;
+        return ids;
+}
+
+/* The layer's diff ID and uncompressed size (its tree's name), in the same pass as its extraction when the
+ * store does not have the tree yet (as root). */
+static int layer_identify(StoreImport *imp, ImageLayer *l, const char *hint, bool extract, char **reterr_entry) {
+        _cleanup_close_ int blob_fd = -EBADF, tree_fd = -EBADF;
+        _cleanup_free_ char *tree = NULL;
         char diff_id[DIGEST_STRING_MAX];
         int r;
 
@@ -502,7 +518,17 @@ static int layer_identify(StoreImport *imp, ImageLayer *l) {
         r = store_import_open(imp, l->digest, &blob_fd);
         if (r < 0)
                 return r;
-        r = layer_diff_id(blob_fd, diff_id, &l->uncompressed_size);
+        if (extract && !(hint && digest_is_valid(hint) && store_layer_exists(imp->store, hint))) {
+                r = store_import_tree_begin(imp, &tree, &tree_fd);
+                if (r < 0)
+                        return r;
+                r = layer_unpack_stream(blob_fd_reader, &blob_fd, tree_fd, LAYER_UNPACK_CHOWN|LAYER_UNPACK_DEVICES,
+                                        diff_id, &l->uncompressed_size, reterr_entry);
+                if (r < 0)
+                        return r;
+                r = store_import_tree_finish(imp, tree, l->digest, diff_id, l->uncompressed_size);
+        } else
+                r = layer_diff_id(blob_fd, diff_id, &l->uncompressed_size);
         if (r < 0)
                 return r;
         free(l->diff_id);
@@ -532,6 +558,7 @@ static int extract_layer(StoreImport *imp, const ImageLayer *l, char **reterr_en
 int store_import_commit(StoreImport *imp, const char *manifest_digest, ImageFormat format, char *const *names,
                         char **ret_id, char **reterr_entry) {
         _cleanup_(image_record_freep) ImageRecord *rec = NULL;
+        _cleanup_strv_free_ char **hints = NULL;
         Store *s = imp->store;
         bool extract = geteuid() == 0;
         int r;
@@ -565,10 +592,12 @@ int store_import_commit(StoreImport *imp, const char *manifest_digest, ImageForm
         /* Every layer's diff ID: a tree serves the same layer whether it came compressed or not. Sizes are
          * the uncompressed ones, so the same image counts the same whatever form it came in. */
         rec->size = 0;
+        hints = config_diff_ids(imp, rec->config);
         for (size_t i = 0; i < rec->n_layers; i++) {
-                r = layer_identify(imp, &rec->layers[i]);
+                r = layer_identify(imp, &rec->layers[i], i < strv_length(hints) ? hints[i] : NULL, extract,
+                                   reterr_entry);
                 if (r < 0) {
-                        if (IN_SET(r, -EBADMSG, -STORE_ERR_ARCHIVE_DAMAGED) && reterr_entry) {
+                        if (IN_SET(r, -EBADMSG, -STORE_ERR_ARCHIVE_DAMAGED) && reterr_entry && !*reterr_entry) {
                                 free(*reterr_entry);
                                 *reterr_entry = strdup(rec->layers[i].digest);
                         }

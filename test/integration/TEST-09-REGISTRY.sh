@@ -261,6 +261,19 @@ assert_eq "$(rocket fetch -q --insecure-options=http docker://127.0.0.1:5006/tes
 rocket image verify
 [ "$(grep -c '"GET /v2/test/big/blobs/sha256:[0-9a-f]* HTTP/1.1" 206' "$reg/plain.log")" -ge 2 ]
 
+# --- Debian's own nginx, pushed to the registry, run straight from it, answers on its port.
+debs=/var/cache/rocket-test/debs
+[ -d "$debs" ] || { echo "no $debs: run .ci/install-deps.sh (it downloads Debian's nginx packages)"; exit 1; }
+bash "$fixtures/mknginx.sh" "$debs" "$fx/busybox" "$fx/nginx"
+push "oci:$fx/nginx:latest" docker://127.0.0.1:5000/debian/nginx:1.22
+export ROCKET_DIR=$fx/store
+rocket run --name=nginx --insecure-options=http --port=8080:80 docker://127.0.0.1:5000/debian/nginx:1.22 \
+        >"$fx/nginx.log" 2>&1 &
+wait_until "curl -s http://127.0.0.1:8080/ | grep -q \"hello from Debian's nginx\"" 60
+assert_in "debian/nginx:1.22" "$(rocket list)"
+rocket stop nginx >/dev/null
+wait_until "! rocket list --no-legend | grep -q '^[^ ]* *nginx .*running'" 30
+
 # --- ACIs over HTTPS, by URL and through appc meta discovery (on the page of the name, or of a level up).
 export ROCKET_DIR=$fx/store-aci
 echo "127.0.0.1 aci.test" >>/etc/hosts
@@ -307,6 +320,8 @@ assert_fails_with 1 "aci.test answered HTTP 404 for https://aci.test/images/aci.
 assert_fails_with 1 "--insecure-options=http" rocket fetch http://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci
 assert_fails_with 1 "No image is named 'nodomain'" rocket run nodomain
 assert_fails_with 1 "No image is named 'aci.test/busybox:2.0'" rocket fetch --pull-policy=never aci.test/busybox:2.0
+assert_fails_with 1 "the pull policy is 'never'" \
+        rocket fetch --pull-policy=never https://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci
 
 # --- Members of group rocket may pull; others may not.
 export ROCKET_DIR=/var/lib/rocket

@@ -127,6 +127,7 @@ boot_host() {
                 --bind-ro="$work/etc/machine-id:/etc/machine-id" \
                 --bind-ro=/etc/alternatives --bind-ro=/etc/ssl \
                 --bind-ro="$testdir:/run/rocket-test" \
+                $([ -d /var/cache/rocket-test ] && echo --bind-ro=/var/cache/rocket-test) \
                 -b systemd.firstboot=off systemd.mask=console-getty.service \
                 systemd.mask=getty.target systemd.mask=systemd-networkd-wait-online.service >"$work/boot.log" 2>&1 </dev/null &
         nspawn_pid=$!
