@@ -142,6 +142,13 @@ static void *extractor_thread(void *userdata) {
         if (d->extract_result < 0 && d->write_error == 0)
                 while (extractor_read(d, buf, sizeof buf) > 0)
                         ;
+        /* On disk before it is published, in this thread rather than the one driving the transfers. */
+        if (d->write_error == 0) {
+                if (fsync(d->w->fd) < 0)
+                        d->write_error = -errno;
+                else
+                        d->w->synced = true;
+        }
         /* Nothing more is read: the sender sees EPIPE from now on. */
         (void) shutdown(d->sock[0], SHUT_RDWR);
         return NULL;

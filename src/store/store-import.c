@@ -397,7 +397,7 @@ int store_blob_write_commit(StoreBlobWrite *w) {
         StoreImport *imp = w->imp;
         int r;
 
-        if (fchmod(w->fd, 0444) < 0 || fsync(w->fd) < 0)
+        if (fchmod(w->fd, 0444) < 0 || (!w->synced && fsync(w->fd) < 0))
                 return -errno;
         if (!strv_contains(imp->staged, digest_hex(w->digest))) {
                 if (renameat(w->dir_fd, w->name, imp->staging_fd, digest_hex(w->digest)) < 0)

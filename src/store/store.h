@@ -174,6 +174,7 @@ typedef struct StoreBlobWrite {
         uint64_t offset;        /* bytes already there from an interrupted pull */
         bool shared;            /* the resumable partial file (kept if not committed) */
         bool done;              /* committed or discarded */
+        bool synced;            /* the writer fsync()ed it already (in its own thread) */
 } StoreBlobWrite;
 
 int store_blob_write_begin(StoreImport *imp, const char *digest, StoreBlobWrite **ret);

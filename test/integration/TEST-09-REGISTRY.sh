@@ -274,6 +274,28 @@ assert_in "debian/nginx:1.22" "$(rocket list)"
 rocket stop nginx >/dev/null
 wait_until "! rocket list --no-legend | grep -q '^[^ ]* *nginx .*running'" 30
 
+# --- The proxy in http_proxy is used, as libcurl reads it.
+python3 "$fixtures/http-proxy.py" 3128 2>"$reg/proxy.log" &
+pids+=($!)
+wait_until "curl -s -o /dev/null http://127.0.0.1:3128/"
+export ROCKET_DIR=$fx/store-proxy
+assert_eq "$(http_proxy=http://127.0.0.1:3128 rocket fetch -q --insecure-options=http \
+        docker://127.0.0.1:5000/test/app:1)" "$(jq -r '.manifests[0].digest' "$fx/app/index.json")"
+grep -q "proxied GET http://127.0.0.1:5000/v2/test/app/manifests/1" "$reg/proxy.log"
+grep -q "proxied GET http://127.0.0.1:5000/v2/test/app/blobs/" "$reg/proxy.log"
+rocket image verify
+
+# --- A full disk: one line naming the blob and the reason, the store as it was.
+mkdir -p "$fx/small"
+mount -t tmpfs -o size=16m tmpfs "$fx/small"
+export ROCKET_DIR=$fx/small/rocket
+rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/busybox:1 >/dev/null
+assert_fails_with 1 "No space left on device" rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/big:1
+rocket image verify
+assert_eq "$(rocket image list --no-legend | wc -l)" 1
+rocket image gc >/dev/null
+umount "$fx/small"
+
 # --- ACIs over HTTPS, by URL and through appc meta discovery (on the page of the name, or of a level up).
 export ROCKET_DIR=$fx/store-aci
 echo "127.0.0.1 aci.test" >>/etc/hosts
