@@ -111,8 +111,8 @@ int image_fetch_parse_policy(const char *where, const char *s, PullPolicy *ret) 
         return 0;
 }
 
-static int pull(RocketContext *ctx _unused_, Store *s, const char *image, const ImageRef *ref,
-                const ImageFetchArgs *fa, char *const *names, char **ret_id) {
+static int pull(Store *s, const char *image, const ImageRef *ref, const ImageFetchArgs *fa, char *const *names,
+                char **ret_id) {
         _cleanup_(pull_progress_freep) PullProgress *progress = NULL;
         _cleanup_free_ char *detail = NULL;
         FetchOptions o = {
@@ -167,12 +167,14 @@ int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const Imag
 
                 /* Not in the store: an appc name is discovered, as rkt did. */
                 r = store_image_resolve(s, ref->name, ret_id);
+                if (r >= 0)
+                        return 0;
                 if (r != -ENOENT || (fa && fa->policy == PULL_NEVER) || image_ref_discovery(ref->name, &discovery) < 0)
                         return rocket_image_resolve(s, ref->name, ret_id);
-                return pull(ctx, s, image, discovery, fa, names, ret_id);
+                return pull(s, image, discovery, fa, names, ret_id);
         }
         if (IN_SET(ref->type, IMAGE_REF_DOCKER, IMAGE_REF_HTTPS))
-                return pull(ctx, s, image, ref, fa, names, ret_id);
+                return pull(s, image, ref, fa, names, ret_id);
 
         r = image_import(s, ref, names, ret_id, &detail);
         if (r < 0)

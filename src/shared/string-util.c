@@ -2,6 +2,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,4 +274,17 @@ int parse_boolean(const char *s) {
         if (streq(s, "0") || streq(s, "no") || streq(s, "false") || streq(s, "off"))
                 return 0;
         return -EINVAL;
+}
+
+int detail_printf(char **reterr, int error, const char *fmt, ...) {
+        va_list ap;
+
+        if (!reterr)
+                return error;
+        free(*reterr);
+        va_start(ap, fmt);
+        if (vasprintf(reterr, fmt, ap) < 0)
+                *reterr = NULL;
+        va_end(ap);
+        return error;
 }

@@ -34,6 +34,10 @@ int strv_join(char *const *l, const char *separator, char **ret);
 int strv_split(const char *s, const char *separators, char ***ret);
 
 /* Names of pods, apps and volumes: 1..63 of [a-z0-9-], starting and ending alphanumeric. */
+/* Replaces *reterr (if reterr is not NULL) with the formatted text, and returns error: for the reterr_detail
+ * sentences that say what went wrong. */
+int detail_printf(char **reterr, int error, const char *fmt, ...) _printf_(3, 4);
+
 bool name_is_valid(const char *s) _pure_;
 /* Pod names and hostnames: what systemd-machined takes as a machine name, a hostname of dot-separated
  * labels of letters, digits and inner hyphens, 64 characters at the most. */

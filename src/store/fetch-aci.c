@@ -19,20 +19,6 @@
 #define DISCOVERY_PAGE_MAX (1U << 20)
 #define SIGNATURE_MAX (64U << 10)
 
-static int fail(char **reterr, int error, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **reterr, int error, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return error;
-}
-
 typedef struct Template {
         char *prefix;
         char *url;
@@ -169,9 +155,9 @@ int aci_discover(HttpClient *c, const char *name, const char *version, const cha
                         return -ENOMEM;
                 r = http_get(c, url, host, "text/html", NULL, false, DISCOVERY_PAGE_MAX, &resp);
                 if (r == -ECONNABORTED)
-                        return fail(reterr_detail, r, "discovery of %s: TLS with %s failed: %s", name, host, resp.error);
+                        return detail_printf(reterr_detail, r, "discovery of %s: TLS with %s failed: %s", name, host, resp.error);
                 if (r < 0 && r != -EFBIG)
-                        return fail(reterr_detail, r, "discovery of %s: cannot reach %s: %s", name, host, resp.error);
+                        return detail_printf(reterr_detail, r, "discovery of %s: cannot reach %s: %s", name, host, resp.error);
                 if (r >= 0 && resp.status == 200) {
                         r = meta_templates(resp.body ?: "", resp.size, "ac-discovery", &t, &n);
                         if (r < 0)
@@ -203,7 +189,7 @@ int aci_discover(HttpClient *c, const char *name, const char *version, const cha
                 /* None here: the next level up the name, until the domain alone has been asked. */
                 slash = strrchr(path, '/');
                 if (!slash)
-                        return fail(reterr_detail, -ENOENT, "discovery of %s found no ac-discovery template for it "
+                        return detail_printf(reterr_detail, -ENOENT, "discovery of %s found no ac-discovery template for it "
                                     "(asked %s://%s?ac-discovery=1 and every level up to its domain)", name,
                                     http_scheme(c), name);
                 *slash = 0;
@@ -263,7 +249,7 @@ static int download_file(HttpClient *c, const char *url, int dir_fd, const char 
                 curl_url_cleanup(u);
         }
         if (!host) {
-                r = fail(reterr_detail, -EINVAL, "invalid URL %s", url);
+                r = detail_printf(reterr_detail, -EINVAL, "invalid URL %s", url);
                 goto finish;
         }
         fd = openat(dir_fd, name, O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC|O_NOFOLLOW, 0600);
@@ -285,12 +271,12 @@ static int download_file(HttpClient *c, const char *url, int dir_fd, const char 
         code = curl_easy_perform(e);
         (void) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp.status);
         if (sink.size > max)
-                r = fail(reterr_detail, -EFBIG, "%s is larger than %" PRIu64 " bytes", url, max);
+                r = detail_printf(reterr_detail, -EFBIG, "%s is larger than %" PRIu64 " bytes", url, max);
         else if (code == CURLE_HTTP_RETURNED_ERROR)
-                r = fail(reterr_detail, resp.status == 404 ? -ENOENT : resp.status == 401 || resp.status == 403 ?
+                r = detail_printf(reterr_detail, resp.status == 404 ? -ENOENT : resp.status == 401 || resp.status == 403 ?
                          -EACCES : -EPROTO, "%s answered HTTP %ld for %s", host, resp.status, url);
         else if (code != CURLE_OK)
-                r = fail(reterr_detail, http_curl_to_errno(code), "cannot download %s: %s", url,
+                r = detail_printf(reterr_detail, http_curl_to_errno(code), "cannot download %s: %s", url,
                          isempty(resp.error) ? curl_easy_strerror(code) : resp.error);
         else
                 r = 0;
@@ -337,7 +323,7 @@ int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *
                         return -ENOMEM;
         }
         if (!startswith(aci_url, "https://") && !(o->insecure & FETCH_INSECURE_HTTP))
-                return fail(reterr_detail, -EPROTONOSUPPORT, "%s is not HTTPS (--insecure-options=http allows it)",
+                return detail_printf(reterr_detail, -EPROTONOSUPPORT, "%s is not HTTPS (--insecure-options=http allows it)",
                             aci_url);
 
         r = tempname_make("aci", &tmp);

@@ -73,20 +73,6 @@ typedef struct Downloads {
         uint64_t progress_usec;
 } Downloads;
 
-static int set_detail(char **reterr, const char *fmt, ...) _printf_(2, 3);
-static int set_detail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return 0;
-        free(*reterr);
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return 0;
-}
-
 static ssize_t extractor_read(void *userdata, void *buf, size_t size) {
         Download *d = userdata;
         ssize_t n;
@@ -113,8 +99,10 @@ static ssize_t extractor_read(void *userdata, void *buf, size_t size) {
          * every transfer. */
         if (n > 0) {
                 int r = sha256_update(d->hash, buf, (size_t) n);
-                if (r < 0)
+                if (r < 0) {
+                        d->write_error = r;
                         return r;
+                }
                 for (ssize_t off = 0; off < n; ) {
                         ssize_t k = write(d->w->fd, (const char *) buf + off, (size_t) (n - off));
                         if (k < 0) {
@@ -131,7 +119,6 @@ static ssize_t extractor_read(void *userdata, void *buf, size_t size) {
 
 static void *extractor_thread(void *userdata) {
         Download *d = userdata;
-
         char buf[64 * 1024];
 
         d->extract_result = layer_unpack_stream(extractor_read, d, d->tree_fd,
@@ -365,7 +352,7 @@ static int download_finish(Downloads *ds, Download *d, char **reterr_detail) {
                 (void) poll(&(struct pollfd) { .fd = d->sock[1], .events = POLLOUT }, 1, 1000);
         download_stop_extractor(d);
         if (d->write_error < 0) {
-                set_detail(reterr_detail, "blob %s: %s", d->req->digest, strerror(-d->write_error));
+                detail_printf(reterr_detail, 0, "blob %s: %s", d->req->digest, strerror(-d->write_error));
                 return d->write_error;
         }
 
@@ -374,15 +361,15 @@ static int download_finish(Downloads *ds, Download *d, char **reterr_detail) {
                 return r;
         if (!streq(digest, d->req->digest)) {
                 store_blob_write_discard(d->w);
-                set_detail(reterr_detail, "blob %s: the registry sent content whose digest is %s", d->req->digest,
+                detail_printf(reterr_detail, 0, "blob %s: the registry sent content whose digest is %s", d->req->digest,
                            digest);
                 return -STORE_ERR_DIGEST_MISMATCH;
         }
         if (d->extract_result < 0) {
                 if (d->bad_entry)
-                        set_detail(reterr_detail, "layer %s: refused entry '%s'", d->req->digest, d->bad_entry);
+                        detail_printf(reterr_detail, 0, "layer %s: refused entry '%s'", d->req->digest, d->bad_entry);
                 else
-                        set_detail(reterr_detail, "layer %s", d->req->digest);
+                        detail_printf(reterr_detail, 0, "layer %s", d->req->digest);
                 return d->extract_result;
         }
         r = store_blob_write_commit(d->w);
@@ -403,27 +390,27 @@ static int download_finish(Downloads *ds, Download *d, char **reterr_detail) {
 
 static int download_failed(Download *d, CURLcode code, long status, char **reterr_detail) {
         if (d->result == -EFBIG) {
-                set_detail(reterr_detail, "blob %s: the registry sent more than its %" PRIu64 " bytes",
+                detail_printf(reterr_detail, 0, "blob %s: the registry sent more than its %" PRIu64 " bytes",
                            d->req->digest, d->req->size);
                 return -STORE_ERR_DIGEST_MISMATCH;
         }
         if (d->result == -EIO && d->extractor_gone) {
                 /* The blob's thread ended early: only a write error (a full disk) does that. */
                 download_stop_extractor(d);
-                set_detail(reterr_detail, "blob %s: %s", d->req->digest,
+                detail_printf(reterr_detail, 0, "blob %s: %s", d->req->digest,
                            strerror(d->write_error < 0 ? -d->write_error : EIO));
                 return d->write_error < 0 ? d->write_error : -EIO;
         }
         if (d->result < 0) {
-                set_detail(reterr_detail, "blob %s: %s", d->req->digest, strerror(-d->result));
+                detail_printf(reterr_detail, 0, "blob %s: %s", d->req->digest, strerror(-d->result));
                 return d->result;
         }
         if (code != CURLE_OK) {
-                set_detail(reterr_detail, "blob %s: %s", d->req->digest,
+                detail_printf(reterr_detail, 0, "blob %s: %s", d->req->digest,
                            isempty(d->resp.error) ? curl_easy_strerror(code) : d->resp.error);
                 return http_curl_to_errno(code);
         }
-        set_detail(reterr_detail, "blob %s: the registry answered HTTP %ld", d->req->digest, status);
+        detail_printf(reterr_detail, 0, "blob %s: the registry answered HTTP %ld", d->req->digest, status);
         switch (status) {
         case 401:
         case 403:
@@ -491,7 +478,7 @@ static int run(Downloads *ds, char **reterr_detail) {
                         r = download_begin(ds, d);
                         if (r < 0) {
                                 if (reterr_detail && !*reterr_detail)
-                                        set_detail(reterr_detail, "blob %s: %s", d->req->digest, strerror(-r));
+                                        detail_printf(reterr_detail, 0, "blob %s: %s", d->req->digest, strerror(-r));
                                 return r;
                         }
                         if (!d->active) {

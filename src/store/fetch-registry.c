@@ -24,7 +24,6 @@
 #define ACCEPT_MANIFESTS MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST
 #define LAYERS_MAX 512
 
-
 typedef struct Registry {
         const ImageRef *ref;
         const FetchOptions *o;
@@ -45,27 +44,13 @@ static void registry_done(Registry *reg) {
         credentials_done(&reg->creds);
 }
 
-static int fail(Registry *reg, int error, const char *fmt, ...) _printf_(3, 4);
-static int fail(Registry *reg, int error, const char *fmt, ...) {
-        va_list ap;
-
-        if (reg->detail) {
-                free(*reg->detail);
-                va_start(ap, fmt);
-                if (vasprintf(reg->detail, fmt, ap) < 0)
-                        *reg->detail = NULL;
-                va_end(ap);
-        }
-        return error;
-}
-
 static int lookup_credentials(Registry *reg) {
         int r;
 
         if (reg->creds.user)
-                return 1;       /* given (a login) */
+                return 1;       /* given (a login), or found before */
         if (reg->creds_looked_up)
-                return reg->creds.user ? 1 : 0;
+                return 0;
         reg->creds_looked_up = true;
         r = credentials_find(reg->ref->registry, &reg->creds);
         if (r > 0)
@@ -120,10 +105,10 @@ static int get_token(Registry *reg, const AuthChallenge *ch) {
         int r;
 
         if (!ch->realm)
-                return fail(reg, -EPROTO, "%s asked for a token without saying where from (no realm)", reg->host);
+                return detail_printf(reg->detail, -EPROTO, "%s asked for a token without saying where from (no realm)", reg->host);
         r = url_host(ch->realm, &realm_host);
         if (r < 0)
-                return fail(reg, -EPROTO, "%s named an invalid token realm '%s'", reg->host, ch->realm);
+                return detail_printf(reg->detail, -EPROTO, "%s named an invalid token realm '%s'", reg->host, ch->realm);
         /* No repository (a login): a token for the registry itself, as docker login asks. */
         if (reg->ref->repository && asprintf(&scope, "repository:%s:pull", reg->ref->repository) < 0)
                 return -ENOMEM;
@@ -142,23 +127,23 @@ static int get_token(Registry *reg, const AuthChallenge *ch) {
         r = http_get(reg->http, url, realm_host, "application/json", basic.user ? &basic : NULL, false,
                      STORE_JSON_SIZE_MAX, &resp);
         if (r < 0) {
-                r = fail(reg, r, "cannot reach the token service %s: %s", realm_host, resp.error);
+                r = detail_printf(reg->detail, r, "cannot reach the token service %s: %s", realm_host, resp.error);
                 goto finish;
         }
         if (IN_SET(resp.status, 401, 403)) {
-                r = fail(reg, -EACCES, "the token service %s refused access to %s (HTTP %ld) %s", realm_host,
+                r = detail_printf(reg->detail, -EACCES, "the token service %s refused access to %s (HTTP %ld) %s", realm_host,
                          reg->ref->repository ?: reg->ref->registry, resp.status,
                          credentials_note(reg, note, sizeof note));
                 goto finish;
         }
         if (resp.status != 200) {
-                r = fail(reg, -EPROTO, "the token service %s answered HTTP %ld", realm_host, resp.status);
+                r = detail_printf(reg->detail, -EPROTO, "the token service %s answered HTTP %ld", realm_host, resp.status);
                 goto finish;
         }
         r = json_parse_strict(resp.body ?: "", resp.size, &j);
         if (r < 0 || ((json_get_string(j, "token", &token) < 0 || isempty(token)) &&
                       (json_get_string(j, "access_token", &token) < 0 || isempty(token)))) {
-                r = fail(reg, -EPROTO, "the token service %s sent no token", realm_host);
+                r = detail_printf(reg->detail, -EPROTO, "the token service %s sent no token", realm_host);
                 goto finish;
         }
         free(reg->auth.bearer);
@@ -178,7 +163,7 @@ static int authenticate(Registry *reg, const char *challenge) {
 
         r = auth_challenge_parse(challenge, &ch);
         if (r < 0)
-                return fail(reg, -EACCES, "%s requires authentication (HTTP 401) with a challenge rocket cannot read",
+                return detail_printf(reg->detail, -EACCES, "%s requires authentication (HTTP 401) with a challenge rocket cannot read",
                             reg->host);
         r = lookup_credentials(reg);
         if (r < 0)
@@ -187,14 +172,14 @@ static int authenticate(Registry *reg, const char *challenge) {
                 return get_token(reg, &ch);
         if (strcasecmp(ch.scheme, "Basic") == 0) {
                 if (!reg->creds.user || reg->auth.user)
-                        return fail(reg, -EACCES, "%s refused access to %s (HTTP 401) %s", reg->host,
+                        return detail_printf(reg->detail, -EACCES, "%s refused access to %s (HTTP 401) %s", reg->host,
                                     reg->ref->repository ?: reg->ref->registry,
                                     credentials_note(reg, note, sizeof note));
                 reg->auth.user = strdup(reg->creds.user);
                 reg->auth.password = strdup(reg->creds.password);
                 return reg->auth.user && reg->auth.password ? 0 : -ENOMEM;
         }
-        return fail(reg, -EACCES, "%s asks for '%s' authentication, which rocket does not speak", reg->host, ch.scheme);
+        return detail_printf(reg->detail, -EACCES, "%s asks for '%s' authentication, which rocket does not speak", reg->host, ch.scheme);
 }
 
 /* A GET (or HEAD) against the registry, authenticating once if it asks to. */
@@ -206,17 +191,17 @@ static int registry_get(Registry *reg, const char *url, const char *accept, bool
         for (;;) {
                 r = http_get(reg->http, url, reg->host, accept, &reg->auth, head, max, resp);
                 if (r == -EFBIG)
-                        return fail(reg, r, "%s sent more than %zu bytes for %s", reg->host, max, url);
+                        return detail_printf(reg->detail, r, "%s sent more than %zu bytes for %s", reg->host, max, url);
                 if (r == -ECONNABORTED)
-                        return fail(reg, r, "TLS with %s failed: %s", reg->host, resp->error);
+                        return detail_printf(reg->detail, r, "TLS with %s failed: %s", reg->host, resp->error);
                 if (r == -EPROTONOSUPPORT)
-                        return fail(reg, r, "%s: %s", reg->host, resp->error);
+                        return detail_printf(reg->detail, r, "%s: %s", reg->host, resp->error);
                 if (r < 0)
-                        return fail(reg, r, "cannot reach %s: %s", reg->host, resp->error);
+                        return detail_printf(reg->detail, r, "cannot reach %s: %s", reg->host, resp->error);
                 if (resp->status != 401 || answered)
                         return 0;
                 if (!resp->www_authenticate)
-                        return fail(reg, -EACCES, "%s answered HTTP 401 without saying how to authenticate",
+                        return detail_printf(reg->detail, -EACCES, "%s answered HTTP 401 without saying how to authenticate",
                                     reg->host);
                 r = authenticate(reg, resp->www_authenticate);
                 if (r < 0)
@@ -231,14 +216,14 @@ static int status_error(Registry *reg, long status, const char *what) {
         switch (status) {
         case 401:
         case 403:
-                return fail(reg, -EACCES, "%s refused access to %s (HTTP %ld) %s", reg->host, what, status,
+                return detail_printf(reg->detail, -EACCES, "%s refused access to %s (HTTP %ld) %s", reg->host, what, status,
                             credentials_note(reg, note, sizeof note));
         case 404:
-                return fail(reg, -ENOENT, "%s has no %s (manifest unknown)", reg->host, what);
+                return detail_printf(reg->detail, -ENOENT, "%s has no %s (manifest unknown)", reg->host, what);
         case 429:
-                return fail(reg, -EBUSY, "%s keeps answering 'too many requests' for %s", reg->host, what);
+                return detail_printf(reg->detail, -EBUSY, "%s keeps answering 'too many requests' for %s", reg->host, what);
         default:
-                return fail(reg, -EPROTO, "%s answered HTTP %ld for %s", reg->host, status, what);
+                return detail_printf(reg->detail, -EPROTO, "%s answered HTTP %ld for %s", reg->host, status, what);
         }
 }
 
@@ -294,24 +279,24 @@ static int get_manifest(Registry *reg, const char *reference, const char *expect
         /* The kind first: a schema 1 manifest's digest covers its payload without the signatures. */
         r = json_parse_strict(resp.body ?: "", resp.size, &m);
         if (r < 0 || !json_object_is_type(m, json_type_object))
-                return fail(reg, -EBADMSG, "the manifest of %s is not valid JSON", what);
+                return detail_printf(reg->detail, -EBADMSG, "the manifest of %s is not valid JSON", what);
         *ret_kind = manifest_kind(resp.content_type, m);
         if (*ret_kind == MANIFEST_SCHEMA1)
-                return fail(reg, -EMEDIUMTYPE, "%s is a Docker schema 1 manifest, which rocket refuses "
+                return detail_printf(reg->detail, -EMEDIUMTYPE, "%s is a Docker schema 1 manifest, which rocket refuses "
                             "(deprecated and unverifiable); push the image again with a current docker or skopeo",
                             what);
         if (*ret_kind == MANIFEST_UNKNOWN)
-                return fail(reg, -EMEDIUMTYPE, "%s has a manifest of unknown type '%s'", what,
+                return detail_printf(reg->detail, -EMEDIUMTYPE, "%s has a manifest of unknown type '%s'", what,
                             strna(resp.content_type));
         r = sha256_data(resp.body ?: "", resp.size, digest);
         if (r < 0)
                 return r;
         if (expected && !streq(expected, digest))
-                return fail(reg, -STORE_ERR_DIGEST_MISMATCH, "manifest of %s: the registry sent content whose digest is %s, not %s",
+                return detail_printf(reg->detail, -STORE_ERR_DIGEST_MISMATCH, "manifest of %s: the registry sent content whose digest is %s, not %s",
                             what, digest, expected);
         if (!expected && resp.docker_content_digest && digest_is_valid(resp.docker_content_digest) &&
             !streq(resp.docker_content_digest, digest))
-                return fail(reg, -STORE_ERR_DIGEST_MISMATCH, "manifest of %s: content digest %s differs from the %s the registry announced",
+                return detail_printf(reg->detail, -STORE_ERR_DIGEST_MISMATCH, "manifest of %s: content digest %s differs from the %s the registry announced",
                             what, digest, resp.docker_content_digest);
         strcpy(ret_digest, digest);
         *ret_body = TAKE_PTR(resp.body);
@@ -329,7 +314,7 @@ static int index_pick(Registry *reg, json_object *index, char ret_digest[static 
         size_t n;
 
         if (json_get_array(index, "manifests", &manifests) < 0)
-                return fail(reg, -EBADMSG, "the index of %s has no manifest list", reg->ref->name);
+                return detail_printf(reg->detail, -EBADMSG, "the index of %s has no manifest list", reg->ref->name);
         n = json_object_array_length(manifests);
         for (size_t i = 0; i < n; i++) {
                 json_object *m = json_object_array_get_idx(manifests, i), *platform;
@@ -337,7 +322,7 @@ static int index_pick(Registry *reg, json_object *index, char ret_digest[static 
                 char *p;
 
                 if (json_get_string(m, "digest", &digest) < 0 || !digest_is_valid(digest))
-                        return fail(reg, -EBADMSG, "the index of %s has an entry without a valid digest",
+                        return detail_printf(reg->detail, -EBADMSG, "the index of %s has an entry without a valid digest",
                                     reg->ref->name);
                 if (json_get_object(m, "platform", &platform) < 0)
                         continue;
@@ -357,7 +342,7 @@ static int index_pick(Registry *reg, json_object *index, char ret_digest[static 
         }
         if (strv_join(offered, ", ", &list) < 0)
                 return -ENOMEM;
-        return fail(reg, -ENOENT, "%s has no image for %s/%s%s%s (it has: %s)", reg->ref->name, want_os, want_arch,
+        return detail_printf(reg->detail, -ENOENT, "%s has no image for %s/%s%s%s (it has: %s)", reg->ref->name, want_os, want_arch,
                     reg->o->variant ? "/" : "", strempty(reg->o->variant), isempty(list) ? "nothing" : list);
 }
 
@@ -381,7 +366,7 @@ static int get_small_blob(Registry *reg, StoreImport *imp, const char *digest) {
         if (r < 0)
                 return r;
         if (!streq(got, digest))
-                return fail(reg, -STORE_ERR_DIGEST_MISMATCH, "blob %s: the registry sent content whose digest is %s",
+                return detail_printf(reg->detail, -STORE_ERR_DIGEST_MISMATCH, "blob %s: the registry sent content whose digest is %s",
                             digest, got);
         return 0;
 }
@@ -394,10 +379,10 @@ static int layers_download(Registry *reg, StoreImport *imp, json_object *manifes
         int r;
 
         if (json_get_array(manifest, "layers", &layers) < 0)
-                return fail(reg, -EBADMSG, "the manifest of %s has no layer list", reg->ref->name);
+                return detail_printf(reg->detail, -EBADMSG, "the manifest of %s has no layer list", reg->ref->name);
         n = json_object_array_length(layers);
         if (n > LAYERS_MAX)
-                return fail(reg, -E2BIG, "the manifest of %s has %zu layers", reg->ref->name, n);
+                return detail_printf(reg->detail, -E2BIG, "the manifest of %s has %zu layers", reg->ref->name, n);
         blobs = calloc(MAX(n, 1u), sizeof *blobs);
         progress = calloc(MAX(n, 1u), sizeof *progress);
         if (!blobs || !progress)
@@ -410,7 +395,7 @@ static int layers_download(Registry *reg, StoreImport *imp, json_object *manifes
 
                 if (json_get_string(l, "digest", &digest) < 0 || !digest_is_valid(digest) ||
                     json_get_int64(l, "size", &size) < 0 || size < 0 || (uint64_t) size > STORE_BLOB_SIZE_MAX)
-                        return fail(reg, -EBADMSG, "the manifest of %s has an invalid layer descriptor",
+                        return detail_printf(reg->detail, -EBADMSG, "the manifest of %s has an invalid layer descriptor",
                                     reg->ref->name);
                 for (size_t j = 0; j < k; j++)
                         dup = dup || streq(blobs[j].digest, digest);
@@ -430,7 +415,7 @@ static int layers_download(Registry *reg, StoreImport *imp, json_object *manifes
                 _cleanup_free_ char *what = TAKE_PTR(*reg->detail);
                 char note[512];
 
-                return fail(reg, r, "%s: %s%s%s", reg->ref->name, strna(what), r == -EACCES ? " " : "",
+                return detail_printf(reg->detail, r, "%s: %s%s%s", reg->ref->name, strna(what), r == -EACCES ? " " : "",
                             r == -EACCES ? credentials_note(reg, note, sizeof note) : "");
         }
         return r;
@@ -471,7 +456,7 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
                 if (r != -ENOENT)
                         return r;
                 if (o->policy == PULL_NEVER)
-                        return fail(&reg, -ENOENT, "%s is not in the store and the pull policy is 'never'", ref->name);
+                        return detail_printf(reg.detail, -ENOENT, "%s is not in the store and the pull policy is 'never'", ref->name);
         }
 
         r = http_client_new(o->insecure, &reg.http);
@@ -498,7 +483,7 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
                 if (r < 0)
                         return r;
                 if (kind != MANIFEST_IMAGE)
-                        return fail(&reg, -EMEDIUMTYPE, "the index of %s points at another index", ref->name);
+                        return detail_printf(reg.detail, -EMEDIUMTYPE, "the index of %s points at another index", ref->name);
         }
 
         r = store_import_begin(s, &imp);
@@ -511,7 +496,7 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
 
         if (json_get_object(manifest, "config", &config) < 0 || json_get_string(config, "digest", &config_digest) < 0 ||
             !digest_is_valid(config_digest))
-                return fail(&reg, -EBADMSG, "the manifest of %s has no valid config descriptor", ref->name);
+                return detail_printf(reg.detail, -EBADMSG, "the manifest of %s has no valid config descriptor", ref->name);
         r = get_small_blob(&reg, imp, config_digest);
         if (r < 0)
                 return r;
@@ -527,7 +512,7 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
         r = store_import_commit(imp, digest, IMAGE_FORMAT_REGISTRY, all, ret_id, &entry);
         if (r < 0) {
                 if (entry)
-                        return fail(&reg, r, "%s: '%s'", ref->name, entry);
+                        return detail_printf(reg.detail, r, "%s: '%s'", ref->name, entry);
                 return r;
         }
         return 0;
