@@ -6,13 +6,13 @@ set -euo pipefail
 build_pkgs=(
         build-essential meson ninja-build pkg-config clang
         libsystemd-dev libseccomp-dev libcap-dev libarchive-dev libssl-dev
-        libjson-c-dev libcurl4-openssl-dev libxml2-dev libinih-dev
+        libjson-c-dev libcurl4-openssl-dev libxml2-dev libgpgme-dev libinih-dev
         xsltproc docbook-xsl docbook-xml
         dbus-daemon libpam-modules
 )
 run_pkgs=(
         systemd systemd-container dbus util-linux iproute2 kmod
-        containernetworking-plugins iptables
+        containernetworking-plugins iptables gpg gpg-agent
 )
 test_pkgs=(
         busybox-static umoci skopeo zstd xz-utils bzip2 gzip tar

@@ -162,6 +162,23 @@ int isolation_parse_cpu(const char *where, const char *s, uint64_t *ret_milli) {
         return 0;
 }
 
+static const struct {
+        const char *name;
+        InsecureOption value;
+} insecure_table[] = {
+        { "none", 0 },
+        { "http", INSECURE_HTTP },
+        { "image", INSECURE_IMAGE },
+        { "tls", INSECURE_TLS },
+        { "pubkey", INSECURE_PUBKEY },
+        { "capabilities", INSECURE_CAPABILITIES },
+        { "paths", INSECURE_PATHS },
+        { "seccomp", INSECURE_SECCOMP },
+        { "all-fetch", INSECURE_ALL_FETCH },
+        { "all-run", INSECURE_ALL_RUN },
+        { "all", INSECURE_ALL_FETCH | INSECURE_ALL_RUN },
+};
+
 int isolation_parse_insecure(const char *where, const char *s, InsecureOption *ret) {
         _cleanup_strv_free_ char **parts = NULL;
         InsecureOption o = 0;
@@ -169,28 +186,31 @@ int isolation_parse_insecure(const char *where, const char *s, InsecureOption *r
         if (strv_split(s, ",", &parts) < 0)
                 return log_oom();
         STRV_FOREACH(p, parts) {
-                if (streq(*p, "seccomp"))
-                        o |= INSECURE_SECCOMP;
-                else if (streq(*p, "capabilities"))
-                        o |= INSECURE_CAPABILITIES;
-                else if (streq(*p, "paths"))
-                        o |= INSECURE_PATHS;
-                else if (streq(*p, "tls"))
-                        o |= INSECURE_TLS;
-                else if (streq(*p, "http"))
-                        o |= INSECURE_HTTP;
-                else if (streq(*p, "all-run"))
-                        o |= INSECURE_SECCOMP | INSECURE_CAPABILITIES | INSECURE_PATHS;
-                else if (streq(*p, "all-fetch"))
-                        o |= INSECURE_TLS | INSECURE_HTTP;
-                else if (streq(*p, "all"))
-                        o |= INSECURE_SECCOMP | INSECURE_CAPABILITIES | INSECURE_PATHS | INSECURE_TLS | INSECURE_HTTP;
-                else if (!streq(*p, "none"))
-                        return log_usage("%s: unknown insecure option '%s' (seccomp, capabilities, paths, tls, http, "
-                                         "all-run, all-fetch, all).", where, *p);
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(insecure_table); i++)
+                        if (streq(*p, insecure_table[i].name))
+                                break;
+                if (i >= ELEMENTSOF(insecure_table))
+                        return log_usage("%s: unknown insecure option '%s' (none, http, image, tls, pubkey, capabilities, "
+                                         "paths, seccomp, all-fetch, all-run, all).", where, *p);
+                o |= insecure_table[i].value;
         }
         *ret = o;
         return 0;
+}
+
+int isolation_insecure_to_string(InsecureOption o, char **ret) {
+        _cleanup_strv_free_ char **names = NULL;
+
+        /* The single values only, in the table's order. */
+        for (size_t i = 1; i < ELEMENTSOF(insecure_table); i++)
+                if (__builtin_popcount((unsigned) insecure_table[i].value) == 1 && (o & insecure_table[i].value) &&
+                    strv_extend(&names, insecure_table[i].name) < 0)
+                        return -ENOMEM;
+        if (!names)
+                return (*ret = strdup("none")) ? 0 : -ENOMEM;
+        return strv_join(names, ",", ret);
 }
 
 /* "@rocket-default" and friends into names the executor understands (seccomp-util.h). */

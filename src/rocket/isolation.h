@@ -16,6 +16,10 @@ typedef enum InsecureOption {
         INSECURE_PATHS = 1 << 2,
         INSECURE_TLS = 1 << 3,          /* fetching: no certificate verification */
         INSECURE_HTTP = 1 << 4,         /* fetching: plain HTTP */
+        INSECURE_IMAGE = 1 << 5,        /* fetching: no signature verification */
+        INSECURE_PUBKEY = 1 << 6,       /* trust: keys over plain HTTP or unverified TLS */
+        INSECURE_ALL_FETCH = INSECURE_IMAGE | INSECURE_TLS | INSECURE_HTTP | INSECURE_PUBKEY,
+        INSECURE_ALL_RUN = INSECURE_SECCOMP | INSECURE_CAPABILITIES | INSECURE_PATHS,
 } InsecureOption;
 
 typedef struct IsolationArgs {
@@ -37,8 +41,10 @@ int isolation_parse_seccomp(const char *where, const char *s);
 /* --memory: "256M", "1G", "16Mi" (k8s-style), bytes. --cpu: "500m" or "2" (CPUs). */
 int isolation_parse_memory(const char *where, const char *s, uint64_t *ret);
 int isolation_parse_cpu(const char *where, const char *s, uint64_t *ret_milli);
-/* --insecure-options: "seccomp,capabilities,paths,tls,http" (also "all-run", "all-fetch", "all", "none"). */
+/* --insecure-options, rkt's values: "none,http,image,tls,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all". */
 int isolation_parse_insecure(const char *where, const char *s, InsecureOption *ret);
+/* The values set in o, comma-separated ("none" for none). */
+int isolation_insecure_to_string(InsecureOption o, char **ret);
 
 /* The app's final settings: its own options over the pod's defaults over the image's isolators over the
  * secure defaults, with insecure options switching defaults off. image_isolators are "NAME=JSON". */

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+
+#include "fs-util.h"
 #include "image-ref.h"
 #include "import.h"
 #include "log.h"
@@ -81,6 +84,7 @@ void image_fetch_args_done(ImageFetchArgs *a) {
         free(a->os);
         free(a->arch);
         free(a->variant);
+        free(a->signature);
 }
 
 int image_fetch_parse_platform(const char *where, const char *s, ImageFetchArgs *a) {
@@ -118,7 +122,8 @@ static int pull(Store *s, const char *image, const ImageRef *ref, const ImageFet
         FetchOptions o = {
                 .policy = fa ? fa->policy : PULL_NEW,
                 .insecure = (fa && fa->insecure & INSECURE_TLS ? FETCH_INSECURE_TLS : 0) |
-                            (fa && fa->insecure & INSECURE_HTTP ? FETCH_INSECURE_HTTP : 0),
+                            (fa && fa->insecure & INSECURE_HTTP ? FETCH_INSECURE_HTTP : 0) |
+                            (fa && fa->insecure & INSECURE_IMAGE ? FETCH_INSECURE_IMAGE : 0),
                 .os = fa ? fa->os : NULL,
                 .arch = fa ? fa->arch : NULL,
                 .variant = fa ? fa->variant : NULL,
@@ -152,7 +157,7 @@ static int pull(Store *s, const char *image, const ImageRef *ref, const ImageFet
 int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const ImageFetchArgs *fa, char *const *names,
                      char **ret_id) {
         _cleanup_(image_ref_freep) ImageRef *ref = NULL;
-        _cleanup_free_ char *detail = NULL;
+        _cleanup_free_ char *detail = NULL, *signer = NULL;
         int r;
 
         r = image_ref_parse(image, &ref);
@@ -176,9 +181,32 @@ int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const Imag
         if (IN_SET(ref->type, IMAGE_REF_DOCKER, IMAGE_REF_HTTPS))
                 return pull(s, image, ref, fa, names, ret_id);
 
+        if (fa && fa->signature) {
+                _cleanup_free_ char *sig = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                size_t size;
+
+                if (ref->type != IMAGE_REF_ACI)
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                               "--signature= checks ACI files; '%s' is not one.", image);
+                r = read_full_file_at(AT_FDCWD, fa->signature, 64 * 1024, &sig, &size);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read signature '%s': %m", fa->signature);
+                fd = open(ref->path, O_RDONLY|O_CLOEXEC);
+                if (fd < 0)
+                        return log_error_errno(errno, "Cannot import '%s': %m", image);
+                r = aci_verify(fd, NULL, sig, size, &signer, &detail);
+                if (r < 0)
+                        return log_error_errno(r, "Refusing image '%s': %s.", image, strna(detail));
+        }
         r = image_import(s, ref, names, ret_id, &detail);
         if (r < 0)
                 return log_import_error(image, r, detail);
+        if (signer) {
+                r = store_image_set_signer(s, *ret_id, signer);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to record who signed %s: %m", *ret_id);
+        }
         log_debug("Imported '%s' as %s.", image, *ret_id);
         return 0;
 }

@@ -16,6 +16,7 @@ typedef struct ImageFetchArgs {
         PullPolicy policy;
         InsecureOption insecure;
         char *os, *arch, *variant;
+        char *signature;        /* --signature=FILE: a local ACI's detached signature, checked */
         bool quiet;
 } ImageFetchArgs;
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "isolation.h"
 #include "log.h"
 #include "rocket.h"
 #include "verb-all.h"
@@ -25,6 +26,7 @@ static const Verb verbs[] = {
         { "fetch", verb_fetch, "Pull or import images into the store and print their IDs" },
         { "login", verb_login, "Keep credentials for a registry" },
         { "logout", verb_logout, "Remove the credentials for a registry" },
+        { "trust", verb_trust, "Trust keys to sign images; list and remove them" },
         { "image", verb_image, "Manage images: list, rm, cat-manifest, inspect, export, render, gc, verify" },
         { "version", verb_version, "Print version, features and default stage1" },
         { "help", verb_help_cmd, "Show this help" },
@@ -62,6 +64,7 @@ enum {
         ARG_DIR,
         ARG_DEBUG,
         ARG_LOG_TARGET,
+        ARG_INSECURE,
 };
 
 /* Returns 1 to go on with a verb, 0 when done (--help, --version), < 0 on error. */
@@ -72,6 +75,7 @@ static int parse_argv(int argc, char *argv[], RocketContext *ctx) {
                 { "dir", required_argument, NULL, ARG_DIR },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+                { "insecure-options", required_argument, NULL, ARG_INSECURE },
                 {}
         };
         const char *e;
@@ -106,6 +110,14 @@ static int parse_argv(int argc, char *argv[], RocketContext *ctx) {
                         ctx->debug = true;
                         log_set_max_level(LOG_DEBUG);
                         break;
+                case ARG_INSECURE: {
+                        InsecureOption o;
+                        int r = isolation_parse_insecure("--insecure-options", optarg, &o);
+                        if (r < 0)
+                                return r;
+                        ctx->insecure |= o;
+                        break;
+                }
                 case ARG_LOG_TARGET: {
                         LogTarget t = log_target_from_string(optarg);
                         if (t < 0)

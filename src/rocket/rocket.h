@@ -9,6 +9,7 @@ typedef struct RocketContext RocketContext;
 struct RocketContext {
         char *dir;              /* --dir= / $ROCKET_DIR, default ROCKET_DEFAULT_DIR */
         bool debug;
+        unsigned insecure;      /* InsecureOption bits of the global --insecure-options (rkt's form) */
 };
 
 /* Prints the usage of a verb: "Usage: rocket VERB SYNOPSIS", the summary, then the option lines. */

@@ -8,6 +8,7 @@ int verb_version(int argc, char *argv[], RocketContext *ctx);
 int verb_fetch(int argc, char *argv[], RocketContext *ctx);
 int verb_login(int argc, char *argv[], RocketContext *ctx);
 int verb_logout(int argc, char *argv[], RocketContext *ctx);
+int verb_trust(int argc, char *argv[], RocketContext *ctx);
 int verb_image(int argc, char *argv[], RocketContext *ctx);
 int verb_run(int argc, char *argv[], RocketContext *ctx);
 int verb_prepare(int argc, char *argv[], RocketContext *ctx);

@@ -26,7 +26,9 @@ static void help(void) {
                "                         (ask the registry; the default)\n"
                "     --platform=OS/ARCH[/VARIANT]  The image to pick from a multi-platform index\n"
                "     --arch=ARCH         The same, for this OS\n"
-               "     --insecure-options=tls,http  Skip TLS verification, allow plain HTTP\n"
+               "     --insecure-options=image,tls,http,...  Skip signature or TLS verification,\n"
+               "                         allow plain HTTP\n"
+               "     --signature=FILE    Check a local ACI against this detached signature\n"
                "  -q --quiet             Print no progress\n");
 }
 
@@ -36,6 +38,7 @@ enum {
         ARG_PLATFORM,
         ARG_ARCH,
         ARG_INSECURE,
+        ARG_SIGNATURE,
 };
 
 typedef struct FetchArgs {
@@ -65,6 +68,10 @@ static int parse_option(int option, const char *arg, void *userdata) {
                 return a->fa.arch ? 0 : log_oom();
         case ARG_INSECURE:
                 return isolation_parse_insecure("fetch", arg, &a->fa.insecure);
+        case ARG_SIGNATURE:
+                free(a->fa.signature);
+                a->fa.signature = strdup(arg);
+                return a->fa.signature ? 0 : log_oom();
         case 'q':
                 a->fa.quiet = true;
                 return 0;
@@ -81,6 +88,7 @@ int verb_fetch(int argc, char *argv[], RocketContext *ctx) {
                 { "platform", required_argument, NULL, ARG_PLATFORM },
                 { "arch", required_argument, NULL, ARG_ARCH },
                 { "insecure-options", required_argument, NULL, ARG_INSECURE },
+                { "signature", required_argument, NULL, ARG_SIGNATURE },
                 { "quiet", no_argument, NULL, 'q' },
                 {}
         };
@@ -96,11 +104,16 @@ int verb_fetch(int argc, char *argv[], RocketContext *ctx) {
                 r = log_usage("fetch: no IMAGE given.");
                 goto finish;
         }
+        if (a.fa.signature && argc - optind > 1) {
+                r = log_usage("fetch: --signature= needs exactly one IMAGE.");
+                goto finish;
+        }
         if (a.names && argc - optind > 1) {
                 r = log_usage("fetch: --name= needs exactly one IMAGE.");
                 goto finish;
         }
 
+        a.fa.insecure |= ctx->insecure;
         r = rocket_store_open(ctx, STORE_CREATE, &s);
         if (r < 0)
                 goto finish;

@@ -180,7 +180,8 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
                     json_add_int64(o, "size", (int64_t) rec->size) < 0 ||
                     json_add_int64(o, "layers", (int64_t) rec->n_layers) < 0 ||
                     json_add_int64(o, "importTime", (int64_t) rec->import_usec) < 0 ||
-                    json_add_int64(o, "lastUsed", (int64_t) rec->last_used_usec) < 0)
+                    json_add_int64(o, "lastUsed", (int64_t) rec->last_used_usec) < 0 ||
+                    (rec->signer ? json_add_string(o, "signedBy", rec->signer) : json_object_object_add(o, "signedBy", NULL)) < 0)
                         goto oom;
                 STRV_FOREACH(name, rec->names)
                         if (json_object_array_add(nm, json_object_new_string(*name)) < 0)
@@ -382,7 +383,9 @@ static int image_inspect(int argc, char *argv[], RocketContext *ctx) {
         r = image_config_to_json(cfg, &o);
         if (r < 0)
                 return log_oom();
-        if (json_add_string(o, "id", rec->id) < 0)
+        /* Whether, and by which key, a signature was verified when it came in. */
+        if (json_add_string(o, "id", rec->id) < 0 ||
+            (rec->signer ? json_add_string(o, "signedBy", rec->signer) : json_object_object_add(o, "signedBy", NULL)) < 0)
                 return log_oom();
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY|JSON_C_TO_STRING_NOSLASHESCAPE));
         return 0;

@@ -9,6 +9,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "string-util.h"
+#include "rocket.h"
 #include "verb-all.h"
 
 static void help_login(void) {
@@ -143,7 +144,7 @@ static int auth_file(const char *verb, const LoginArgs *a, char **ret) {
         return r < 0 ? log_oom() : 0;
 }
 
-int verb_login(int argc, char *argv[], RocketContext *ctx _unused_) {
+int verb_login(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "username", required_argument, NULL, 'u' },
@@ -163,6 +164,7 @@ int verb_login(int argc, char *argv[], RocketContext *ctx _unused_) {
                 return r;
         if (argc - optind != 1)
                 return log_usage("login: give exactly one REGISTRY.");
+        a.insecure |= ctx->insecure;
         r = registry_arg("login", argv[optind], &registry);
         if (r < 0)
                 return r;

@@ -66,8 +66,10 @@ static void help(const char *verb) {
                "     --dns-search=DOMAIN  --dns-opt=OPTION  --dns-domain=DOMAIN\n"
                "                          The pod's resolv.conf search, options and domain\n"
                "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts (host: the host's)\n"
-               "     --insecure-options=seccomp,capabilities,paths,tls,http\n"
-               "                          Switch secure defaults off on purpose (tls, http: for pulls)\n"
+               "     --insecure-options=none|image|tls|http|pubkey|capabilities|paths|seccomp|\n"
+               "                        all-fetch|all-run|all,...\n"
+               "                          Switch secure defaults off on purpose (image, tls, http:\n"
+               "                          for fetching)\n"
                "     --pull-policy=new|never|update\n"
                "                          Pull docker:// images missing from the store (new, the\n"
                "                          default), never, or ask the registry for a newer one\n"
@@ -862,6 +864,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = parse_args(verb, argc, argv, &pa);
         if (r <= 0)
                 return r;
+        pa.insecure |= ctx->insecure;
         if (prepare && lfds.n > 0)
                 return log_usage("prepare: sockets are passed to 'rocket run' or 'run-prepared', not prepare.");
         (void) sd_notify(false, "STATUS=Preparing the pod");

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "isolation.h"
 #include "log.h"
 #include "rocket.h"
 #include "verb-all.h"
@@ -22,11 +23,12 @@ static void help(void) {
         printf("Usage: rocket version\n\nPrint the version, compiled-in features and the default stage1.\n");
 }
 
-int verb_version(int argc, char *argv[], RocketContext *ctx _unused_) {
+int verb_version(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
+        _cleanup_free_ char *insecure = NULL;
         int r;
 
         r = verb_parse_options("version", argc, argv, options, help, NULL, NULL);
@@ -39,5 +41,10 @@ int verb_version(int argc, char *argv[], RocketContext *ctx _unused_) {
         printf("Features: %s\n", features);
         printf("Default stage1: %s\n", ROCKET_STAGE1_DEFAULT);
         printf("Data directory: %s\n", ROCKET_DEFAULT_DIR);
+        r = isolation_insecure_to_string(ctx->insecure, &insecure);
+        if (r < 0)
+                return log_oom();
+        /* What the global --insecure-options (rkt's form) switches off for the verbs given after it. */
+        printf("Insecure options: %s\n", insecure);
         return 0;
 }

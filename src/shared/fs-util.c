@@ -289,3 +289,12 @@ int opendir_at(int dir_fd, const char *path, DIR **ret) {
         *ret = d;
         return 0;
 }
+
+int fd_reopen_read(int fd) {
+        char path[sizeof("/proc/self/fd/") + 12];
+        int r;
+
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        r = open(path, O_RDONLY|O_CLOEXEC);
+        return r < 0 ? -errno : r;
+}

@@ -32,6 +32,9 @@ int open_mkdir_at(int dir_fd, const char *path, mode_t mode);
 /* A unique name "prefix.XXXXXXXXXXXXXXXX" for temp files and directories. */
 int tempname_make(const char *prefix, char **ret);
 
+/* A new open file description of fd's file, read-only, with an offset of its own (through /proc/self/fd). */
+int fd_reopen_read(int fd);
+
 /* Copies everything from in_fd to out_fd. */
 int copy_bytes(int in_fd, int out_fd, uint64_t max, uint64_t *ret_copied);
 

@@ -15,6 +15,7 @@
 #include "import.h"
 #include "log.h"
 #include "string-util.h"
+#include "trust-keys.h"
 
 #define DISCOVERY_PAGE_MAX (1U << 20)
 #define SIGNATURE_MAX (64U << 10)
@@ -136,8 +137,10 @@ static int render(const char *tmpl, const char *const vars[][2], size_t n_vars, 
         return 0;
 }
 
-int aci_discover(HttpClient *c, const char *name, const char *version, const char *os, const char *arch,
-                 char **ret_aci_url, char **ret_asc_url, char **reterr_detail) {
+/* The templates of the given kind on the first page up name's path that has one for name (its prefix matches),
+ * as appc's meta discovery walks. */
+static int discover_walk(HttpClient *c, const char *name, const char *kind, Template **ret, size_t *ret_n,
+                         char **reterr_detail) {
         _cleanup_free_ char *path = strdup(name);
 
         if (!path)
@@ -146,7 +149,7 @@ int aci_discover(HttpClient *c, const char *name, const char *version, const cha
                 _cleanup_(http_response_done) HttpResponse resp = {};
                 _cleanup_free_ char *url = NULL, *host = NULL;
                 Template *t = NULL;
-                size_t n = 0;
+                size_t n = 0, k = 0;
                 char *slash;
                 int r;
 
@@ -155,45 +158,92 @@ int aci_discover(HttpClient *c, const char *name, const char *version, const cha
                         return -ENOMEM;
                 r = http_get(c, url, host, "text/html", NULL, false, DISCOVERY_PAGE_MAX, &resp);
                 if (r == -ECONNABORTED)
-                        return detail_printf(reterr_detail, r, "discovery of %s: TLS with %s failed: %s", name, host, resp.error);
+                        return detail_printf(reterr_detail, r, "discovery of %s: TLS with %s failed: %s", name, host,
+                                             resp.error);
                 if (r < 0 && r != -EFBIG)
-                        return detail_printf(reterr_detail, r, "discovery of %s: cannot reach %s: %s", name, host, resp.error);
+                        return detail_printf(reterr_detail, r, "discovery of %s: cannot reach %s: %s", name, host,
+                                             resp.error);
                 if (r >= 0 && resp.status == 200) {
-                        r = meta_templates(resp.body ?: "", resp.size, "ac-discovery", &t, &n);
+                        r = meta_templates(resp.body ?: "", resp.size, kind, &t, &n);
                         if (r < 0)
                                 return r;
                 }
+                /* Keep those whose prefix is name's. */
                 for (size_t i = 0; i < n; i++) {
-                        const char *const vars_aci[][2] = {
-                                { "name", name }, { "version", version }, { "os", os }, { "arch", arch },
-                                { "ext", "aci" },
-                        };
-                        const char *const vars_asc[][2] = {
-                                { "name", name }, { "version", version }, { "os", os }, { "arch", arch },
-                                { "ext", "aci.asc" },
-                        };
-                        _cleanup_free_ char *aci = NULL, *asc = NULL;
-
-                        if (!startswith(name, t[i].prefix))
-                                continue;
-                        if (render(t[i].url, vars_aci, ELEMENTSOF(vars_aci), &aci) < 0 ||
-                            render(t[i].url, vars_asc, ELEMENTSOF(vars_asc), &asc) < 0)
-                                continue;
-                        templates_free(t, n);
-                        log_debug("Discovered %s at %s.", name, aci);
-                        *ret_aci_url = TAKE_PTR(aci);
-                        *ret_asc_url = TAKE_PTR(asc);
+                        if (startswith(name, t[i].prefix)) {
+                                Template tmp = t[k];
+                                t[k++] = t[i];
+                                t[i] = tmp;
+                        }
+                }
+                for (size_t i = k; i < n; i++) {
+                        free(t[i].prefix);
+                        free(t[i].url);
+                }
+                if (k > 0) {
+                        *ret = t;
+                        *ret_n = k;
                         return 0;
                 }
-                templates_free(t, n);
+                free(t);
                 /* None here: the next level up the name, until the domain alone has been asked. */
                 slash = strrchr(path, '/');
                 if (!slash)
-                        return detail_printf(reterr_detail, -ENOENT, "discovery of %s found no ac-discovery template for it "
-                                    "(asked %s://%s?ac-discovery=1 and every level up to its domain)", name,
-                                    http_scheme(c), name);
+                        return detail_printf(reterr_detail, -ENOENT, "discovery of %s found no %s template for it "
+                                             "(asked %s://%s?ac-discovery=1 and every level up to its domain)", name,
+                                             kind, http_scheme(c), name);
                 *slash = 0;
         }
+}
+
+int aci_discover(HttpClient *c, const char *name, const char *version, const char *os, const char *arch,
+                 char **ret_aci_url, char **ret_asc_url, char **reterr_detail) {
+        const char *const vars_aci[][2] = {
+                { "name", name }, { "version", version }, { "os", os }, { "arch", arch }, { "ext", "aci" },
+        };
+        const char *const vars_asc[][2] = {
+                { "name", name }, { "version", version }, { "os", os }, { "arch", arch }, { "ext", "aci.asc" },
+        };
+        Template *t = NULL;
+        size_t n = 0;
+        int r;
+
+        r = discover_walk(c, name, "ac-discovery", &t, &n, reterr_detail);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *aci = NULL, *asc = NULL;
+
+                if (render(t[i].url, vars_aci, ELEMENTSOF(vars_aci), &aci) < 0 ||
+                    render(t[i].url, vars_asc, ELEMENTSOF(vars_asc), &asc) < 0)
+                        continue;
+                templates_free(t, n);
+                log_debug("Discovered %s at %s.", name, aci);
+                *ret_aci_url = TAKE_PTR(aci);
+                *ret_asc_url = TAKE_PTR(asc);
+                return 0;
+        }
+        templates_free(t, n);
+        return detail_printf(reterr_detail, -ENOENT, "discovery of %s found only templates it cannot fill", name);
+}
+
+int aci_discover_pubkeys(HttpClient *c, const char *prefix, char ***ret_urls, char **reterr_detail) {
+        _cleanup_strv_free_ char **urls = NULL;
+        Template *t = NULL;
+        size_t n = 0;
+        int r;
+
+        r = discover_walk(c, prefix, "ac-discovery-pubkeys", &t, &n, reterr_detail);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (!strv_contains(urls, t[i].url) && strv_extend(&urls, t[i].url) < 0) {
+                        templates_free(t, n);
+                        return -ENOMEM;
+                }
+        templates_free(t, n);
+        *ret_urls = TAKE_PTR(urls);
+        return 0;
 }
 
 typedef struct FileSink {
@@ -287,6 +337,29 @@ finish:
         return r;
 }
 
+int aci_verify(int fd, const char *name, const void *sig, size_t sig_size, char **ret_signer, char **reterr_detail) {
+        _cleanup_free_ char *manifest_name = NULL, *detail = NULL;
+        TrustDirs dirs = trust_dirs_default();
+        int r;
+
+        if (!name) {
+                r = aci_file_name(fd, &manifest_name);
+                if (r < 0)
+                        return detail_printf(reterr_detail, r, "cannot read its manifest's name to check its signature");
+                name = manifest_name;
+        }
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        r = trust_verify_detached(&dirs, name, fd, sig, sig_size, ret_signer, &detail);
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        if (r < 0)
+                return detail_printf(reterr_detail, r, "%s: %s; --insecure-options=image fetches it unverified", name,
+                                     strna(detail));
+        log_debug("ACI %s: signature by trusted key %s.", name, *ret_signer);
+        return 0;
+}
+
 /* appc spells some architectures as the kernel does (appc spec, "Architectures"). */
 static const char *appc_arch(const char *oci) {
         static const char *const map[][2] = {
@@ -302,7 +375,7 @@ static const char *appc_arch(const char *oci) {
 int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *names, char **ret_id,
              char **reterr_detail) {
         _cleanup_(http_client_freep) HttpClient *c = NULL;
-        _cleanup_free_ char *aci_url = NULL, *asc_url = NULL, *tmp = NULL, *path = NULL, *asc_tmp = NULL;
+        _cleanup_free_ char *aci_url = NULL, *asc_url = NULL, *tmp = NULL, *path = NULL, *asc_tmp = NULL, *signer = NULL;
         _cleanup_(image_ref_freep) ImageRef *local = NULL;
         bool have_asc = false;
         int r;
@@ -340,6 +413,31 @@ int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *
         if (r < 0)
                 log_debug_errno(r, "No signature at %s: %m", asc_url);
 
+        /* Images from the network carry a signature by a key trusted for their name, unless told not to. */
+        if (!(o->insecure & FETCH_INSECURE_IMAGE)) {
+                _cleanup_free_ char *sig = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                size_t sig_size;
+
+                if (!have_asc) {
+                        r = detail_printf(reterr_detail, -ENOKEY, "%s has no signature (%s); "
+                                          "--insecure-options=image fetches it unverified", aci_url, asc_url);
+                        goto finish;
+                }
+                r = read_full_file_at(s->tmp_fd, asc_tmp, SIGNATURE_MAX, &sig, &sig_size);
+                if (r < 0)
+                        goto finish;
+                fd = openat(s->tmp_fd, tmp, O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
+                if (fd < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+                r = aci_verify(fd, ref->type == IMAGE_REF_DISCOVERY ? ref->name : NULL, sig, sig_size, &signer,
+                               reterr_detail);
+                if (r < 0)
+                        goto finish;
+        }
+
         local = calloc(1, sizeof *local);
         if (!local || asprintf(&local->path, "%s/tmp/%s", s->path, tmp) < 0) {
                 r = -ENOMEM;
@@ -347,6 +445,11 @@ int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *
         }
         local->type = IMAGE_REF_ACI;
         r = image_import(s, local, names, ret_id, reterr_detail);
+        if (r >= 0 && signer) {
+                r = store_image_set_signer(s, *ret_id, signer);
+                if (r < 0)
+                        goto finish;
+        }
         if (r >= 0 && have_asc) {
                 r = store_image_set_signature(s, *ret_id, s->tmp_fd, asc_tmp);
                 if (r < 0)

@@ -20,6 +20,7 @@
 typedef enum FetchInsecure {
         FETCH_INSECURE_TLS = 1 << 0,    /* no certificate verification */
         FETCH_INSECURE_HTTP = 1 << 1,   /* plain HTTP */
+        FETCH_INSECURE_IMAGE = 1 << 2,  /* no signature verification */
 } FetchInsecure;
 
 typedef struct HttpClient {

@@ -46,8 +46,13 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
  * one, and imported. */
 int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *names, char **ret_id,
              char **reterr_detail);
+/* Verifies an ACI file against its detached signature with the keys trusted for its name (name NULL: the
+ * name its manifest gives). *ret_signer: the signing key's fingerprint. */
+int aci_verify(int fd, const char *name, const void *sig, size_t sig_size, char **ret_signer, char **reterr_detail);
 int aci_discover(HttpClient *c, const char *name, const char *version, const char *os, const char *arch,
                  char **ret_aci_url, char **ret_asc_url, char **reterr_detail);
+/* The key URLs of prefix's ac-discovery-pubkeys meta tags. */
+int aci_discover_pubkeys(HttpClient *c, const char *prefix, char ***ret_urls, char **reterr_detail);
 
 /* Checks user/password against registry's /v2/ endpoint, as a pull would authenticate. */
 int registry_login_check(const char *registry, const char *user, const char *password, FetchInsecure insecure,

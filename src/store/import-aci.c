@@ -250,6 +250,50 @@ static int aci_to_oci_config(json_object *aci, json_object **ret) {
         return 0;
 }
 
+int aci_file_name(int fd, char **ret) {
+        _cleanup_(json_object_putp) json_object *aci = NULL;
+        _cleanup_(archive_read_freep) struct archive *a = NULL;
+        _cleanup_close_ int copy = -EBADF;
+        const char *name;
+        int r;
+
+        /* Its own offset: the caller's fd is read again afterwards. */
+        copy = fd_reopen_read(fd);
+        if (copy < 0)
+                return copy;
+        r = archive_open_fd(copy, &a);
+        if (r < 0)
+                return r;
+        for (;;) {
+                _cleanup_free_ char *entry = NULL, *text = NULL;
+                struct archive_entry *e;
+                la_int64_t sz;
+
+                r = archive_next_entry(a, &e, &entry, NULL);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EBADMSG;
+                if (!streq(entry, "manifest"))
+                        continue;
+                sz = archive_entry_size(e);
+                if (sz <= 0 || sz > (la_int64_t) STORE_JSON_SIZE_MAX)
+                        return -EBADMSG;
+                text = malloc((size_t) sz + 1);
+                if (!text)
+                        return -ENOMEM;
+                if (archive_read_data(a, text, (size_t) sz) != sz)
+                        return -EBADMSG;
+                r = json_parse_strict(text, (size_t) sz, &aci);
+                if (r < 0)
+                        return r;
+                if (json_get_string(aci, "name", &name) < 0 || !image_name_is_valid(name))
+                        return -EBADMSG;
+                *ret = strdup(name);
+                return *ret ? 0 : -ENOMEM;
+        }
+}
+
 int import_aci(StoreImport *imp, Store *s, const ImageRef *ref, char ***names, char **ret_manifest,
                char **reterr_detail) {
         _cleanup_(json_object_putp) json_object *aci = NULL, *cfg = NULL, *m = NULL;

@@ -26,6 +26,9 @@ int import_aci(StoreImport *imp, Store *s, const ImageRef *ref, char ***names, c
 /* This machine's architecture as OCI spells it ("amd64", "arm64", …). */
 const char *oci_host_arch(void) _pure_;
 
+/* The name an ACI file's manifest gives (the prefix its signature is checked against). */
+int aci_file_name(int fd, char **ret);
+
 /* Helpers shared by the importers. */
 int archive_open_fd(int fd, struct archive **ret);
 /* A BlobReadFunc over the current entry's data; -STORE_ERR_ARCHIVE_DAMAGED where the stream breaks. */

@@ -27,6 +27,7 @@ ImageRecord *image_record_free(ImageRecord *r) {
         free(r->id);
         free(r->config);
         free(r->aci_manifest);
+        free(r->signer);
         for (size_t i = 0; i < r->n_layers; i++) {
                 free(r->layers[i].digest);
                 free(r->layers[i].media_type);
@@ -336,6 +337,23 @@ static int image_load_with_refs(Store *s, const char *id, char **names, char **i
                 return r;
         rec->removed = faccessat(s->images_fd, file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
 
+        /* Who signed it, when a signature was verified as it came in. */
+        r = record_file_name(id, ".signer", file);
+        if (r < 0)
+                return r;
+        {
+                _cleanup_free_ char *signer = NULL;
+
+                r = read_file_or_empty_at(s->images_fd, file, 256, &signer);
+                if (r < 0)
+                        return r;
+                for (char *c = signer; c && *c; c++)
+                        if (*c == '\n')
+                                *c = 0;
+                if (!isempty(signer))
+                        rec->signer = TAKE_PTR(signer);
+        }
+
         for (size_t i = 0; names && names[i]; i++)
                 if (streq(ids[i], id)) {
                         r = strv_extend(&rec->names, names[i]);
@@ -587,7 +605,7 @@ int store_image_remove(Store *s, const char *id) {
                 return r;
         if (unlinkat(s->images_fd, file, 0) < 0)
                 return -errno;
-        for (const char *const *suffix = (const char *const[]) { ".used", ".removed", ".asc", NULL }; *suffix; suffix++) {
+        for (const char *const *suffix = (const char *const[]) { ".used", ".removed", ".asc", ".signer", NULL }; *suffix; suffix++) {
                 r = record_file_name(id, *suffix, file);
                 if (r < 0)
                         return r;
@@ -606,6 +624,19 @@ int store_image_set_signature(Store *s, const char *id, int dir_fd, const char *
         if (fchmodat(dir_fd, name, 0444, 0) < 0)
                 return -errno;
         return renameat(dir_fd, name, s->images_fd, file) < 0 ? -errno : 0;
+}
+
+int store_image_set_signer(Store *s, const char *id, const char *signer) {
+        _cleanup_free_ char *text = NULL;
+        char file[DIGEST_STRING_MAX + 16];
+        int r;
+
+        r = record_file_name(id, ".signer", file);
+        if (r < 0)
+                return r;
+        if (asprintf(&text, "%s\n", signer) < 0)
+                return -ENOMEM;
+        return write_file_atomic_at(s->images_fd, file, text, strlen(text), 0644);
 }
 
 int store_image_mark_removed(Store *s, const char *id) {

@@ -9,6 +9,7 @@
  *   images/sha256-HEX.json    image records; HEX is the digest of the image's OCI manifest = its ID
  *   images/sha256-HEX.used    its mtime is when a pod last used the image
  *   images/sha256-HEX.asc     the detached OpenPGP signature an ACI came with, if any
+ *   images/sha256-HEX.signer  the fingerprint of the key whose signature was verified when it came in
  *   refs/NAME                 "sha256:HEX\n": name → image ID ('/' and '%' in NAME %-escaped)
  *   tmp/                      imports in progress; everything here is garbage once gc holds the lock
  *
@@ -109,6 +110,7 @@ typedef struct ImageRecord {
         uint64_t last_used_usec;        /* from the .used file; import time if never used */
         char **names;           /* refs pointing at it, filled by store_image_load() */
         bool removed;           /* removed by the user while pods used it: goes once they are gone */
+        char *signer;           /* fingerprint of the key whose signature was verified, or "policy:TYPE" */
 } ImageRecord;
 
 ImageRecord *image_record_free(ImageRecord *r);
@@ -128,6 +130,8 @@ int store_image_remove(Store *s, const char *id);
  * removes it once they are gone (its keep list no longer names it), whatever the grace period. */
 int store_image_mark_removed(Store *s, const char *id);
 int store_image_touch(Store *s, const char *id);
+/* Records who signed the image (a key fingerprint), as verified when it came in. */
+int store_image_set_signer(Store *s, const char *id, const char *signer);
 /* Keeps the ACI signature dir_fd/name (moved) beside the image's record. */
 int store_image_set_signature(Store *s, const char *id, int dir_fd, const char *name);
 

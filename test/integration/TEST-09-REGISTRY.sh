@@ -328,17 +328,18 @@ pids+=($!)
 mkdir -p /etc/rocket/certs.d/aci.test
 cp "$reg/ca.crt" /etc/rocket/certs.d/aci.test/
 wait_until "curl -s --cacert $reg/ca.crt -o /dev/null https://aci.test/"
-id=$(rocket fetch -q https://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci)
+# Transport only here (TEST-10 checks signatures): unsigned, and a .asc that is none.
+id=$(rocket fetch -q --insecure-options=image https://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci)
 [ -s "$ROCKET_DIR/store/images/sha256-${id#sha256:}.asc" ]
 assert_in "aci.test/busybox:1.0" "$(rocket image list)"
 rocket image rm "$id"
 [ ! -e "$ROCKET_DIR/store/images/sha256-${id#sha256:}.asc" ]
-assert_eq "$(rocket fetch -q aci.test/busybox:1.0)" "$id"
+assert_eq "$(rocket fetch -q --insecure-options=image aci.test/busybox:1.0)" "$id"
 grep -q '"GET /busybox?ac-discovery=1' "$reg/https.log"
-assert_in "aci aci.test/other 2.0" "$(rocket run --net=host aci.test/other:2.0 2>/dev/null)"
+assert_in "aci aci.test/other 2.0" "$(rocket --insecure-options=image run --net=host aci.test/other:2.0 2>/dev/null)"
 grep -q '"GET /?ac-discovery=1' "$reg/https.log"
 assert_fails_with 1 "aci.test answered HTTP 404 for https://aci.test/images/aci.test/nothing-1-linux-amd64.aci" \
-        rocket fetch aci.test/nothing:1
+        rocket fetch --insecure-options=image aci.test/nothing:1
 assert_fails_with 1 "--insecure-options=http" rocket fetch http://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci
 assert_fails_with 1 "No image is named 'nodomain'" rocket run nodomain
 assert_fails_with 1 "No image is named 'aci.test/busybox:2.0'" rocket fetch --pull-policy=never aci.test/busybox:2.0

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Image signatures: keys made here with gpg, rocket trust (files, URLs, appc pubkey discovery, review, list,
+# remove, root keys, group rocket-admin), signed ACIs over local HTTPS and as files, and each refusal with
+# its own message: no signature, untrusted key, key for another prefix, tampered image, expired key, revoked
+# key; --insecure-options=image per verb and global, as rkt's command lines carry it.
+set -euxo pipefail
+. "$ROCKET_TEST_DIR/integration/lib.sh"
+
+pod_test_setup
+fixtures=$ROCKET_TEST_DIR/fixtures
+export ROCKET_DIR=$fx/store
+pids=()
+cleanup() {
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        [ -n "${GNUPGHOME:-}" ] && gpgconf --kill all 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# --- Keys: a good one, another, one that expires in seconds, one that gets revoked.
+export GNUPGHOME=$fx/gnupg OPENSSL_CONF=/dev/null
+mkdir -m 0700 "$GNUPGHOME"
+genkey() { gpg --batch --passphrase '' --quick-gen-key "$1 <$1@rocket.test>" rsa2048 sign "${2:-1d}" 2>/dev/null; }
+fpr() { gpg --with-colons --fingerprint "$1@rocket.test" | awk -F: '/^fpr/ { print $10; exit }'; }
+genkey good; genkey other; genkey expiring seconds=4; genkey revoked
+for k in good other expiring revoked; do gpg --armor --export "$k@rocket.test" >"$fx/$k.pub"; done
+good=$(fpr good); other=$(fpr other); expiring=$(fpr expiring); revoked=$(fpr revoked)
+good_lc=$(echo "$good" | tr A-F a-f)
+
+# --- ACIs: aci.test/signed (signed by good), aci.test/other (by other), aci.test/old (by expiring),
+# aci.test/gone (by revoked), aci.test/plain (no signature), a tampered copy of signed.
+www=$fx/www
+mkdir -p "$www/images" "$fx/aci/rootfs"
+cp -a "$fx/busybox/blobs" "$fx/bb-blobs"
+man=$(jq -r '.manifests[0].digest' "$fx/busybox/index.json")
+tar -xzf "$fx/busybox/blobs/sha256/$(jq -r '.layers[0].digest' "$fx/busybox/blobs/sha256/${man#sha256:}" | cut -d: -f2)" \
+        -C "$fx/aci/rootfs"
+mkaci() {       # mkaci NAME VERSION FILE
+        printf '{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "%s", "labels": [{"name": "version", "value": "%s"}, {"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}], "app": {"exec": ["/bin/echo", "signed %s"], "user": "0", "group": "0"}}' \
+                "$1" "$2" "$1" >"$fx/aci/manifest"
+        tar -C "$fx/aci" --numeric-owner -czf "$3" manifest rootfs
+}
+sign() { gpg --batch --yes --armor --local-user "$1@rocket.test" --detach-sign --output "$2.asc" "$2"; }
+for n in signed other old gone plain; do mkaci "aci.test/$n" 1.0 "$www/images/$n-1.0-linux-amd64.aci"; done
+sign good "$www/images/signed-1.0-linux-amd64.aci"
+sign other "$www/images/other-1.0-linux-amd64.aci"
+sign expiring "$www/images/old-1.0-linux-amd64.aci"
+sign revoked "$www/images/gone-1.0-linux-amd64.aci"
+mkaci aci.test/tampered 1.0 "$www/images/tampered-1.0-linux-amd64.aci"
+sign good "$www/images/tampered-1.0-linux-amd64.aci"
+echo "extra" >>"$www/images/tampered-1.0-linux-amd64.aci"
+cp "$fx/good.pub" "$www/good.pub"
+cat >"$www/index.html" <<EOF
+<html><head>
+<meta name="ac-discovery" content="aci.test https://aci.test/images/{name}-{version}-{os}-{arch}.{ext}">
+<meta name="ac-discovery-pubkeys" content="aci.test/signed https://aci.test/good.pub">
+</head></html>
+EOF
+# The names are aci.test/NAME: the template's {name} holds the domain, so files are under images/aci.test/.
+mkdir -p "$www/images/aci.test"
+for f in "$www"/images/*-1.0-linux-amd64.aci*; do ln -s "../$(basename "$f")" "$www/images/aci.test/$(basename "$f")"; done
+
+# --- HTTPS on aci.test with a CA of the test's.
+cd "$fx"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rocket-test-ca -keyout ca.key -out ca.crt 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=aci.test -keyout server.key -out server.csr 2>/dev/null
+printf 'subjectAltName=DNS:aci.test\n' >san.ext
+openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt 2>/dev/null
+cd /
+echo "127.0.0.1 aci.test" >>/etc/hosts
+mkdir -p /etc/rocket/certs.d/aci.test
+cp "$fx/ca.crt" /etc/rocket/certs.d/aci.test/
+python3 "$fixtures/https-serve.py" 127.0.0.1 443 "$www" "$fx/server.crt" "$fx/server.key" 2>"$fx/https.log" &
+pids+=($!)
+wait_until "curl -s --cacert $fx/ca.crt -o /dev/null https://aci.test/"
+
+# --- Nothing trusted yet: refused, saying which key signed and which prefix it would need.
+assert_fails_with 1 "signed by key $good, which is not trusted for 'aci.test/signed' (rocket trust --prefix=aci.test/signed" \
+        rocket fetch aci.test/signed:1.0
+assert_fails_with 1 "has no signature" rocket fetch aci.test/plain:1.0
+[ -z "$(rocket image list --no-legend)" ]
+
+# --- rocket trust: no terminal, no review; a stranger may not; discovery of the prefix's keys.
+assert_fails_with 1 "no terminal to review key $good" rocket trust --prefix=aci.test/signed "$fx/good.pub" </dev/null
+useradd -M trust-stranger
+assert_fails_with 1 "needs root or group rocket-admin" \
+        setpriv --reuid="$(id -u trust-stranger)" --regid="$(id -g trust-stranger)" --init-groups \
+        rocket trust --prefix=aci.test/signed --skip-fingerprint-review "$fx/good.pub"
+out=$(rocket trust --prefix=aci.test/signed --skip-fingerprint-review 2>&1)
+assert_in "Key $good from https://aci.test/good.pub" "$out"
+assert_in "good <good@rocket.test>" "$out"
+[ -s "/etc/rocket/trustedkeys/prefix.d/aci.test/signed/$good_lc" ]
+assert_in "aci.test/signed  $good_lc" "$(rocket trust --list)"
+
+# --- Trusted: fetched, and image list/inspect say by which key.
+id=$(rocket fetch -q aci.test/signed:1.0)
+assert_eq "$(rocket image list --format=json | jq -r --arg id "$id" '.[] | select(.id == $id) | .signedBy')" "$good"
+assert_eq "$(rocket image inspect "$id" | jq -r .signedBy)" "$good"
+assert_in "signed aci.test/signed" "$(rocket run --net=host aci.test/signed:1.0 2>/dev/null)"
+
+# --- Tampered, another prefix's key, a root key.
+rocket trust --prefix=aci.test/tampered --skip-fingerprint-review "$fx/good.pub" 2>/dev/null
+assert_fails_with 1 "does not match its content" rocket fetch aci.test/tampered:1.0
+rocket trust --prefix=example.org --skip-fingerprint-review "$fx/other.pub" 2>/dev/null
+assert_fails_with 1 "signed by key $other, which is not trusted for 'aci.test/other'" rocket fetch aci.test/other:1.0
+rocket trust --root --skip-fingerprint-review "$fx/other.pub" 2>/dev/null
+rocket fetch -q aci.test/other:1.0 >/dev/null
+assert_in "(root)" "$(rocket trust --list)"
+
+# --- An expired key, a key revoked after it was trusted.
+rocket trust --prefix=aci.test/old --skip-fingerprint-review "$fx/expiring.pub" 2>/dev/null
+sleep 5
+assert_fails_with 1 "signed by key $expiring, which has expired" rocket fetch aci.test/old:1.0
+rocket trust --prefix=aci.test/gone --skip-fingerprint-review "$fx/revoked.pub" 2>/dev/null
+sed '/^:/s/^://' "$GNUPGHOME/openpgp-revocs.d/$revoked.rev" | gpg --batch --import 2>/dev/null
+gpg --armor --export revoked@rocket.test \
+        >"/etc/rocket/trustedkeys/prefix.d/aci.test/gone/$(echo "$revoked" | tr A-F a-f)"
+assert_fails_with 1 "signed by key $revoked, which is revoked" rocket fetch aci.test/gone:1.0
+assert_fails_with 1 "is revoked; not trusting it" \
+        rocket trust --prefix=aci.test/gone --skip-fingerprint-review "/etc/rocket/trustedkeys/prefix.d/aci.test/gone/$(echo "$revoked" | tr A-F a-f)"
+
+# --- Removing a key: no longer trusted.
+rocket trust --remove "$good"
+assert_fails_with 1 "not trusted for 'aci.test/signed'" rocket fetch --pull-policy=update \
+        https://aci.test/images/aci.test/signed-1.0-linux-amd64.aci
+assert_fails_with 1 "no trusted key has the fingerprint" rocket trust --remove "$good"
+
+# --- Local files are taken as given, unless a signature is asked for; --signature= checks one.
+rocket fetch -q "$www/images/plain-1.0-linux-amd64.aci" >/dev/null
+rocket trust --prefix=aci.test --skip-fingerprint-review "$fx/good.pub" 2>/dev/null
+rocket fetch -q --signature="$www/images/signed-1.0-linux-amd64.aci.asc" "$www/images/signed-1.0-linux-amd64.aci" >/dev/null
+assert_fails_with 1 "does not match its content" rocket fetch --signature="$www/images/signed-1.0-linux-amd64.aci.asc" \
+        "$www/images/tampered-1.0-linux-amd64.aci"
+
+# --- --insecure-options=image, per verb and global (rkt's form), also in rocket version.
+rocket fetch -q --insecure-options=image aci.test/plain:1.0 >/dev/null
+rocket --insecure-options=image fetch -q https://aci.test/images/aci.test/gone-1.0-linux-amd64.aci >/dev/null
+assert_in "Insecure options: http,image" "$(rocket --insecure-options=image,http version)"
+assert_in "signed aci.test/plain" "$(rocket --insecure-options=image run --net=host aci.test/plain:1.0 2>/dev/null)"
+assert_fails_with 2 "unknown insecure option 'ondisk-ish'" rocket --insecure-options=ondisk-ish version
+rocket image verify
