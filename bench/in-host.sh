@@ -628,7 +628,7 @@ section_pull() {
         skopeo copy --quiet --dest-tls-verify=false "oci:$fx/big:latest" docker://127.0.0.1:5000/bench/big:1
         log "5. pull: $import_runs interleaved runs each"
         BENCH_SYNC=1 BENCH_WARMUP=0 BENCH_BEFORE=pull_before bench_interleave "$import_runs" \
-                rocket-pull "ROCKET_DIR=$disk/import/rocket rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/bench/big:1" \
+                rocket-pull "ROCKET_DIR=$disk/import/rocket rocket fetch -q --insecure-options=http,image docker://127.0.0.1:5000/bench/big:1" \
                 skopeo-pull "skopeo copy --quiet --src-tls-verify=false docker://127.0.0.1:5000/bench/big:1 oci:$disk/import/skopeo:latest" \
                 podman-pull "podman pull --quiet --tls-verify=false 127.0.0.1:5000/bench/big:1"
         # Peak RSS of one pull (the process and its threads).
@@ -636,7 +636,7 @@ section_pull() {
         rss=$(python3 -c 'import resource, subprocess, sys
 subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' env ROCKET_DIR="$disk/import/rocket" \
-                rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/bench/big:1 || echo "")
+                rocket fetch -q --insecure-options=http,image docker://127.0.0.1:5000/bench/big:1 || echo "")
         pull_before
         kill "$reg_pid" 2>/dev/null || true
         wait "$reg_pid" 2>/dev/null || true

@@ -14,6 +14,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "string-util.h"
+#include "trust-policy.h"
 
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -434,7 +435,7 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
         };
         _cleanup_(store_import_freep) StoreImport *imp = NULL;
         _cleanup_(json_object_putp) json_object *manifest = NULL;
-        _cleanup_free_ char *body = NULL, *id = NULL, *entry = NULL;
+        _cleanup_free_ char *body = NULL, *id = NULL, *entry = NULL, *signer = NULL;
         _cleanup_strv_free_ char **all = NULL;
         char digest[DIGEST_STRING_MAX], put[DIGEST_STRING_MAX];
         json_object *config;
@@ -486,6 +487,15 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
                         return detail_printf(reg.detail, -EMEDIUMTYPE, "the index of %s points at another index", ref->name);
         }
 
+        /* Whether the signature policy accepts it, before any layer is downloaded. */
+        if (!(o->insecure & FETCH_INSECURE_IMAGE)) {
+                PolicyDirs dirs = policy_dirs_default();
+
+                r = policy_check_docker(&dirs, reg.http, ref, digest, &signer, reg.detail);
+                if (r < 0)
+                        return r;
+        }
+
         r = store_import_begin(s, &imp);
         if (r < 0)
                 return r;
@@ -515,6 +525,8 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
                         return detail_printf(reg.detail, r, "%s: '%s'", ref->name, entry);
                 return r;
         }
+        if (signer)
+                return store_image_set_signer(s, *ret_id, signer);
         return 0;
 }
 

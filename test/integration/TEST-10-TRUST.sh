@@ -140,3 +140,64 @@ assert_in "Insecure options: http,image" "$(rocket --insecure-options=image,http
 assert_in "signed aci.test/plain" "$(rocket --insecure-options=image run --net=host aci.test/plain:1.0 2>/dev/null)"
 assert_fails_with 2 "unknown insecure option 'ondisk-ish'" rocket --insecure-options=ondisk-ish version
 rocket image verify
+
+# --- docker:// and the signature policy: the shipped one accepts nothing; signedBy with simple signing
+# signatures in a lookaside store, as skopeo copy --sign-by writes them.
+command -v docker-registry >/dev/null || { echo "docker-registry is not installed"; exit 1; }
+mkdir -p "$fx/reg"
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:5000\n' \
+        "$fx/reg" >"$fx/registry.yml"
+docker-registry serve "$fx/registry.yml" >"$fx/registry.log" 2>&1 &
+pids+=($!)
+wait_until "curl -s -o /dev/null http://127.0.0.1:5000/v2/"
+mkdir -p /etc/rocket/registries.d /var/lib/rocket-sigs
+cat >/etc/rocket/registries.d/test.yaml <<YAML
+# Where skopeo writes the signatures and rocket reads them.
+docker:
+  127.0.0.1:5000:
+    sigstore: file:///var/lib/rocket-sigs
+    sigstore-staging: file:///var/lib/rocket-sigs
+YAML
+echo '{"default": [{"type": "insecureAcceptAnything"}]}' >"$fx/skopeo-policy.json"
+push() { skopeo --policy "$fx/skopeo-policy.json" --registries.d /etc/rocket/registries.d copy -q --dest-tls-verify=false "$@"; }
+python3 "$fixtures/oci-derive.py" add-layer "$fx/busybox" "$fx/bb2" etc/marker 10
+# The unsigned copies first: a push without signatures removes the lookaside's for that manifest.
+push "oci:$fx/busybox:latest" docker://127.0.0.1:5000/test/unsigned:1
+push "oci:$fx/busybox:latest" docker://127.0.0.1:5000/test/signed:copied
+push --sign-by "$good" "oci:$fx/busybox:latest" docker://127.0.0.1:5000/test/signed:1
+push --sign-by "$other" "oci:$fx/bb2:latest" docker://127.0.0.1:5000/test/signed:2
+ls -R /var/lib/rocket-sigs | grep -q signature-1
+bb_id=$(jq -r '.manifests[0].digest' "$fx/busybox/index.json")
+
+export ROCKET_DIR=$fx/store-docker
+assert_fails_with 1 "the signature policy /usr/" rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
+assert_fails_with 1 "rejects it (scope 'default'); add a signedBy requirement for it to /etc/rocket/policy.json, or pass --insecure-options=image" \
+        rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
+[ -z "$(rocket image list --no-legend)" ]
+# rkt's command lines, unchanged.
+assert_eq "$(rocket --insecure-options=image,http fetch -q docker://127.0.0.1:5000/test/unsigned:1)" "$bb_id"
+assert_in "Hello from pod" "$(rocket --insecure-options=image run --insecure-options=http --net=host \
+        docker://127.0.0.1:5000/test/unsigned:1 2>/dev/null)"
+assert_in "Hello from pod" "$(rocket run --insecure-options=image,http --net=host \
+        docker://127.0.0.1:5000/test/unsigned:1 2>/dev/null)"
+assert_eq "$(rocket image list --format=json | jq -r '.[0].signedBy')" null
+
+# A policy of the administrator's: test/signed needs a signature by the good key.
+mkdir -p /etc/rocket/keys
+cp "$fx/good.pub" /etc/rocket/keys/good.pub
+cat >/etc/rocket/policy.json <<JSON
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"127.0.0.1:5000/test/signed": [{"type": "signedBy", "keyType": "GPGKeys",
+                                                            "keyPath": "/etc/rocket/keys/good.pub"}]}}}
+JSON
+export ROCKET_DIR=$fx/store-policy
+assert_eq "$(rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/signed:1)" "$bb_id"
+assert_eq "$(rocket image list --format=json | jq -r '.[0].signedBy')" "$good"
+assert_fails_with 1 "(scope '127.0.0.1:5000/test/signed') refuses it: no signature of it by a key its signedBy requirement names (signature 1 is by key $other)" \
+        rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/signed:2
+assert_fails_with 1 "rejects it (scope 'default')" rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
+# The same manifest under another tag: its signature does not vouch for that name.
+assert_fails_with 1 "signature 1 is for '127.0.0.1:5000/test/signed:1'" \
+        rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/signed:copied
+rocket image verify
+rm /etc/rocket/policy.json
