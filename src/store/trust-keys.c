@@ -218,7 +218,18 @@ int trust_key_remove(const TrustDirs *d, const char *fingerprint) {
                         continue;
                 found = true;
                 if (!keys[i].vendor) {
-                        if (unlink(keys[i].path) < 0 && errno != ENOENT)
+                        _cleanup_free_ char *shadowed = NULL;
+
+                        /* An administrator's copy of a vendor key: emptied, so that it masks the vendor's. */
+                        if (asprintf(&shadowed, "%s/%s%s/%s", d->vendor, keys[i].prefix ? "prefix.d/" : "root.d",
+                                     strempty(keys[i].prefix), lower) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (access(shadowed, F_OK) >= 0) {
+                                if (truncate(keys[i].path, 0) < 0)
+                                        r = -errno;
+                        } else if (unlink(keys[i].path) < 0 && errno != ENOENT)
                                 r = -errno;
                 } else {
                         /* A vendor key cannot be deleted: an empty file of the administrator's masks it. */
