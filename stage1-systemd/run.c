@@ -297,6 +297,12 @@ static void log_pod_event(const PodManifest *m, char *const *addresses, const ch
                 if (!strv_contains(fields, strjoina("IMAGE_ID=", m->apps[i].image_id)) &&
                     strv_extend(&fields, strjoina("IMAGE_ID=", m->apps[i].image_id)) < 0)
                         return;
+        /* Which key vouched for each app's image, when one did. */
+        for (size_t i = 0; i < m->n_apps; i++)
+                if (m->apps[i].image_signer &&
+                    !strv_contains(fields, strjoina("IMAGE_SIGNED_BY=", m->apps[i].image_signer)) &&
+                    strv_extend(&fields, strjoina("IMAGE_SIGNED_BY=", m->apps[i].image_signer)) < 0)
+                        return;
         /* The pod's addresses on its own networks, one POD_IP= each. */
         STRV_FOREACH(a, (char **) addresses)
                 if (strv_extend(&fields, strjoina("POD_IP=", *a)) < 0)

@@ -62,6 +62,7 @@ static void pod_app_done(PodApp *a) {
         free(a->name);
         free(a->image_id);
         free(a->image_name);
+        free(a->image_signer);
         free(a->layers_dir);
         strv_free(a->layers);
         strv_free(a->exec);
@@ -172,6 +173,8 @@ static int app_to_json(const PodApp *a, json_object **ret) {
                 r = json_add_string(o, "image", a->image_id);
         if (r >= 0)
                 r = add_opt_string(o, "imageName", a->image_name);
+        if (r >= 0)
+                r = add_opt_string(o, "imageSignedBy", a->image_signer);
         if (r >= 0)
                 r = json_add_string(o, "layersDir", a->layers_dir);
         if (r >= 0)
@@ -491,6 +494,8 @@ static int app_from_json(json_object *o, PodApp *a) {
         r = get_req_string(o, "image", &a->image_id);
         if (r >= 0)
                 r = get_opt_string(o, "imageName", &a->image_name);
+        if (r >= 0)
+                r = get_opt_string(o, "imageSignedBy", &a->image_signer);
         if (r >= 0)
                 r = get_req_string(o, "layersDir", &a->layers_dir);
         if (r >= 0)

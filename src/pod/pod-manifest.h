@@ -57,6 +57,7 @@ typedef struct PodApp {
         char *name;
         char *image_id;         /* sha256:… */
         char *image_name;       /* as the user named it, may be NULL */
+        char *image_signer;     /* the key whose signature was verified when the image came in, may be NULL */
         char *layers_dir;       /* the store's layers/ directory */
         char **layers;          /* directory names in layers_dir, bottom first */
         char **exec;            /* argv; exec[0] is looked up in PATH inside the app if relative */

@@ -419,6 +419,8 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
                 app->name = aa->name ? strdup(aa->name) : app_name_from(ref);
                 app->image_name = strdup(ref);
         }
+        if (rec->signer && !(app->image_signer = strdup(rec->signer)))
+                return log_oom();
         if (asprintf(&app->layers_dir, "%s/store/layers", ctx->dir) < 0)
                 app->layers_dir = NULL;
         if (!app->name || !app->image_name || !app->layers_dir)

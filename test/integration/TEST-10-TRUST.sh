@@ -98,6 +98,9 @@ id=$(rocket fetch -q aci.test/signed:1.0)
 assert_eq "$(rocket image list --format=json | jq -r --arg id "$id" '.[] | select(.id == $id) | .signedBy')" "$good"
 assert_eq "$(rocket image inspect "$id" | jq -r .signedBy)" "$good"
 assert_in "signed aci.test/signed" "$(rocket run --net=host aci.test/signed:1.0 2>/dev/null)"
+# Under systemd, the pod's events say which key vouched for its image.
+systemd-run --wait --quiet -E ROCKET_DIR="$ROCKET_DIR" rocket run --net=host aci.test/signed:1.0
+wait_until "journalctl -q IMAGE_SIGNED_BY=$good MESSAGE_ID=30dba63510654eb1ba349e52d3d9ef34 | grep -q ." 10
 
 # --- Tampered, another prefix's key, a root key.
 rocket trust --prefix=aci.test/tampered --skip-fingerprint-review "$fx/good.pub" 2>/dev/null
