@@ -8,6 +8,7 @@
 #include "pull-progress.h"
 #include "rocket-store.h"
 #include "string-util.h"
+#include "trust-policy.h"
 
 int rocket_store_open(RocketContext *ctx, StoreFlags flags, Store **ret) {
         int r;
@@ -181,6 +182,16 @@ int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const Imag
         if (IN_SET(ref->type, IMAGE_REF_DOCKER, IMAGE_REF_HTTPS))
                 return pull(s, image, ref, fa, names, ret_id);
 
+        if (IN_SET(ref->type, IMAGE_REF_OCI_DIR, IMAGE_REF_OCI_ARCHIVE, IMAGE_REF_DOCKER_ARCHIVE) &&
+            !(fa && fa->insecure & INSECURE_IMAGE)) {
+                PolicyDirs dirs = policy_dirs_default();
+
+                r = policy_check_local(&dirs, image_ref_type_to_string(ref->type), ref->path, &detail);
+                if (r == -ENOENT)
+                        return log_error_errno(r, "Cannot import '%s': %m", image);
+                if (r < 0)
+                        return log_error_errno(r, "Refusing image '%s': %s.", image, strna(detail));
+        }
         if (fa && fa->signature) {
                 _cleanup_free_ char *sig = NULL;
                 _cleanup_close_ int fd = -EBADF;

@@ -464,3 +464,57 @@ int policy_check_docker(const PolicyDirs *d, HttpClient *c _unused_, const Image
                 *ret_signer = TAKE_PTR(signer);
         return 0;
 }
+
+int policy_check_local(const PolicyDirs *d, const char *transport, const char *path, char **reterr_detail) {
+        _cleanup_(json_object_putp) json_object *policy = NULL;
+        _cleanup_free_ char *abs = NULL;
+        json_object *transports, *t, *reqs = NULL;
+        const char *file, *scope = NULL;
+        size_t n;
+        int r;
+
+        r = policy_load(d, &policy, &file);
+        if (r < 0)
+                return detail_printf(reterr_detail, -EPERM, "its signature policy %s is not valid JSON", file);
+        /* Local files are taken as given unless the policy names their transport (its "default" is for pulls). */
+        if (!policy || json_get_object(policy, "transports", &transports) < 0 ||
+            json_get_object(transports, transport, &t) < 0)
+                return 0;
+        abs = realpath(path, NULL);
+        if (!abs)
+                return -errno;
+        /* The path, then each directory above it, then the transport's "". */
+        for (char *p = abs; ; ) {
+                if (json_get_array(t, p, &reqs) >= 0) {
+                        scope = p;
+                        break;
+                }
+                char *slash = strrchr(p, '/');
+                if (!slash || slash == p)
+                        break;
+                *slash = 0;
+        }
+        if (!reqs && json_get_array(t, "/", &reqs) >= 0)
+                scope = "/";
+        if (!reqs && json_get_array(t, "", &reqs) >= 0)
+                scope = "";
+        if (!reqs)
+                return 0;
+        n = json_object_array_length(reqs);
+        for (size_t i = 0; i < n; i++) {
+                const char *type;
+
+                if (json_get_string(json_object_array_get_idx(reqs, i), "type", &type) < 0)
+                        return detail_printf(reterr_detail, -EPERM, "the signature policy %s has a requirement "
+                                             "without a type (%s scope '%s')", file, transport, scope);
+                if (streq(type, "insecureAcceptAnything"))
+                        continue;
+                if (streq(type, "reject"))
+                        return detail_printf(reterr_detail, -EPERM, "the signature policy %s rejects it (%s scope '%s'); "
+                                             "--insecure-options=image imports it anyway", file, transport, scope);
+                return detail_printf(reterr_detail, -EPERM, "the signature policy %s wants '%s' for %s images (scope "
+                                     "'%s'); rocket checks signatures of docker:// pulls and ACIs only", file, type,
+                                     transport, scope);
+        }
+        return 0;
+}

@@ -29,3 +29,8 @@ PolicyDirs policy_dirs_default(void) _pure_;
  * *reterr_detail saying by which file and scope and how to proceed. */
 int policy_check_docker(const PolicyDirs *d, HttpClient *c, const ImageRef *ref, const char *manifest_digest,
                         char **ret_signer, char **reterr_detail);
+
+/* Local imports (transport "oci", "oci-archive", "docker-archive") are taken as given, unless the policy names
+ * their transport: then the most specific scope of the file's path (the path, each directory above it, "")
+ * says; insecureAcceptAnything and reject are understood, other requirements refuse. -EPERM: refused. */
+int policy_check_local(const PolicyDirs *d, const char *transport, const char *path, char **reterr_detail);

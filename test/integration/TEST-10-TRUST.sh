@@ -87,6 +87,13 @@ useradd -M trust-stranger
 assert_fails_with 1 "needs root or group rocket-admin" \
         setpriv --reuid="$(id -u trust-stranger)" --regid="$(id -g trust-stranger)" --init-groups \
         rocket trust --prefix=aci.test/signed --skip-fingerprint-review "$fx/good.pub"
+# A member of rocket-admin may; tmpfiles made the directory for that group.
+useradd -M -G rocket-admin trust-admin
+assert_eq "$(stat -c '%a %G' /etc/rocket/trustedkeys)" "2775 rocket-admin"
+install -m 0644 "$fx/other.pub" /tmp/other.pub         # $fx is root's alone
+setpriv --reuid="$(id -u trust-admin)" --regid="$(id -g trust-admin)" --init-groups \
+        rocket trust --prefix=aci.test/member --skip-fingerprint-review /tmp/other.pub 2>/dev/null
+[ -s "/etc/rocket/trustedkeys/prefix.d/aci.test/member/$(echo "$other" | tr A-F a-f)" ]
 out=$(rocket trust --prefix=aci.test/signed --skip-fingerprint-review 2>&1)
 assert_in "Key $good from https://aci.test/good.pub" "$out"
 assert_in "good <good@rocket.test>" "$out"
@@ -203,4 +210,16 @@ assert_fails_with 1 "rejects it (scope 'default')" rocket fetch --insecure-optio
 assert_fails_with 1 "signature 1 is for '127.0.0.1:5000/test/signed:1'" \
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/signed:copied
 rocket image verify
+
+# Local files are taken as given, unless the policy names their transport.
+mkdir -p "$fx/untrusted"
+cp -a "$fx/busybox" "$fx/untrusted/bb"
+cat >/etc/rocket/policy.json <<JSON
+{"default": [{"type": "reject"}],
+ "transports": {"oci": {"$fx/untrusted": [{"type": "reject"}], "": [{"type": "insecureAcceptAnything"}]}}}
+JSON
+assert_fails_with 1 "rejects it (oci scope '$fx/untrusted')" rocket fetch "oci:$fx/untrusted/bb:latest"
+assert_eq "$(rocket fetch -q "oci:$fx/busybox:latest")" "$bb_id"
+assert_eq "$(rocket fetch -q --insecure-options=image "oci:$fx/untrusted/bb:latest")" "$bb_id"
+rocket fetch -q "docker-archive:/nonexistent.tar" 2>/dev/null && exit 1
 rm /etc/rocket/policy.json
