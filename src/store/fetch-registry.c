@@ -491,7 +491,7 @@ int registry_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *co
         if (!(o->insecure & FETCH_INSECURE_IMAGE)) {
                 PolicyDirs dirs = policy_dirs_default();
 
-                r = policy_check_docker(&dirs, reg.http, ref, digest, &signer, reg.detail);
+                r = policy_check_docker(&dirs, ref, digest, &signer, reg.detail);
                 if (r < 0)
                         return r;
         }

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "digest.h"
+#include "fetch-http.h"
 #include "fs-util.h"
 #include "gpg-verify.h"
 #include "json-util.h"
@@ -408,8 +409,8 @@ static int check_signed_by(const PolicyDirs *d, json_object *req, const ImageRef
                              why ?: "none in the lookaside store");
 }
 
-int policy_check_docker(const PolicyDirs *d, HttpClient *c _unused_, const ImageRef *ref, const char *manifest_digest,
-                        char **ret_signer, char **reterr_detail) {
+int policy_check_docker(const PolicyDirs *d, const ImageRef *ref, const char *manifest_digest, char **ret_signer,
+                        char **reterr_detail) {
         _cleanup_(json_object_putp) json_object *policy = NULL;
         _cleanup_free_ char *scope = NULL, *signer = NULL;
         json_object *reqs;

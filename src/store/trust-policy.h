@@ -10,7 +10,6 @@
  * registries.d, then /etc/containers/registries.d: "docker:" scopes and "default-docker:", "lookaside:" or
  * "sigstore:"), at LOOKASIDE/REPOSITORY@sha256=HEX/signature-N, as skopeo copy --sign-by writes them. */
 
-#include "fetch-http.h"
 #include "image-ref.h"
 #include "macro.h"
 
@@ -27,8 +26,8 @@ PolicyDirs policy_dirs_default(void) _pure_;
 /* Whether the policy accepts the image ref (whose manifest has digest manifest_digest). 0: accepted, with
  * *ret_signer the key whose signature satisfied it, or NULL when no signature was needed; -EPERM: refused,
  * *reterr_detail saying by which file and scope and how to proceed. */
-int policy_check_docker(const PolicyDirs *d, HttpClient *c, const ImageRef *ref, const char *manifest_digest,
-                        char **ret_signer, char **reterr_detail);
+int policy_check_docker(const PolicyDirs *d, const ImageRef *ref, const char *manifest_digest, char **ret_signer,
+                        char **reterr_detail);
 
 /* Local imports (transport "oci", "oci-archive", "docker-archive") are taken as given, unless the policy names
  * their transport: then the most specific scope of the file's path (the path, each directory above it, "")
