@@ -168,6 +168,9 @@ int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const Imag
         if (r < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid image reference '%s'.", image);
 
+        if (fa && fa->signature && ref->type != IMAGE_REF_ACI)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--signature= checks ACI files; '%s' is not one.",
+                                       image);
         if (ref->type == IMAGE_REF_STORE) {
                 _cleanup_(image_ref_freep) ImageRef *discovery = NULL;
 
@@ -197,9 +200,6 @@ int rocket_image_get(RocketContext *ctx, Store *s, const char *image, const Imag
                 _cleanup_close_ int fd = -EBADF;
                 size_t size;
 
-                if (ref->type != IMAGE_REF_ACI)
-                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-                                               "--signature= checks ACI files; '%s' is not one.", image);
                 r = read_full_file_at(AT_FDCWD, fa->signature, 64 * 1024, &sig, &size);
                 if (r < 0)
                         return log_error_errno(r, "Cannot read signature '%s': %m", fa->signature);

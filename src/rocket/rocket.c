@@ -49,6 +49,8 @@ static void help(void) {
                "     --dir=PATH          Data directory (default: %s, or $ROCKET_DIR)\n"
                "     --debug             Print debug messages\n"
                "     --log-target=TARGET Where messages go: auto, console, journal\n"
+               "     --insecure-options=OPTION,...  Switch secure defaults off for the command\n"
+               "                         (rkt's values: image, tls, http, pubkey, seccomp, ...)\n"
                "\n"
                "See the rocket(1) man page for details.\n",
                ROCKET_DEFAULT_DIR);

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -254,6 +255,8 @@ int verb_trust(int argc, char *argv[], RocketContext *ctx) {
         r = check_permission();
         if (r < 0)
                 goto finish;
+        /* What one member of rocket-admin creates, the others may change (the tree is setgid rocket-admin). */
+        (void) umask(0002);
         if (a.remove) {
                 TrustDirs dirs = trust_dirs_default();
 

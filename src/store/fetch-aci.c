@@ -354,8 +354,7 @@ int aci_verify(int fd, const char *name, const void *sig, size_t sig_size, char 
         if (lseek(fd, 0, SEEK_SET) < 0)
                 return -errno;
         if (r < 0)
-                return detail_printf(reterr_detail, r, "%s: %s; --insecure-options=image fetches it unverified", name,
-                                     strna(detail));
+                return detail_printf(reterr_detail, r, "%s: %s", name, strna(detail));
         log_debug("ACI %s: signature by trusted key %s.", name, *ret_signer);
         return 0;
 }
@@ -434,8 +433,13 @@ int aci_pull(Store *s, const ImageRef *ref, const FetchOptions *o, char *const *
                 }
                 r = aci_verify(fd, ref->type == IMAGE_REF_DISCOVERY ? ref->name : NULL, sig, sig_size, &signer,
                                reterr_detail);
-                if (r < 0)
+                if (r < 0) {
+                        _cleanup_free_ char *why = reterr_detail ? TAKE_PTR(*reterr_detail) : NULL;
+
+                        r = detail_printf(reterr_detail, r, "%s; --insecure-options=image fetches it unverified",
+                                          strna(why));
                         goto finish;
+                }
         }
 
         local = calloc(1, sizeof *local);

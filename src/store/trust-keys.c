@@ -190,7 +190,7 @@ int trust_key_add(const TrustDirs *d, const char *prefix, const char *fingerprin
                 return -EINVAL;
         if (asprintf(&dir, "%s/%s%s", d->admin, prefix ? "prefix.d/" : "root.d", strempty(prefix)) < 0)
                 return -ENOMEM;
-        r = mkdir_p_at(AT_FDCWD, dir, 0755);
+        r = mkdir_p_at(AT_FDCWD, dir, 0775);
         if (r < 0)
                 return r;
         fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
@@ -241,7 +241,7 @@ int trust_key_remove(const TrustDirs *d, const char *fingerprint) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        r = mkdir_p_at(AT_FDCWD, dir, 0755);
+                        r = mkdir_p_at(AT_FDCWD, dir, 0775);
                         if (r >= 0 && (fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC)) < 0)
                                 r = -errno;
                         if (r >= 0)

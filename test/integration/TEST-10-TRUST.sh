@@ -184,6 +184,8 @@ assert_fails_with 1 "the signature policy /usr/" rocket fetch --insecure-options
 assert_fails_with 1 "rejects it (scope 'default'); add a signedBy requirement for it to /etc/rocket/policy.json, or pass --insecure-options=image" \
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
 [ -z "$(rocket image list --no-legend)" ]
+assert_fails_with 1 "--signature= checks ACI files" \
+        rocket fetch --signature=/dev/null --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
 # rkt's command lines, unchanged.
 assert_eq "$(rocket --insecure-options=image,http fetch -q docker://127.0.0.1:5000/test/unsigned:1)" "$bb_id"
 assert_in "Hello from pod" "$(rocket --insecure-options=image run --insecure-options=http --net=host \
