@@ -17,6 +17,7 @@ pids=()
 cleanup() {
         for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
         wait 2>/dev/null || true
+        rm -f /etc/rocket/policy.json   # the later tests' host has the shipped policy again
 }
 trap cleanup EXIT
 

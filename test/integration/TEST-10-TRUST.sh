@@ -9,6 +9,7 @@ set -euxo pipefail
 
 pod_test_setup
 fixtures=$ROCKET_TEST_DIR/fixtures
+rm -f /etc/rocket/policy.json           # the shipped policy, whatever an earlier test left
 export ROCKET_DIR=$fx/store
 pids=()
 cleanup() {
