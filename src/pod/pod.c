@@ -481,3 +481,15 @@ int pod_exit_status(const Pod *p) {
 int pod_app_exit_status(const PodAppStatus *a) {
         return streq(a->how, "exited") ? a->status : 128 + a->status;
 }
+
+bool pod_uuid_is_valid(const char *s) {
+        if (!s || strlen(s) != 36)
+                return false;
+        for (size_t i = 0; i < 36; i++) {
+                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+                if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        }
+        return true;
+}

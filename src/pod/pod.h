@@ -99,6 +99,8 @@ int pod_remove(int pods_fd, Pod *p);
 
 /* Generates a random (v4) UUID in its 8-4-4-4-12 form. */
 int pod_uuid_new(char ret[static 37]);
+/* Whether s is a UUID as pod_uuid_new() writes them: 8-4-4-4-12 lowercase hex digits. */
+bool pod_uuid_is_valid(const char *s) _pure_;
 
 /* A file of the pod directory that the pod could have written (with --private-users its root owns apps/,
  * and may have put a symbolic link, a FIFO or a device there): only a regular file below dir_fd is read,

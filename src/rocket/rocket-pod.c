@@ -287,9 +287,59 @@ int rocket_pods_images_in_use(RocketContext *ctx, char ***ret) {
         return 0;
 }
 
-int rocket_pod_find_arg(RocketContext *ctx, const char *verb, int argc, char *argv[], int *ret_pods_fd, Pod **ret) {
+int rocket_uuid_file_read(const char *verb, const char *path, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t n;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, path, 256, &text, &n);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot read UUID file '%s': %m", verb, path);
+        while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+                text[--n] = 0;
+        if (!pod_uuid_is_valid(text))
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "%s: '%s' holds no pod UUID.", verb, path);
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+int rocket_pod_targets(const char *verb, const char *uuid_file, int argc, char *argv[], char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (int i = optind; i < argc; i++)
+                if (strv_extend(&l, argv[i]) < 0)
+                        return log_oom();
+        if (uuid_file) {
+                _cleanup_free_ char *uuid = NULL;
+
+                r = rocket_uuid_file_read(verb, uuid_file, &uuid);
+                if (r < 0)
+                        return r;
+                if (strv_push(&l, TAKE_PTR(uuid)) < 0)
+                        return log_oom();
+        }
+        if (!l)
+                return log_usage("%s: no POD given.", verb);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int rocket_pod_find_arg(RocketContext *ctx, const char *verb, const char *uuid_file, int argc, char *argv[],
+                        int *ret_pods_fd, Pod **ret, int *ret_consumed) {
+        _cleanup_free_ char *uuid = NULL;
+        int r;
+
+        if (uuid_file) {
+                r = rocket_uuid_file_read(verb, uuid_file, &uuid);
+                if (r < 0)
+                        return r;
+                *ret_consumed = 0;
+                return rocket_pod_find(ctx, uuid, ret_pods_fd, ret);
+        }
         if (argc - optind < 1)
                 return log_usage("%s: no POD given.", verb);
+        *ret_consumed = 1;
         return rocket_pod_find(ctx, argv[optind], ret_pods_fd, ret);
 }
 

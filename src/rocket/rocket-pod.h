@@ -37,7 +37,14 @@ int rocket_fds_arrange(int pod_fd, const int *listen_fds, size_t n);
 int rocket_pods_images_in_use(RocketContext *ctx, char ***ret);
 
 /* The POD argument at optind (the verb's usage error when there is none), found as rocket_pod_find(). */
-int rocket_pod_find_arg(RocketContext *ctx, const char *verb, int argc, char *argv[], int *ret_pods_fd, Pod **ret);
+/* The pod a verb acts on: the one whose UUID uuid_file holds (--uuid-file, as --uuid-file-save wrote it), else
+ * the first argument. *ret_consumed: how many arguments named it (0 or 1). */
+int rocket_pod_find_arg(RocketContext *ctx, const char *verb, const char *uuid_file, int argc, char *argv[],
+                        int *ret_pods_fd, Pod **ret, int *ret_consumed);
+/* The pods a verb that takes several acts on: its arguments, and the one whose UUID uuid_file holds. */
+int rocket_pod_targets(const char *verb, const char *uuid_file, int argc, char *argv[], char ***ret);
+/* Reads a pod UUID from a file: one UUID, a trailing newline allowed. Logs why not. */
+int rocket_uuid_file_read(const char *verb, const char *path, char **ret);
 /* Waits until nobody holds the pod's lock (its stage1 and the pod itself do while it runs), at most
  * timeout_usec (0: forever): -ETIMEDOUT. */
 int pod_wait_unlocked(const Pod *p, uint64_t timeout_usec);

@@ -14,16 +14,27 @@
 #include "string-util.h"
 #include "verb-all.h"
 
-enum { ARG_PRETTY = 0x100 };
+enum { ARG_PRETTY = 0x100, ARG_UUID_FILE };
+
+typedef struct CatArgs {
+        bool pretty;
+        const char *uuid_file;
+} CatArgs;
 
 static void help(void) {
         printf("Usage: rocket cat-manifest [OPTIONS...] POD\n\nPrint a pod's manifest.\n\nOptions:\n"
                        "  -h --help              Show this help\n"
-                       "     --pretty-print      Indent the JSON\n");
+                       "     --pretty-print      Indent the JSON\n"
+                       "     --uuid-file=FILE    The pod whose UUID FILE holds (as --uuid-file-save wrote it)\n");
 }
 
 static int parse_option(int option, const char *arg, void *userdata) {
-        *(bool *) userdata = true;      /* --pretty-print, the only one */
+        CatArgs *a = userdata;
+
+        if (option == ARG_UUID_FILE)
+                a->uuid_file = arg;
+        else
+                a->pretty = true;
         return 0;
 }
 
@@ -31,18 +42,21 @@ int verb_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "pretty-print", no_argument, NULL, ARG_PRETTY },
+                { "uuid-file", required_argument, NULL, ARG_UUID_FILE },
                 {}
         };
-        bool pretty = false;
+        CatArgs a = {};
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
-        int r;
+        int r, consumed;
 
-        r = verb_parse_options("cat-manifest", argc, argv, options, help, parse_option, &pretty);
+        r = verb_parse_options("cat-manifest", argc, argv, options, help, parse_option, &a);
         if (r <= 0)
                 return r;
-        r = rocket_pod_find_arg(ctx, "cat-manifest", argc, argv, &pods_fd, &p);
+        if (argc - optind > (a.uuid_file ? 0 : 1))
+                return log_usage("cat-manifest: give exactly one POD (or --uuid-file=).");
+        r = rocket_pod_find_arg(ctx, "cat-manifest", a.uuid_file, argc, argv, &pods_fd, &p, &consumed);
         if (r < 0)
                 return r;
         if (!p->manifest)
@@ -50,6 +64,6 @@ int verb_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
         r = pod_manifest_to_json(p->manifest, &o);
         if (r < 0)
                 return log_oom();
-        output_print_json(o, pretty ? OUTPUT_JSON_PRETTY : OUTPUT_JSON);
+        output_print_json(o, a.pretty ? OUTPUT_JSON_PRETTY : OUTPUT_JSON);
         return 0;
 }

@@ -13,24 +13,30 @@
 #include "verb-all.h"
 #include "stage1-abi.h"
 
-enum { ARG_APP = 0x100, ARG_USER, ARG_GROUP };
+enum { ARG_APP = 0x100, ARG_USER, ARG_GROUP, ARG_UUID_FILE };
 
 static void help(void) {
-        printf("Usage: rocket enter [OPTIONS...] POD [CMD [ARGS...]]\n\nRun CMD (default /bin/sh) in a running "
-                       "pod's namespaces and an app's rootfs.\n\nOptions:\n"
+        printf("Usage: rocket enter [OPTIONS...] POD [CMD [ARGS...]]\n"
+               "       rocket enter [OPTIONS...] --uuid-file=FILE [CMD [ARGS...]]\n\nRun CMD (default /bin/sh) in a "
+                       "running pod's namespaces and an app's rootfs.\n\nOptions:\n"
                        "  -h --help              Show this help\n"
                        "     --app=APP           The app whose rootfs to enter (needed with several apps)\n"
                        "     --user=USER         Run as USER of the app's image instead of the app's user\n"
-                       "     --group=GROUP       Run with GROUP of the app's image\n");
+                       "     --group=GROUP       Run with GROUP of the app's image\n"
+                       "     --uuid-file=FILE    The pod whose UUID FILE holds (as --uuid-file-save wrote it)\n");
 }
 
 typedef struct EnterArgs {
-        const char *app, *user, *group;
+        const char *app, *user, *group, *uuid_file;
 } EnterArgs;
 
 static int parse_option(int option, const char *arg, void *userdata) {
         EnterArgs *a = userdata;
 
+        if (option == ARG_UUID_FILE) {
+                a->uuid_file = arg;
+                return 0;
+        }
         if (option == ARG_APP) {
                 if (!name_is_valid(arg))
                         return log_usage("enter: invalid app name '%s'.", arg);
@@ -49,6 +55,7 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
                 { "app", required_argument, NULL, ARG_APP },
                 { "user", required_argument, NULL, ARG_USER },
                 { "group", required_argument, NULL, ARG_GROUP },
+                { "uuid-file", required_argument, NULL, ARG_UUID_FILE },
                 {}
         };
         EnterArgs a = {};
@@ -56,14 +63,14 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_close_ int pods_fd = -EBADF;
         _cleanup_strv_free_ char **args = NULL;
         _cleanup_free_ char *app_opt = NULL;
-        int r;
+        int r, consumed;
 
         r = verb_parse_options("enter", argc, argv, options, help, parse_option, &a);
         if (r <= 0)
                 return r;
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "enter: needs root.");
-        r = rocket_pod_find_arg(ctx, "enter", argc, argv, &pods_fd, &p);
+        r = rocket_pod_find_arg(ctx, "enter", a.uuid_file, argc, argv, &pods_fd, &p, &consumed);
         if (r < 0)
                 return r;
         if (p->state != POD_RUNNING)
@@ -91,7 +98,7 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
             (a.group && strv_extend(&args, strjoina("--group=", a.group)) < 0) ||
             strv_extend(&args, "--") < 0)
                 return log_oom();
-        for (int i = optind + 1; i < argc; i++)
+        for (int i = optind + consumed; i < argc; i++)
                 if (strv_extend(&args, argv[i]) < 0)
                         return log_oom();
         return rocket_stage1_exec(pods_fd, p, p->dir_fd, STAGE1_ENTRYPOINT_ENTER, args, NULL, 0);

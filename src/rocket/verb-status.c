@@ -19,7 +19,7 @@
 #include "verb-all.h"
 #include "time-util.h"
 
-enum { ARG_WAIT = 0x100, ARG_CHECK_NETWORKS };
+enum { ARG_WAIT = 0x100, ARG_CHECK_NETWORKS, ARG_UUID_FILE };
 
 static void help(void) {
         printf("Usage: rocket status [OPTIONS...] POD\n\nShow a pod's state, PID, machine name, timestamps and "
@@ -28,7 +28,8 @@ static void help(void) {
                        "     --format=FMT        text (key=value lines), json or json-pretty\n"
                        "     --wait[=DURATION]   Wait until the pod has exited (at most DURATION)\n"
                        "     --check-networks    Ask each of the pod's CNI networks whether it is still as\n"
-                       "                         set up (CNI CHECK); exit 1 if one is not\n");
+                       "                         set up (CNI CHECK); exit 1 if one is not\n"
+                       "     --uuid-file=FILE    The pod whose UUID FILE holds (as --uuid-file-save wrote it)\n");
 }
 
 typedef struct StatusArgs {
@@ -36,6 +37,7 @@ typedef struct StatusArgs {
         bool wait;
         uint64_t wait_usec;
         bool check_networks;
+        const char *uuid_file;
 } StatusArgs;
 
 static int parse_option(int option, const char *arg, void *userdata) {
@@ -44,6 +46,10 @@ static int parse_option(int option, const char *arg, void *userdata) {
 
         if (option == ARG_CHECK_NETWORKS) {
                 a->check_networks = true;
+                return 0;
+        }
+        if (option == ARG_UUID_FILE) {
+                a->uuid_file = arg;
                 return 0;
         }
         if (option == ARG_WAIT) {
@@ -104,6 +110,7 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 OUTPUT_OPTION_FORMAT,
                 { "wait", optional_argument, NULL, ARG_WAIT },
                 { "check-networks", no_argument, NULL, ARG_CHECK_NETWORKS },
+                { "uuid-file", required_argument, NULL, ARG_UUID_FILE },
                 {}
         };
         StatusArgs a = { .out = OUTPUT_ARGS_INIT, .wait_usec = 90 * USEC_PER_SEC };
@@ -111,16 +118,16 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         char ts[64];
-        int r;
+        int r, consumed;
 
         r = verb_parse_options("status", argc, argv, options, help, parse_option, &a);
         if (r <= 0)
                 return r;
-        r = rocket_pod_find_arg(ctx, "status", argc, argv, &pods_fd, &p);
+        if (argc - optind > (a.uuid_file ? 0 : 1))
+                return log_usage("status: give exactly one POD (or --uuid-file=).");
+        r = rocket_pod_find_arg(ctx, "status", a.uuid_file, argc, argv, &pods_fd, &p, &consumed);
         if (r < 0)
                 return r;
-        if (argc - optind > 1)
-                return log_usage("status: give exactly one POD.");
         if (a.wait && p->state <= POD_RUNNING) {
                 _cleanup_free_ char *uuid = strdup(p->uuid);
                 uint64_t deadline = a.wait_usec ? now_realtime_usec() + a.wait_usec : 0, now;

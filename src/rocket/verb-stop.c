@@ -14,19 +14,22 @@
 #include "time-util.h"
 #include "stage1-abi.h"
 
-enum { ARG_FORCE = 0x100, ARG_TIMEOUT };
+enum { ARG_FORCE = 0x100, ARG_TIMEOUT, ARG_UUID_FILE };
 
 static void help(void) {
         printf("Usage: rocket stop [OPTIONS...] POD...\n\nStop running pods gracefully (the apps get SIGTERM), "
                        "and wait until they have exited.\n\nOptions:\n"
                        "  -h --help              Show this help\n"
                        "     --force             Kill the pods at once\n"
-                       "     --timeout=DURATION  Wait at most DURATION (default 90s), then kill\n");
+                       "     --timeout=DURATION  Wait at most DURATION (default 90s), then kill\n"
+                       "     --uuid-file=FILE    Also the pod whose UUID FILE holds (as --uuid-file-save\n"
+                       "                         wrote it)\n");
 }
 
 typedef struct StopArgs {
         bool force;
         uint64_t timeout_usec;
+        const char *uuid_file;
 } StopArgs;
 
 static int parse_option(int option, const char *arg, void *userdata) {
@@ -34,6 +37,8 @@ static int parse_option(int option, const char *arg, void *userdata) {
 
         if (option == ARG_FORCE)
                 a->force = true;
+        else if (option == ARG_UUID_FILE)
+                a->uuid_file = arg;
         else if (parse_duration(arg, &a->timeout_usec) < 0)
                 return log_usage("stop: invalid duration '%s'.", arg);
         return 0;
@@ -44,17 +49,20 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
                 { "help", no_argument, NULL, 'h' },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "uuid-file", required_argument, NULL, ARG_UUID_FILE },
                 {}
         };
         StopArgs a = { .timeout_usec = 90 * USEC_PER_SEC };
+        _cleanup_strv_free_ char **targets = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
         int r, ret = 0;
 
         r = verb_parse_options("stop", argc, argv, options, help, parse_option, &a);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return log_usage("stop: no POD given.");
+        r = rocket_pod_targets("stop", a.uuid_file, argc, argv, &targets);
+        if (r < 0)
+                return r;
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "stop: needs root.");
         r = rocket_pods_open_existing(ctx, &pods_fd);
@@ -63,15 +71,15 @@ int verb_stop(int argc, char *argv[], RocketContext *ctx) {
         /* Signal every pod first, then wait for them: N pods stop in the time of the slowest. */
         {
                 char *kill_args[] = { (char *) "--force", NULL }, *none[] = { NULL };
-                Pod **stopping = calloc((size_t) (argc - optind), sizeof(Pod *));
+                Pod **stopping = calloc(strv_length(targets), sizeof(Pod *));
                 size_t n = 0;
 
                 if (!stopping)
                         return log_oom();
-                for (int i = optind; i < argc; i++) {
+                STRV_FOREACH(t, targets) {
                         Pod *p = NULL;
 
-                        r = rocket_pod_resolve(pods_fd, argv[i], &p);
+                        r = rocket_pod_resolve(pods_fd, *t, &p);
                         if (r < 0) {
                                 ret = r;
                                 continue;

@@ -93,6 +93,23 @@ wait "$sig_pid" || rc=$?
 assert_eq "$rc" 0
 assert_in "sig-got-term" "$(cat "$fx/sig.out")"
 
+# --- --uuid-file= on status, cat-manifest, enter, stop and rm, as rkt's unit files name their pods ------
+rocket run --name uf --uuid-file-save="$fx/uf.uuid" --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+uf_pid=$!
+wait_until "[ \"\$(state uf)\" = running ]"
+wait_until "rocket enter --uuid-file=$fx/uf.uuid /bin/true 2>/dev/null"
+assert_eq "$(rocket status --uuid-file="$fx/uf.uuid" --format=json | jq -r .name)" uf
+assert_eq "$(rocket cat-manifest --uuid-file="$fx/uf.uuid" | jq -r .name)" uf
+assert_eq "$(rocket enter --uuid-file="$fx/uf.uuid" /bin/echo entered)" entered
+assert_fails_with 2 "give exactly one POD" rocket status --uuid-file="$fx/uf.uuid" uf
+echo not-a-uuid >"$fx/bad.uuid"
+assert_fails_with 1 "holds no pod UUID" rocket status --uuid-file="$fx/bad.uuid"
+assert_fails_with 1 "cannot read UUID file" rocket stop --uuid-file="$fx/missing.uuid"
+assert_eq "$(rocket stop --uuid-file="$fx/uf.uuid")" "$(cat "$fx/uf.uuid")"
+wait "$uf_pid" || true
+rocket rm --uuid-file="$fx/uf.uuid" >/dev/null
+! rocket status uf 2>/dev/null
+
 # --- gc: prepared pods expire, exited ones are marked first and removed after the grace period ------
 rocket prepare --quiet --name stale --exec /bin/true "$img" >/dev/null
 rocket gc --grace-period=1h --expire-prepared=1h
