@@ -357,8 +357,23 @@ int store_blob_write_begin(StoreImport *imp, const char *digest, StoreBlobWrite 
                 return -ENOMEM;
         }
         w->dir_fd = imp->store->tmp_fd;
-        w->fd = openat(w->dir_fd, w->name, O_RDWR|O_CREAT|O_CLOEXEC|O_NOFOLLOW, 0600);
+        w->fd = openat(w->dir_fd, w->name, O_RDWR|O_CREAT|O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK, 0600);
         if (w->fd < 0)
+                return -errno;
+        /* tmp/ is the group's: a partial file that is not a plain file of ours alone (planted, hard-linked)
+         * is not resumed from but replaced. */
+        if (fstat(w->fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) {
+                log_debug("Replacing %s, which is not a partial download of ours.", w->name);
+                w->fd = safe_close(w->fd);
+                if (unlinkat(w->dir_fd, w->name, 0) < 0 && errno != ENOENT)
+                        return -errno;
+                w->fd = openat(w->dir_fd, w->name, O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC|O_NOFOLLOW, 0600);
+                if (w->fd < 0)
+                        return -errno;
+        }
+        if (fcntl(w->fd, F_SETFL, 0) < 0)
                 return -errno;
         if (flock(w->fd, LOCK_EX|LOCK_NB) >= 0)
                 w->shared = true;
@@ -395,13 +410,23 @@ int store_blob_write_restart(StoreBlobWrite *w) {
 
 int store_blob_write_commit(StoreBlobWrite *w) {
         StoreImport *imp = w->imp;
+        struct stat ours, moved;
         int r;
 
-        if (fchmod(w->fd, 0444) < 0 || (!w->synced && fsync(w->fd) < 0))
+        if (fchmod(w->fd, 0444) < 0 || (!w->synced && fsync(w->fd) < 0) || fstat(w->fd, &ours) < 0)
                 return -errno;
         if (!strv_contains(imp->staged, digest_hex(w->digest))) {
                 if (renameat(w->dir_fd, w->name, imp->staging_fd, digest_hex(w->digest)) < 0)
                         return -errno;
+                /* The name was taken from the group's tmp/: what moved must be the file written and verified
+                 * through our descriptor, not one put in its place meanwhile. In the staging directory (ours
+                 * alone) it stays so. */
+                if (fstatat(imp->staging_fd, digest_hex(w->digest), &moved, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                if (moved.st_dev != ours.st_dev || moved.st_ino != ours.st_ino) {
+                        (void) unlinkat(imp->staging_fd, digest_hex(w->digest), 0);
+                        return -STORE_ERR_DIGEST_MISMATCH;
+                }
                 r = strv_extend(&imp->staged, digest_hex(w->digest));
                 if (r < 0)
                         return r;

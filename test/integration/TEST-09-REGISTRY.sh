@@ -360,6 +360,12 @@ assert_eq "$(as puller-member rocket fetch -q --insecure-options=http docker://1
 stranger=(setpriv --reuid="$(id -u puller-stranger)" --regid="$(id -g puller-stranger)" --init-groups)
 assert_fails_with 1 "Permission denied" "${stranger[@]}" env ROCKET_DIR=/var/lib/rocket \
         rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/app:1
+# A member may write in the store's tmp/, but a partial download planted there is replaced, not trusted.
+big_layer=$(jq -r '.layers[-1].digest' "$fx/big/blobs/sha256/${big_id#sha256:}" | cut -d: -f2)
+setpriv --reuid="$(id -u puller-member)" --regid="$(id -g puller-member)" --init-groups \
+        sh -c "head -c 1000000 /dev/urandom >/var/lib/rocket/store/tmp/partial-sha256-$big_layer"
+assert_eq "$(rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/big:1)" "$big_id"
+rocket image verify
 # What a member pulled is extracted by root when a pod first needs it.
 assert_in "rocket rocket" "$(rocket run --net=host 127.0.0.1:5000/test/app:1 --exec /bin/cat -- /usr/share/app/data \
         2>/dev/null | head -c 100)"
