@@ -15,14 +15,16 @@
 #include "verb-all.h"
 #include "time-util.h"
 
-enum { ARG_GRACE = 0x100, ARG_EXPIRE };
+enum { ARG_GRACE = 0x100, ARG_EXPIRE, ARG_MARK_ONLY };
 
 static void help(void) {
         printf("Usage: rocket gc [OPTIONS...]\n\nRemove exited pods after a grace period, and prepared pods "
                        "never run.\n\nOptions:\n"
                        "  -h --help              Show this help\n"
                        "     --grace-period=DURATION     Keep exited pods this long (default 30min)\n"
-                       "     --expire-prepared=DURATION  Keep prepared pods this long (default 24h)\n");
+                       "     --expire-prepared=DURATION  Keep prepared pods this long (default 24h)\n"
+                       "     --mark-only         Only mark exited and expired pods as garbage; remove\n"
+                       "                         nothing (rkt's, for ExecStopPost=)\n");
 }
 
 static uint64_t mark_time(const Pod *p) {
@@ -35,11 +37,16 @@ static uint64_t mark_time(const Pod *p) {
 
 typedef struct GcArgs {
         uint64_t grace_usec, expire_usec;
+        bool mark_only;
 } GcArgs;
 
 static int parse_option(int option, const char *arg, void *userdata) {
         GcArgs *a = userdata;
 
+        if (option == ARG_MARK_ONLY) {
+                a->mark_only = true;
+                return 0;
+        }
         if (parse_duration(arg, option == ARG_GRACE ? &a->grace_usec : &a->expire_usec) < 0)
                 return log_usage("gc: invalid duration '%s'.", arg);
         return 0;
@@ -50,6 +57,7 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                 { "help", no_argument, NULL, 'h' },
                 { "grace-period", required_argument, NULL, ARG_GRACE },
                 { "expire-prepared", required_argument, NULL, ARG_EXPIRE },
+                { "mark-only", no_argument, NULL, ARG_MARK_ONLY },
                 {}
         };
         GcArgs a = { .grace_usec = 30 * 60 * USEC_PER_SEC, .expire_usec = 24 * 3600 * USEC_PER_SEC };
@@ -107,7 +115,7 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                 }
         }
         /* Sweep. */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && !a.mark_only; i++) {
                 Pod *p = l[i];
 
                 if (p->state == POD_EXITED_GARBAGE) {
@@ -126,7 +134,7 @@ int verb_gc(int argc, char *argv[], RocketContext *ctx) {
                 log_info("Removed pod %s.", p->uuid);
         }
         /* Hidden leftovers of removals that were interrupted. */
-        {
+        if (!a.mark_only) {
                 _cleanup_(closedirp) DIR *d = NULL;
 
                 if (opendir_at(pods_fd, "garbage", &d) >= 0)

@@ -112,6 +112,10 @@ rocket rm --uuid-file="$fx/uf.uuid" >/dev/null
 
 # --- gc: prepared pods expire, exited ones are marked first and removed after the grace period ------
 rocket prepare --quiet --name stale --exec /bin/true "$img" >/dev/null
+rocket run --name marked --exec /bin/true "$img" >/dev/null 2>&1
+rocket gc --mark-only --grace-period=0 --expire-prepared=1h     # rkt's ExecStopPost=: mark, remove nothing
+assert_eq "$(state marked)" exited-garbage                      # kept, though its grace period is over
+assert_eq "$(state stale)" prepared
 rocket gc --grace-period=1h --expire-prepared=1h
 assert_eq "$(state stale)" prepared
 assert_eq "$(state sig)" exited-garbage
