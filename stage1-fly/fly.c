@@ -257,6 +257,8 @@ static int fly_run(int argc, char *argv[]) {
                 return log_error_errno(r < 0 ? r : -errno, "Failed to start the pod: %m");
         }
         safe_close(pipe_go[1]);
+        /* The app is told to start: as ready as fly can tell. */
+        (void) write_file_volatile_at(STAGE1_POD_FD, STAGE1_POD_READY, "", 0, 0644);
 
         /* No master: the pod failed before it had one, and said why; its status follows. */
         if (pty_socks[0] >= 0 && pty_relay_recv_master(&pty, pty_socks[0]) >= 0) {

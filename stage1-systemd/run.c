@@ -348,6 +348,7 @@ static void relay_notify(int fd, const PodManifest *m, char *const *addresses) {
                         if (nl)
                                 *nl = 0;
                         if (streq(l, "READY=1")) {
+                                (void) write_stamp(STAGE1_POD_FD, STAGE1_POD_READY, "");
                                 (void) sd_notifyf(false, "READY=1\nSTATUS=Running pod %s (%zu app%s)", m->name,
                                                   m->n_apps, m->n_apps == 1 ? "" : "s");
                                 log_pod_event(m, addresses, MESSAGE_POD_STARTED,
@@ -594,12 +595,11 @@ static int run_prepare_pod_dir(RunContext *c) {
         return 0;
 }
 
-/* Under a Type=notify unit: a socket of ours for the pod's systemd, relayed to systemd's. */
+/* A socket of ours for the pod's systemd: its READY=1 marks the pod ready (rocket status --wait-ready), and
+ * under a Type=notify unit it is relayed to the unit's systemd. */
 static int run_open_notify_socket(RunContext *c) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-        if (!getenv("NOTIFY_SOCKET"))
-                return 0;
         if (strlen(c->pod_dir) + strlen("/notify") >= sizeof sa.sun_path)
                 return log_error_errno(SYNTHETIC_ERRNO(ENAMETOOLONG),
                                        "The pod directory's path is too long for its notification socket: %s",

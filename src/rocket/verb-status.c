@@ -2,6 +2,7 @@
 /* rocket status. */
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include "verb-all.h"
 #include "time-util.h"
 
-enum { ARG_WAIT = 0x100, ARG_CHECK_NETWORKS, ARG_UUID_FILE };
+enum { ARG_WAIT = 0x100, ARG_WAIT_READY, ARG_CHECK_NETWORKS, ARG_UUID_FILE };
 
 static void help(void) {
         printf("Usage: rocket status [OPTIONS...] POD\n\nShow a pod's state, PID, machine name, timestamps and "
@@ -27,6 +28,8 @@ static void help(void) {
                        "  -h --help              Show this help\n"
                        "     --format=FMT        text (key=value lines), json or json-pretty\n"
                        "     --wait[=DURATION]   Wait until the pod has exited (at most DURATION)\n"
+                       "     --wait-ready[=DURATION]  Wait until every app of the pod has started (at\n"
+                       "                         most DURATION, default 90s)\n"
                        "     --check-networks    Ask each of the pod's CNI networks whether it is still as\n"
                        "                         set up (CNI CHECK); exit 1 if one is not\n"
                        "     --uuid-file=FILE    The pod whose UUID FILE holds (as --uuid-file-save wrote it)\n");
@@ -36,6 +39,8 @@ typedef struct StatusArgs {
         OutputArgs out;
         bool wait;
         uint64_t wait_usec;
+        bool wait_ready;
+        uint64_t wait_ready_usec;
         bool check_networks;
         const char *uuid_file;
 } StatusArgs;
@@ -50,6 +55,12 @@ static int parse_option(int option, const char *arg, void *userdata) {
         }
         if (option == ARG_UUID_FILE) {
                 a->uuid_file = arg;
+                return 0;
+        }
+        if (option == ARG_WAIT_READY) {
+                a->wait_ready = true;
+                if (arg && parse_duration(arg, &a->wait_ready_usec) < 0)
+                        return log_usage("status: invalid duration '%s'.", arg);
                 return 0;
         }
         if (option == ARG_WAIT) {
@@ -109,11 +120,12 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 { "help", no_argument, NULL, 'h' },
                 OUTPUT_OPTION_FORMAT,
                 { "wait", optional_argument, NULL, ARG_WAIT },
+                { "wait-ready", optional_argument, NULL, ARG_WAIT_READY },
                 { "check-networks", no_argument, NULL, ARG_CHECK_NETWORKS },
                 { "uuid-file", required_argument, NULL, ARG_UUID_FILE },
                 {}
         };
-        StatusArgs a = { .out = OUTPUT_ARGS_INIT, .wait_usec = 90 * USEC_PER_SEC };
+        StatusArgs a = { .out = OUTPUT_ARGS_INIT, .wait_usec = 90 * USEC_PER_SEC, .wait_ready_usec = 90 * USEC_PER_SEC };
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
@@ -128,6 +140,28 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
         r = rocket_pod_find_arg(ctx, "status", a.uuid_file, argc, argv, &pods_fd, &p, &consumed);
         if (r < 0)
                 return r;
+        if (a.wait && a.wait_ready)
+                return log_usage("status: --wait and --wait-ready exclude each other.");
+        if (a.wait_ready) {
+                _cleanup_free_ char *uuid = strdup(p->uuid);
+                uint64_t deadline = a.wait_ready_usec ? now_realtime_usec() + a.wait_ready_usec : 0;
+
+                if (!uuid)
+                        return log_oom();
+                /* Running, and its stage1 said every app has started (STAGE1_POD_READY). */
+                while (!(p->state == POD_RUNNING && faccessat(p->dir_fd, STAGE1_POD_READY, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)) {
+                        if (p->state > POD_RUNNING)
+                                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s: it did not become ready.",
+                                                       uuid, pod_state_to_string(p->state));
+                        if (deadline && now_realtime_usec() > deadline)
+                                return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pod %s is not ready in time.", uuid);
+                        usleep(50 * 1000);
+                        p = pod_free(p);
+                        r = pod_resolve(pods_fd, uuid, &p);
+                        if (r < 0)
+                                return log_error_errno(r, "Pod %s went away.", uuid);
+                }
+        }
         if (a.wait && p->state <= POD_RUNNING) {
                 _cleanup_free_ char *uuid = strdup(p->uuid);
                 uint64_t deadline = a.wait_usec ? now_realtime_usec() + a.wait_usec : 0, now;

@@ -26,6 +26,7 @@
 #define STAGE1_POD_CLEAN "clean"                /* written after that when the stage1 left nothing of the pod
                                                  * outside its directory but the journal link: rocket removes
                                                  * the pod without the gc entrypoint (and the link itself) */
+#define STAGE1_POD_READY "ready"                /* written once every app has started */
 #define STAGE1_POD_LIMITS "limits"              /* the pod's own limits and whether they are in force */
 #define STAGE1_POD_NET "net"                    /* NAME.json: each CNI network's cached result, while ADDed;
                                                  * resolv.conf and hosts as the apps get them */

@@ -110,6 +110,20 @@ wait "$uf_pid" || true
 rocket rm --uuid-file="$fx/uf.uuid" >/dev/null
 ! rocket status uf 2>/dev/null
 
+# --- status --wait-ready: returns once every app has started; a pod that is not started times out -----
+rocket run --name rdy --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+rdy_pid=$!
+wait_until "rocket status rdy >/dev/null 2>&1"
+assert_in "state=running" "$(rocket status --wait-ready=30s rdy)"
+rocket enter rdy /bin/true                                      # ready means its apps have started
+rocket stop rdy >/dev/null
+wait "$rdy_pid" || true
+assert_fails_with 1 "is exited: it did not become ready" rocket status --wait-ready=5s rdy
+rocket prepare --quiet --name notready --exec /bin/true "$img" >/dev/null
+assert_fails_with 1 "is not ready in time" rocket status --wait-ready=1s notready
+assert_fails_with 2 "exclude each other" rocket status --wait --wait-ready notready
+rocket rm notready >/dev/null
+
 # --- gc: prepared pods expire, exited ones are marked first and removed after the grace period ------
 rocket prepare --quiet --name stale --exec /bin/true "$img" >/dev/null
 rocket run --name marked --exec /bin/true "$img" >/dev/null 2>&1
