@@ -74,6 +74,18 @@ static int parse_option(int option, const char *arg, void *userdata) {
         return r < 0 ? r : 0;
 }
 
+/* Waits, then reads the pod again (its state and files change under us). */
+static int pod_reload_after(int pods_fd, const char *uuid, useconds_t usec, Pod **p) {
+        int r;
+
+        usleep(usec);
+        *p = pod_free(*p);
+        r = pod_resolve(pods_fd, uuid, p);
+        if (r < 0)
+                return log_error_errno(r, "Pod %s went away.", uuid);
+        return 0;
+}
+
 /* --check-networks: CNI CHECK of each network of a running pod, with the result its stage1 cached. */
 static int check_networks(const Pod *p) {
         _cleanup_(json_object_putp) json_object *ports = NULL;
@@ -155,11 +167,9 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                                                        uuid, pod_state_to_string(p->state));
                         if (deadline && now_realtime_usec() > deadline)
                                 return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pod %s is not ready in time.", uuid);
-                        usleep(50 * 1000);
-                        p = pod_free(p);
-                        r = pod_resolve(pods_fd, uuid, &p);
+                        r = pod_reload_after(pods_fd, uuid, 50 * 1000, &p);
                         if (r < 0)
-                                return log_error_errno(r, "Pod %s went away.", uuid);
+                                return r;
                 }
         }
         if (a.wait && p->state <= POD_RUNNING) {
@@ -172,11 +182,9 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 while (p->state < POD_RUNNING) {
                         if (deadline && now_realtime_usec() > deadline)
                                 return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pod %s has not started.", uuid);
-                        usleep(100 * 1000);
-                        p = pod_free(p);
-                        r = pod_resolve(pods_fd, uuid, &p);
+                        r = pod_reload_after(pods_fd, uuid, 100 * 1000, &p);
                         if (r < 0)
-                                return log_error_errno(r, "Pod %s went away.", uuid);
+                                return r;
                 }
                 now = now_realtime_usec();
                 r = pod_wait_unlocked(p, !deadline ? 0 : deadline > now ? deadline - now : 1);
