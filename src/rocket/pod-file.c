@@ -80,6 +80,8 @@ static const struct {
         { "Name", ARG_NAME, true },
         { "Hostname", ARG_HOSTNAME, true },
         { "Environment", ARG_SET_ENV, true },
+        { "EnvironmentFile", ARG_SET_ENV_FILE, true },
+        { "InheritEnvironment", ARG_INHERIT_ENV, true },
         { "Volume", ARG_VOLUME, true },
         { "Stage1", ARG_STAGE1_NAME, true },
         { "Stage1Path", ARG_STAGE1_PATH, true },

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs-util.h"
 #include "log.h"
 #include "pod-manifest.h"
 #include "run-args.h"
@@ -29,6 +32,7 @@ void pod_args_done(PodArgs *p) {
         free(p->name);
         free(p->hostname);
         free(p->uuid_file);
+        strv_free(p->env_file);
         free(p->stage1_path);
         free(p->stage1_name);
         free(p->pod_file);
@@ -361,6 +365,16 @@ int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {
         }
 }
 
+/* --flag or --flag=BOOL. */
+static int parse_flag(const char *where, const char *arg, bool *ret) {
+        int r = arg ? parse_boolean(arg) : 1;
+
+        if (r < 0)
+                return log_usage("%s: invalid boolean '%s'.", where, arg);
+        *ret = r;
+        return 0;
+}
+
 int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
         int r;
 
@@ -379,6 +393,40 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                 if (r < 0)
                         return r;
                 return strv_extend(&p->defaults.env, arg) < 0 ? log_oom() : 0;
+        case ARG_SET_ENV_FILE: {
+                _cleanup_free_ char *text = NULL;
+                _cleanup_strv_free_ char **lines = NULL;
+
+                /* rkt's format: K=V per line; blank lines and lines starting with '#' are skipped. */
+                _cleanup_close_ int fd = open(arg, O_RDONLY|O_CLOEXEC|O_NONBLOCK|O_NOCTTY);
+                struct stat st;
+
+                /* A plain file only: never wait on a FIFO or a terminal. */
+                if (fd < 0)
+                        return log_error_errno(errno, "%s: cannot read environment file '%s': %m", where, arg);
+                if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                               "%s: cannot read environment file '%s': not a regular file.", where, arg);
+                r = read_full_fd(fd, 1U << 20, &text, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "%s: cannot read environment file '%s': %m", where, arg);
+                if (strv_split(text, "\n", &lines) < 0)
+                        return log_oom();
+                STRV_FOREACH(l, lines) {
+                        const char *kv = *l + strspn(*l, " \t");
+
+                        if (isempty(kv) || kv[0] == '#')
+                                continue;
+                        r = check_env(where, kv);
+                        if (r < 0)
+                                return r;
+                        if (strv_extend(&p->env_file, kv) < 0)
+                                return log_oom();
+                }
+                return 0;
+        }
+        case ARG_INHERIT_ENV:
+                return parse_flag(where, arg, &p->inherit_env);
         case ARG_VOLUME: {
                 _cleanup_(pod_volume_done) PodVolume v = {};
 
@@ -436,11 +484,7 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
         case ARG_HOSTS_ENTRY:
                 return net_args_option(where, &p->net, option, arg);
         case ARG_PRIVATE_USERS:
-                r = arg ? parse_boolean(arg) : 1;
-                if (r < 0)
-                        return log_usage("%s: invalid boolean '%s'.", where, arg);
-                p->private_users = r;
-                return 0;
+                return parse_flag(where, arg, &p->private_users);
         default:
                 return run_app_option(where, &p->defaults, option, arg);
         }

@@ -42,6 +42,8 @@ typedef struct PodArgs {
         IsolationArgs pod_iso;  /* --memory/--cpu/--cpu-shares before the first image: the whole pod's */
         InsecureOption insecure;
         PullPolicy pull_policy; /* PULL_NEW unless --pull-policy */
+        char **env_file;        /* --set-env-file: K=V from files, below --set-env */
+        bool inherit_env;       /* --inherit-env: rocket's own environment, below everything */
         bool private_users;
         uint64_t pids_max;      /* --pids-limit: 0 unset (the default), UINT64_MAX: none */
         bool stage1_device_policy;      /* the stage1 keeps apps to the standard pseudo devices */
@@ -81,6 +83,8 @@ enum {
         ARG_INSECURE,
         ARG_PRIVATE_USERS,
         ARG_PULL_POLICY,
+        ARG_SET_ENV_FILE,
+        ARG_INHERIT_ENV,
         ARG_PIDS_LIMIT,
         ARG_NET,
         ARG_PORT,

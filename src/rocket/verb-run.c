@@ -47,6 +47,8 @@ static void help(const char *verb) {
                "     --name=NAME          Name the pod (the machine name; default APP-UUIDPREFIX)\n"
                "     --hostname=NAME      The pod's hostname (default: the pod name)\n"
                "     --set-env=K=V        Set an environment variable in every app\n"
+               "     --set-env-file=FILE  Set the K=V lines of FILE in every app (below --set-env)\n"
+               "     --inherit-env[=BOOL] Pass rocket's own environment to every app (below all else)\n"
                "     --volume=NAME,kind=host|empty[,source=PATH][,readOnly=BOOL][,idmap=BOOL]\n"
                "              [,mode=MODE][,uid=UID][,gid=GID]  (mode, uid, gid: of an empty volume)\n"
                "                          Define a volume the apps can mount\n"
@@ -186,6 +188,8 @@ static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *
         { "help", no_argument, NULL, 'h' },                                             \
         { "hostname", required_argument, NULL, ARG_HOSTNAME },                          \
         { "set-env", required_argument, NULL, ARG_SET_ENV },                            \
+        { "set-env-file", required_argument, NULL, ARG_SET_ENV_FILE },                  \
+        { "inherit-env", optional_argument, NULL, ARG_INHERIT_ENV },                    \
         { "volume", required_argument, NULL, ARG_VOLUME },                              \
         { "uuid-file-save", required_argument, NULL, ARG_UUID_FILE },                   \
         { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },                    \
@@ -478,8 +482,16 @@ static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodAr
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
                                        "Image '%s' has no command to run; give one with --exec.", aa->image);
 
-        /* Environment, lowest first: the image's, --set-env, --environment. */
+        /* Environment, lowest first (rkt's order): rocket's own with --inherit-env, the image's, --set-env-file,
+         * --set-env, --environment. */
+        if (pa->inherit_env)
+                for (char **e = environ; e && *e; e++)
+                        if (strchr(*e, '=') && env_set(&app->env, *e) < 0)
+                                return log_oom();
         STRV_FOREACH(e, cfg->env)
+                if (env_set(&app->env, *e) < 0)
+                        return log_oom();
+        STRV_FOREACH(e, pa->env_file)
                 if (env_set(&app->env, *e) < 0)
                         return log_oom();
         STRV_FOREACH(e, d->env)

@@ -39,6 +39,16 @@ out=$(rocket run --exec /bin/sh "$img" -- -c 'echo to-stdout; echo to-stderr >&2
 assert_eq "$rc" 7
 assert_in "to-stdout" "$out"
 assert_in "to-stderr" "$out"
+# The environment in rkt's order: --inherit-env < the image's < --set-env-file < --set-env < --environment.
+printf 'A=file\nB=file\n# a comment\n\n  C=file\nPATH=/from/file\n' >"$fx/env"
+out=$(FROM_HOST=host A=host PATH="/from/host:$PATH" rocket run --inherit-env --set-env-file="$fx/env" --set-env=B=set \
+        "$img" --environment=C=app --exec /bin/sh -- -c 'echo "$FROM_HOST $A $B $C $PATH"')
+assert_eq "$out" "host file set app /from/file"
+out=$(FROM_HOST=host rocket run --set-env-file="$fx/env" "$img" --exec /bin/sh -- -c 'echo "[$FROM_HOST] $PATH"')
+assert_eq "$out" "[] /from/file"
+printf 'OK=1\nnot an assignment\n' >"$fx/bad.env"
+assert_fails 2 rocket run --set-env-file="$fx/bad.env" "$img" --exec /bin/true
+assert_fails_with 1 "cannot read environment file" rocket run --set-env-file="$fx/missing.env" "$img" --exec /bin/true
 out=$(rocket run --set-env=GREETING=hi --user=app --exec /bin/sh "$img" -- -c 'echo "$(id -u):$(id -g):$(id -G):$GREETING:$HOME:$PATH"; pwd')
 assert_in "1000:1000:1000 50:hi:/home/app:/usr/sbin:/usr/bin:/sbin:/bin" "$out"
 out=$(rocket run --user=app:staff --exec /bin/sh "$img" -- -c 'echo "$(id -u):$(id -g)"; id -G')
