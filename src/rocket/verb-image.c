@@ -21,7 +21,8 @@ static void help(void) {
                "Manage the image store.\n"
                "\n"
                "Commands:\n"
-               "  list [--format=FMT] [--no-legend] [--full]    List images\n"
+               "  list [--format=FMT] [--no-legend] [--full] [--sort=FIELD] [--order=asc|desc]\n"
+               "                                                 List images\n"
                "  rm [--force] IMAGE...                          Remove a name, or an image by ID with all its\n"
                "                                                 names (data goes at the next gc)\n"
                "  tag IMAGE NAME                                 Give an image another name\n"
@@ -38,6 +39,9 @@ static void help(void) {
                "     --format=FMT        table, json or json-pretty\n"
                "     --no-legend         Do not print the column headers\n"
                "     --full              Print full IDs\n"
+               "     --sort=FIELD        Order the list by id, name, format, size, importtime (the\n"
+               "                         default) or lastused\n"
+               "     --order=ORDER       asc (the default) or desc\n"
                "     --pretty-print      Indent JSON\n"
                "     --overwrite         Replace an existing FILE or DIR\n"
                "     --rootfs-only       Write the root file system straight into DIR\n"
@@ -51,7 +55,36 @@ enum {
         ARG_ROOTFS_ONLY,
         ARG_GRACE,
         ARG_FORCE,
+        ARG_SORT,
+        ARG_ORDER,
 };
+
+typedef enum ImageSort {
+        SORT_ID,
+        SORT_NAME,
+        SORT_FORMAT,
+        SORT_SIZE,
+        SORT_IMPORT_TIME,
+        SORT_LAST_USED,
+        _SORT_MAX,
+        _SORT_INVALID = -EINVAL,
+} ImageSort;
+
+static const char *const image_sort_table[_SORT_MAX] = {
+        [SORT_ID] = "id",
+        [SORT_NAME] = "name",
+        [SORT_FORMAT] = "format",
+        [SORT_SIZE] = "size",
+        [SORT_IMPORT_TIME] = "importtime",
+        [SORT_LAST_USED] = "lastused",
+};
+
+static ImageSort image_sort_from_string(const char *s) {
+        for (int i = 0; i < _SORT_MAX; i++)
+                if (streq(image_sort_table[i], s))
+                        return (ImageSort) i;
+        return _SORT_INVALID;
+}
 
 typedef struct ImageArgs {
         OutputArgs out;
@@ -60,12 +93,15 @@ typedef struct ImageArgs {
         bool rootfs_only;
         bool force;
         uint64_t grace_usec;
+        ImageSort sort;
+        bool descending;
 } ImageArgs;
 
 /* The options of the image sub-commands: each has a table of its own (below), over one parser. */
 #define IMAGE_OPTION_HELP { "help", no_argument, NULL, 'h' }
 static const struct option list_options[] = {
-        IMAGE_OPTION_HELP, OUTPUT_OPTION_FORMAT, OUTPUT_OPTION_NO_LEGEND, OUTPUT_OPTION_FULL, {}
+        IMAGE_OPTION_HELP, OUTPUT_OPTION_FORMAT, OUTPUT_OPTION_NO_LEGEND, OUTPUT_OPTION_FULL,
+        { "sort", required_argument, NULL, ARG_SORT }, { "order", required_argument, NULL, ARG_ORDER }, {}
 };
 static const struct option rm_options[] = {
         IMAGE_OPTION_HELP, { "force", no_argument, NULL, ARG_FORCE }, {}
@@ -108,6 +144,17 @@ static int parse_image_option(int option, const char *arg, void *userdata) {
         case ARG_FORCE:
                 a->force = true;
                 return 0;
+        case ARG_SORT:
+                a->sort = image_sort_from_string(arg);
+                if (a->sort < 0)
+                        return log_usage("%s: cannot sort by '%s' (id, name, format, size, importtime, lastused).",
+                                         c->verb, arg);
+                return 0;
+        case ARG_ORDER:
+                if (!streq(arg, "asc") && !streq(arg, "desc"))
+                        return log_usage("%s: invalid order '%s' (asc or desc).", c->verb, arg);
+                a->descending = streq(arg, "desc");
+                return 0;
         case ARG_GRACE:
                 r = parse_duration(arg, &a->grace_usec);
                 if (r < 0)
@@ -122,7 +169,7 @@ static int parse_image_option(int option, const char *arg, void *userdata) {
 static int parse_image_args(const char *verb, int argc, char *argv[], const struct option *options, ImageArgs *a) {
         ImageOptionContext c = { .verb = strjoina("image ", verb), .args = a };
 
-        *a = (ImageArgs) { .out = OUTPUT_ARGS_INIT, .grace_usec = 24ULL * 3600 * 1000000 };
+        *a = (ImageArgs) { .out = OUTPUT_ARGS_INIT, .grace_usec = 24ULL * 3600 * 1000000, .sort = SORT_IMPORT_TIME };
         return verb_parse_options(c.verb, argc, argv, options, help, parse_image_option, &c);
 }
 
@@ -132,6 +179,44 @@ static int need_args(const char *verb, int argc, int min, int max, const char *w
         if (n < min || (max >= 0 && n > max))
                 return log_usage("image %s: expected %s.", verb, what);
         return 0;
+}
+
+static int compare_u64(uint64_t a, uint64_t b) {
+        return a < b ? -1 : a > b;
+}
+
+/* The image's first name, for sorting: its names are sorted, an unnamed one sorts first. */
+static const char *first_name(const ImageRecord *r) {
+        return r->names && r->names[0] ? r->names[0] : "";
+}
+
+static int compare_images(const void *x, const void *y, void *userdata) {
+        const ImageRecord *a = *(ImageRecord *const *) x, *b = *(ImageRecord *const *) y;
+        const ImageArgs *args = userdata;
+        int c;
+
+        switch (args->sort) {
+        case SORT_ID:
+                c = strcmp(a->id, b->id);
+                break;
+        case SORT_NAME:
+                c = strcmp(first_name(a), first_name(b));
+                break;
+        case SORT_FORMAT:
+                c = strcmp(image_format_to_string(a->format), image_format_to_string(b->format));
+                break;
+        case SORT_SIZE:
+                c = compare_u64(a->size, b->size);
+                break;
+        case SORT_LAST_USED:
+                c = compare_u64(a->last_used_usec, b->last_used_usec);
+                break;
+        default:
+                c = compare_u64(a->import_usec, b->import_usec);
+        }
+        if (c == 0)
+                c = strcmp(a->id, b->id);       /* a stable order whatever the field */
+        return args->descending ? -c : c;
 }
 
 static int image_list(int argc, char *argv[], RocketContext *ctx) {
@@ -158,6 +243,9 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
                 r = store_image_list(s, &images, &n);
                 if (r < 0)
                         return log_error_errno(r, "Failed to list images: %m");
+                for (size_t i = 0; i < n; i++)
+                        strv_sort(images[i]->names);
+                qsort_r(images, n, sizeof *images, compare_images, &a);
         }
 
         arr = json_object_new_array();

@@ -83,6 +83,17 @@ grep -q '^sha256:[0-9a-f]\{12\} .*oci:latest' <<<"$list" && grep -q 'busybox:v2'
 json=$("$rocket" image list --format=json)
 [ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$json")" = 3 ] \
         && ok "image list --format=json has the 3 images" || not_ok "image list json" "$json"
+# --sort/--order (rkt's): by size, by name, descending; a bad field is a usage error.
+sizes=$("$rocket" image list --format=json --sort=size | python3 -c 'import json,sys; print(" ".join(str(i["size"]) for i in json.load(sys.stdin)))')
+desc=$("$rocket" image list --format=json --sort=size --order=desc | python3 -c 'import json,sys; print(" ".join(str(i["size"]) for i in json.load(sys.stdin)))')
+names=$("$rocket" image list --no-legend --sort=name | awk '{ print $2 }' | tr '\n' ' ')
+[ "$sizes" = "$(tr ' ' '\n' <<<"$sizes" | sort -n | tr '\n' ' ' | sed 's/ $//')" ] &&
+        [ "$desc" = "$(tr ' ' '\n' <<<"$sizes" | sort -rn | tr '\n' ' ' | sed 's/ $//')" ] &&
+        [ "$names" = "$(tr ' ' '\n' <<<"$names" | grep . | LC_ALL=C sort | tr '\n' ' ')" ] &&
+        ok "image list --sort/--order" || not_ok "image list --sort/--order" "$sizes" "$desc" "$names"
+rc=0; err=$("$rocket" image list --sort=bogus 2>&1 >/dev/null) || rc=$?
+[ "$rc" = 2 ] && grep -q "cannot sort by 'bogus'" <<<"$err" && ok "image list --sort=bogus is a usage error" ||
+        not_ok "image list --sort=bogus" "exit $rc" "$err"
 
 for id in "$id_oci" "$id_docker" "$id_aci"; do
         rm -rf "$work/r"
