@@ -21,7 +21,7 @@ static void help(void) {
                "Manage the image store.\n"
                "\n"
                "Commands:\n"
-               "  list [--format=FMT] [--no-legend] [--full] [--sort=FIELD] [--order=asc|desc]\n"
+               "  list [--format=FMT] [--no-legend] [--full] [--fields=F,...] [--sort=FIELD] [--order=asc|desc]\n"
                "                                                 List images\n"
                "  rm [--force] IMAGE...                          Remove a name, or an image by ID with all its\n"
                "                                                 names (data goes at the next gc)\n"
@@ -42,6 +42,8 @@ static void help(void) {
                "     --sort=FIELD        Order the list by id, name, format, size, importtime (the\n"
                "                         default) or lastused\n"
                "     --order=ORDER       asc (the default) or desc\n"
+               "     --fields=FIELD,...  The columns: id, name, format, size, importtime, lastused,\n"
+               "                         signedby (default: all but signedby)\n"
                "     --pretty-print      Indent JSON\n"
                "     --overwrite         Replace an existing FILE or DIR\n"
                "     --rootfs-only       Write the root file system straight into DIR\n"
@@ -57,6 +59,7 @@ enum {
         ARG_FORCE,
         ARG_SORT,
         ARG_ORDER,
+        ARG_FIELDS,
 };
 
 typedef enum ImageSort {
@@ -66,6 +69,7 @@ typedef enum ImageSort {
         SORT_SIZE,
         SORT_IMPORT_TIME,
         SORT_LAST_USED,
+        SORT_SIGNED_BY,         /* a column only */
         _SORT_MAX,
         _SORT_INVALID = -EINVAL,
 } ImageSort;
@@ -77,6 +81,17 @@ static const char *const image_sort_table[_SORT_MAX] = {
         [SORT_SIZE] = "size",
         [SORT_IMPORT_TIME] = "importtime",
         [SORT_LAST_USED] = "lastused",
+        [SORT_SIGNED_BY] = "signedby",
+};
+
+static const char *const image_column_header[_SORT_MAX] = {
+        [SORT_ID] = "ID",
+        [SORT_NAME] = "NAME",
+        [SORT_FORMAT] = "FORMAT",
+        [SORT_SIZE] = "SIZE",
+        [SORT_IMPORT_TIME] = "IMPORTED",
+        [SORT_LAST_USED] = "LAST USED",
+        [SORT_SIGNED_BY] = "SIGNED BY",
 };
 
 static ImageSort image_sort_from_string(const char *s) {
@@ -95,13 +110,16 @@ typedef struct ImageArgs {
         uint64_t grace_usec;
         ImageSort sort;
         bool descending;
+        ImageSort fields[_SORT_MAX];    /* --fields, in order */
+        size_t n_fields;
 } ImageArgs;
 
 /* The options of the image sub-commands: each has a table of its own (below), over one parser. */
 #define IMAGE_OPTION_HELP { "help", no_argument, NULL, 'h' }
 static const struct option list_options[] = {
         IMAGE_OPTION_HELP, OUTPUT_OPTION_FORMAT, OUTPUT_OPTION_NO_LEGEND, OUTPUT_OPTION_FULL,
-        { "sort", required_argument, NULL, ARG_SORT }, { "order", required_argument, NULL, ARG_ORDER }, {}
+        { "sort", required_argument, NULL, ARG_SORT }, { "order", required_argument, NULL, ARG_ORDER },
+        { "fields", required_argument, NULL, ARG_FIELDS }, {}
 };
 static const struct option rm_options[] = {
         IMAGE_OPTION_HELP, { "force", no_argument, NULL, ARG_FORCE }, {}
@@ -144,9 +162,27 @@ static int parse_image_option(int option, const char *arg, void *userdata) {
         case ARG_FORCE:
                 a->force = true;
                 return 0;
+        case ARG_FIELDS: {
+                _cleanup_strv_free_ char **l = NULL;
+
+                if (strv_split(arg, ",", &l) < 0)
+                        return log_oom();
+                a->n_fields = 0;
+                STRV_FOREACH(f, l) {
+                        ImageSort k = image_sort_from_string(*f);
+
+                        if (k < 0 || a->n_fields >= ELEMENTSOF(a->fields))
+                                return log_usage("%s: unknown field '%s' (id, name, format, size, importtime, "
+                                                 "lastused, signedby).", c->verb, *f);
+                        a->fields[a->n_fields++] = k;
+                }
+                if (a->n_fields == 0)
+                        return log_usage("%s: --fields= needs a field.", c->verb);
+                return 0;
+        }
         case ARG_SORT:
                 a->sort = image_sort_from_string(arg);
-                if (a->sort < 0)
+                if (a->sort < 0 || a->sort == SORT_SIGNED_BY)
                         return log_usage("%s: cannot sort by '%s' (id, name, format, size, importtime, lastused).",
                                          c->verb, arg);
                 return 0;
@@ -169,7 +205,13 @@ static int parse_image_option(int option, const char *arg, void *userdata) {
 static int parse_image_args(const char *verb, int argc, char *argv[], const struct option *options, ImageArgs *a) {
         ImageOptionContext c = { .verb = strjoina("image ", verb), .args = a };
 
-        *a = (ImageArgs) { .out = OUTPUT_ARGS_INIT, .grace_usec = 24ULL * 3600 * 1000000, .sort = SORT_IMPORT_TIME };
+        *a = (ImageArgs) {
+                .out = OUTPUT_ARGS_INIT,
+                .grace_usec = 24ULL * 3600 * 1000000,
+                .sort = SORT_IMPORT_TIME,
+                .fields = { SORT_ID, SORT_NAME, SORT_FORMAT, SORT_SIZE, SORT_IMPORT_TIME, SORT_LAST_USED },
+                .n_fields = 6,
+        };
         return verb_parse_options(c.verb, argc, argv, options, help, parse_image_option, &c);
 }
 
@@ -223,7 +265,7 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_(json_object_putp) json_object *arr = NULL;
-        static const char *const header[] = { "ID", "NAME", "FORMAT", "SIZE", "IMPORTED", "LAST USED" };
+        const char *header[_SORT_MAX];
         ImageRecord **images = NULL;
         ImageArgs a;
         size_t n = 0;
@@ -248,8 +290,10 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
                 qsort_r(images, n, sizeof *images, compare_images, &a);
         }
 
+        for (size_t k = 0; k < a.n_fields; k++)
+                header[k] = image_column_header[a.fields[k]];
         arr = json_object_new_array();
-        t = table_new(header, ELEMENTSOF(header));
+        t = table_new(header, a.n_fields);
         if (!arr || !t)
                 goto oom;
         for (size_t i = 0; i < n; i++) {
@@ -285,12 +329,23 @@ static int image_list(int argc, char *argv[], RocketContext *ctx) {
                         free(names);
                         names = m;
                 }
-                if (table_add_row(t, (const char *[]) {
-                                id, names, image_format_to_string(rec->format),
-                                format_bytes(size, sizeof size, rec->size),
-                                format_timestamp(imported, sizeof imported, rec->import_usec),
-                                format_timestamp(used, sizeof used, rec->last_used_usec) }) < 0)
-                        goto oom;
+                {
+                        const char *column[_SORT_MAX] = {
+                                [SORT_ID] = id,
+                                [SORT_NAME] = names,
+                                [SORT_FORMAT] = image_format_to_string(rec->format),
+                                [SORT_SIZE] = format_bytes(size, sizeof size, rec->size),
+                                [SORT_IMPORT_TIME] = format_timestamp(imported, sizeof imported, rec->import_usec),
+                                [SORT_LAST_USED] = format_timestamp(used, sizeof used, rec->last_used_usec),
+                                [SORT_SIGNED_BY] = rec->signer,
+                        };
+                        const char *row[_SORT_MAX];
+
+                        for (size_t k = 0; k < a.n_fields; k++)
+                                row[k] = column[a.fields[k]];
+                        if (table_add_row(t, row) < 0)
+                                goto oom;
+                }
         }
         image_record_array_free(images, n);
 

@@ -91,6 +91,10 @@ names=$("$rocket" image list --no-legend --sort=name | awk '{ print $2 }' | tr '
         [ "$desc" = "$(tr ' ' '\n' <<<"$sizes" | sort -rn | tr '\n' ' ' | sed 's/ $//')" ] &&
         [ "$names" = "$(tr ' ' '\n' <<<"$names" | grep . | LC_ALL=C sort | tr '\n' ' ')" ] &&
         ok "image list --sort/--order" || not_ok "image list --sort/--order" "$sizes" "$desc" "$names"
+cols=$("$rocket" image list --fields=size,id --sort=size | head -1)
+first=$("$rocket" image list --no-legend --fields=size,id --sort=size | head -1 | awk '{ print NF ":" $2 }')
+[ "$(echo $cols)" = "SIZE ID" ] && [[ "$first" == 2:sha256:* ]] && ok "image list --fields" ||
+        not_ok "image list --fields" "$cols" "$first"
 rc=0; err=$("$rocket" image list --sort=bogus 2>&1 >/dev/null) || rc=$?
 [ "$rc" = 2 ] && grep -q "cannot sort by 'bogus'" <<<"$err" && ok "image list --sort=bogus is a usage error" ||
         not_ok "image list --sort=bogus" "exit $rc" "$err"
