@@ -334,12 +334,14 @@ int rocket_pod_find_arg(RocketContext *ctx, const char *verb, const char *uuid_f
                 r = rocket_uuid_file_read(verb, uuid_file, &uuid);
                 if (r < 0)
                         return r;
-                *ret_consumed = 0;
+                if (ret_consumed)
+                        *ret_consumed = 0;
                 return rocket_pod_find(ctx, uuid, ret_pods_fd, ret);
         }
         if (argc - optind < 1)
                 return log_usage("%s: no POD given.", verb);
-        *ret_consumed = 1;
+        if (ret_consumed)
+                *ret_consumed = 1;
         return rocket_pod_find(ctx, argv[optind], ret_pods_fd, ret);
 }
 

@@ -38,7 +38,7 @@ int rocket_pods_images_in_use(RocketContext *ctx, char ***ret);
 
 /* The POD argument at optind (the verb's usage error when there is none), found as rocket_pod_find(). */
 /* The pod a verb acts on: the one whose UUID uuid_file holds (--uuid-file, as --uuid-file-save wrote it), else
- * the first argument. *ret_consumed: how many arguments named it (0 or 1). */
+ * the first argument. *ret_consumed (if not NULL): how many arguments named it (0 or 1). */
 int rocket_pod_find_arg(RocketContext *ctx, const char *verb, const char *uuid_file, int argc, char *argv[],
                         int *ret_pods_fd, Pod **ret, int *ret_consumed);
 /* The pods a verb that takes several acts on: its arguments, and the one whose UUID uuid_file holds. */

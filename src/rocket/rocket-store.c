@@ -88,6 +88,11 @@ void image_fetch_args_done(ImageFetchArgs *a) {
         free(a->signature);
 }
 
+FetchInsecure fetch_insecure_of(InsecureOption o) {
+        return (o & INSECURE_TLS ? FETCH_INSECURE_TLS : 0) | (o & INSECURE_HTTP ? FETCH_INSECURE_HTTP : 0) |
+               (o & INSECURE_IMAGE ? FETCH_INSECURE_IMAGE : 0);
+}
+
 int image_fetch_parse_platform(const char *where, const char *s, ImageFetchArgs *a) {
         _cleanup_strv_free_ char **parts = NULL;
         size_t n;
@@ -122,9 +127,7 @@ static int pull(Store *s, const char *image, const ImageRef *ref, const ImageFet
         _cleanup_free_ char *detail = NULL;
         FetchOptions o = {
                 .policy = fa ? fa->policy : PULL_NEW,
-                .insecure = (fa && fa->insecure & INSECURE_TLS ? FETCH_INSECURE_TLS : 0) |
-                            (fa && fa->insecure & INSECURE_HTTP ? FETCH_INSECURE_HTTP : 0) |
-                            (fa && fa->insecure & INSECURE_IMAGE ? FETCH_INSECURE_IMAGE : 0),
+                .insecure = fa ? fetch_insecure_of(fa->insecure) : 0,
                 .os = fa ? fa->os : NULL,
                 .arch = fa ? fa->arch : NULL,
                 .variant = fa ? fa->variant : NULL,

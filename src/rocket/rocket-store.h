@@ -21,6 +21,8 @@ typedef struct ImageFetchArgs {
 } ImageFetchArgs;
 
 void image_fetch_args_done(ImageFetchArgs *a);
+/* What of --insecure-options concerns fetching (tls, http, image). */
+FetchInsecure fetch_insecure_of(InsecureOption o) _pure_;
 /* --platform=OS/ARCH[/VARIANT] */
 int image_fetch_parse_platform(const char *where, const char *s, ImageFetchArgs *a);
 int image_fetch_parse_policy(const char *where, const char *s, PullPolicy *ret);

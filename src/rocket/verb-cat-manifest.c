@@ -49,14 +49,14 @@ int verb_cat_manifest(int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(pod_freep) Pod *p = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_close_ int pods_fd = -EBADF;
-        int r, consumed;
+        int r;
 
         r = verb_parse_options("cat-manifest", argc, argv, options, help, parse_option, &a);
         if (r <= 0)
                 return r;
         if (argc - optind > (a.uuid_file ? 0 : 1))
                 return log_usage("cat-manifest: give exactly one POD (or --uuid-file=).");
-        r = rocket_pod_find_arg(ctx, "cat-manifest", a.uuid_file, argc, argv, &pods_fd, &p, &consumed);
+        r = rocket_pod_find_arg(ctx, "cat-manifest", a.uuid_file, argc, argv, &pods_fd, &p, NULL);
         if (r < 0)
                 return r;
         if (!p->manifest)

@@ -9,6 +9,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "string-util.h"
+#include "rocket-store.h"
 #include "rocket.h"
 #include "verb-all.h"
 
@@ -188,8 +189,8 @@ int verb_login(int argc, char *argv[], RocketContext *ctx) {
         }
 
         r = registry_login_check(registry, a.user, password,
-                                 (a.insecure & INSECURE_TLS ? FETCH_INSECURE_TLS : 0) |
-                                 (a.insecure & INSECURE_HTTP ? FETCH_INSECURE_HTTP : 0), &detail);
+                                 fetch_insecure_of(a.insecure) & (FETCH_INSECURE_TLS | FETCH_INSECURE_HTTP),
+                                 &detail);
         if (r < 0) {
                 erase_and_free(password);
                 if (detail)

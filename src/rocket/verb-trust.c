@@ -111,11 +111,9 @@ static int fetch_key(const char *source, InsecureOption insecure, char **ret, si
         _cleanup_(http_client_freep) HttpClient *c = NULL;
         _cleanup_(http_response_done) HttpResponse resp = {};
         _cleanup_free_ char *host = NULL;
-        const char *rest;
         int r;
 
-        rest = startswith(source, "https://") ?: startswith(source, "http://");
-        if (!rest) {
+        if (!startswith(source, "https://") && !startswith(source, "http://")) {
                 r = read_full_file_at(AT_FDCWD, source, KEY_MAX, ret, ret_size);
                 if (r < 0)
                         return log_error_errno(r, "trust: cannot read key file '%s': %m", source);
@@ -128,9 +126,11 @@ static int fetch_key(const char *source, InsecureOption insecure, char **ret, si
                             (startswith(source, "http://") ? FETCH_INSECURE_HTTP : 0), &c);
         if (r < 0)
                 return log_error_errno(r, "trust: %m");
-        host = strndup(rest, strcspn(rest, "/"));
-        if (!host)
+        r = http_url_host(source, &host);
+        if (r == -ENOMEM)
                 return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "trust: invalid URL '%s'.", source);
         r = http_get(c, source, host, NULL, NULL, false, KEY_MAX, &resp);
         if (r < 0)
                 return log_error_errno(r, "trust: cannot fetch %s: %s", source, resp.error);

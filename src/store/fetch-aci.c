@@ -283,22 +283,10 @@ static int download_file(HttpClient *c, const char *url, int dir_fd, const char 
 
         if (!e)
                 return -ENOMEM;
-        r = -ENOMEM;
-        {
-                CURLU *u = curl_url();
-                char *h = NULL, *port = NULL;
-
-                if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-                    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
-                        (void) curl_url_get(u, CURLUPART_PORT, &port, 0);
-                        if (asprintf(&host, "%s%s%s", h, port ? ":" : "", strempty(port)) < 0)
-                                host = NULL;
-                }
-                curl_free(h);
-                curl_free(port);
-                curl_url_cleanup(u);
-        }
-        if (!host) {
+        r = http_url_host(url, &host);
+        if (r == -ENOMEM)
+                goto finish;
+        if (r < 0) {
                 r = detail_printf(reterr_detail, -EINVAL, "invalid URL %s", url);
                 goto finish;
         }

@@ -371,3 +371,25 @@ finish:
         curl_easy_cleanup(e);
         return r;
 }
+
+int http_url_host(const char *url, char **ret) {
+        CURLU *u = curl_url();
+        char *host = NULL, *port = NULL;
+        int r = 0;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+                r = -EINVAL;
+                goto finish;
+        }
+        (void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+        if (asprintf(ret, "%s%s%s", host, port ? ":" : "", port ?: "") < 0)
+                r = -ENOMEM;
+finish:
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return r;
+}

@@ -36,6 +36,9 @@ int http_client_new(FetchInsecure insecure, HttpClient **ret);
 HttpClient *http_client_free(HttpClient *c);
 DEFINE_POINTER_CLEANUP(HttpClient, http_client_free);
 
+/* The HOST[:PORT] of a URL, as certs.d names it. -EINVAL for what is no URL. */
+int http_url_host(const char *url, char **ret);
+
 /* "https://HOST/" or, with FETCH_INSECURE_HTTP, "http://HOST/". */
 const char *http_scheme(const HttpClient *c) _pure_;
 

@@ -69,28 +69,6 @@ static const char *credentials_note(Registry *reg, char *buf, size_t size) {
         return buf;
 }
 
-static int url_host(const char *url, char **ret) {
-        CURLU *u = curl_url();
-        char *host = NULL, *port = NULL;
-        int r = 0;
-
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-                r = -EINVAL;
-                goto finish;
-        }
-        (void) curl_url_get(u, CURLUPART_PORT, &port, 0);
-        if (asprintf(ret, "%s%s%s", host, port ? ":" : "", port ?: "") < 0)
-                r = -ENOMEM;
-finish:
-        curl_free(host);
-        curl_free(port);
-        curl_url_cleanup(u);
-        return r;
-}
-
 /* A Bearer token for pulling the repository, from the realm the challenge names. */
 static int get_token(Registry *reg, const AuthChallenge *ch) {
         _cleanup_(http_response_done) HttpResponse resp = {};
@@ -107,7 +85,7 @@ static int get_token(Registry *reg, const AuthChallenge *ch) {
 
         if (!ch->realm)
                 return detail_printf(reg->detail, -EPROTO, "%s asked for a token without saying where from (no realm)", reg->host);
-        r = url_host(ch->realm, &realm_host);
+        r = http_url_host(ch->realm, &realm_host);
         if (r < 0)
                 return detail_printf(reg->detail, -EPROTO, "%s named an invalid token realm '%s'", reg->host, ch->realm);
         /* No repository (a login): a token for the registry itself, as docker login asks. */

@@ -173,34 +173,53 @@ int trust_keys_list(const TrustDirs *d, const char *name, TrustedKey **ret, size
         return 0;
 }
 
-int trust_key_add(const TrustDirs *d, const char *prefix, const char *fingerprint, const void *armored,
-                  size_t size) {
-        _cleanup_free_ char *dir = NULL, *lower = NULL;
+static char *fingerprint_lower(const char *fingerprint) {
+        char *lower = strdup(fingerprint);
+
+        for (char *c = lower; c && *c; c++)
+                *c = (char) tolower((unsigned char) *c);
+        return lower;
+}
+
+/* BASE/root.d or BASE/prefix.d/PREFIX. */
+static int key_dir(const char *base, const char *prefix, char **ret) {
+        return asprintf(ret, "%s/%s%s", base, prefix ? "prefix.d/" : "root.d", strempty(prefix)) < 0 ? -ENOMEM : 0;
+}
+
+/* Writes the administrator's file for the key: the key itself, or empty to mask the vendor's. */
+static int admin_key_write(const TrustDirs *d, const char *prefix, const char *lower, const void *data, size_t size) {
+        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (prefix && !trust_prefix_is_valid(prefix))
-                return -EINVAL;
-        lower = strdup(fingerprint);
-        if (!lower)
-                return -ENOMEM;
-        for (char *c = lower; *c; c++)
-                *c = (char) tolower((unsigned char) *c);
-        if (!fingerprint_is_valid(lower))
-                return -EINVAL;
-        if (asprintf(&dir, "%s/%s%s", d->admin, prefix ? "prefix.d/" : "root.d", strempty(prefix)) < 0)
-                return -ENOMEM;
+        r = key_dir(d->admin, prefix, &dir);
+        if (r < 0)
+                return r;
         r = mkdir_p_at(AT_FDCWD, dir, 0775);
         if (r < 0)
                 return r;
         fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        return write_file_atomic_at(fd, lower, armored, size, 0644);
+        return write_file_atomic_at(fd, lower, data, size, 0644);
+}
+
+int trust_key_add(const TrustDirs *d, const char *prefix, const char *fingerprint, const void *armored,
+                  size_t size) {
+        _cleanup_free_ char *lower = NULL;
+
+        if (prefix && !trust_prefix_is_valid(prefix))
+                return -EINVAL;
+        lower = fingerprint_lower(fingerprint);
+        if (!lower)
+                return -ENOMEM;
+        if (!fingerprint_is_valid(lower))
+                return -EINVAL;
+        return admin_key_write(d, prefix, lower, armored, size);
 }
 
 int trust_key_remove(const TrustDirs *d, const char *fingerprint) {
-        _cleanup_free_ char *lower = strdup(fingerprint);
+        _cleanup_free_ char *lower = fingerprint_lower(fingerprint);
         TrustedKey *keys = NULL;
         size_t n = 0;
         bool found = false;
@@ -208,8 +227,6 @@ int trust_key_remove(const TrustDirs *d, const char *fingerprint) {
 
         if (!lower)
                 return -ENOMEM;
-        for (char *c = lower; *c; c++)
-                *c = (char) tolower((unsigned char) *c);
         r = trust_keys_list(d, NULL, &keys, &n);
         if (r < 0)
                 return r;
@@ -218,11 +235,13 @@ int trust_key_remove(const TrustDirs *d, const char *fingerprint) {
                         continue;
                 found = true;
                 if (!keys[i].vendor) {
-                        _cleanup_free_ char *shadowed = NULL;
+                        _cleanup_free_ char *dir = NULL, *shadowed = NULL;
 
                         /* An administrator's copy of a vendor key: emptied, so that it masks the vendor's. */
-                        if (asprintf(&shadowed, "%s/%s%s/%s", d->vendor, keys[i].prefix ? "prefix.d/" : "root.d",
-                                     strempty(keys[i].prefix), lower) < 0) {
+                        r = key_dir(d->vendor, keys[i].prefix, &dir);
+                        if (r < 0)
+                                break;
+                        if (asprintf(&shadowed, "%s/%s", dir, lower) < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
@@ -231,22 +250,9 @@ int trust_key_remove(const TrustDirs *d, const char *fingerprint) {
                                         r = -errno;
                         } else if (unlink(keys[i].path) < 0 && errno != ENOENT)
                                 r = -errno;
-                } else {
+                } else
                         /* A vendor key cannot be deleted: an empty file of the administrator's masks it. */
-                        _cleanup_free_ char *dir = NULL;
-                        _cleanup_close_ int fd = -EBADF;
-
-                        if (asprintf(&dir, "%s/%s%s", d->admin, keys[i].prefix ? "prefix.d/" : "root.d",
-                                     strempty(keys[i].prefix)) < 0) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        r = mkdir_p_at(AT_FDCWD, dir, 0775);
-                        if (r >= 0 && (fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC)) < 0)
-                                r = -errno;
-                        if (r >= 0)
-                                r = write_file_atomic_at(fd, lower, "", 0, 0644);
-                }
+                        r = admin_key_write(d, keys[i].prefix, lower, "", 0);
         }
         trusted_key_array_free(keys, n);
         if (r < 0)

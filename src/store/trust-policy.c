@@ -229,7 +229,7 @@ static int signature_get(HttpClient *c, const char *base, const ImageRef *ref, c
                          char **ret, size_t *ret_size) {
         _cleanup_(http_response_done) HttpResponse resp = {};
         _cleanup_free_ char *url = NULL, *host = NULL;
-        const char *path, *rest;
+        const char *path;
         int r;
 
         if (asprintf(&url, "%s%s%s@sha256=%s/signature-%u", base, endswith(base, "/") ? "" : "/", ref->repository,
@@ -239,12 +239,11 @@ static int signature_get(HttpClient *c, const char *base, const ImageRef *ref, c
                 r = read_full_file_at(AT_FDCWD, path, SIGNATURE_MAX, ret, ret_size);
                 return r == -ENOTDIR ? -ENOENT : r;
         }
-        rest = startswith(url, "https://") ?: startswith(url, "http://");
-        if (!rest)
+        if (!startswith(url, "https://") && !startswith(url, "http://"))
                 return -EPROTONOSUPPORT;
-        host = strndup(rest, strcspn(rest, "/"));
-        if (!host)
-                return -ENOMEM;
+        r = http_url_host(url, &host);
+        if (r < 0)
+                return r;
         r = http_get(c, url, host, NULL, NULL, false, SIGNATURE_MAX, &resp);
         if (r < 0)
                 return r;
