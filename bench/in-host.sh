@@ -8,6 +8,7 @@
 #   1 start-to-exit latency of a one-shot app   4 density: N sleeping pods up, healthy, stopped, gc'd
 #   2 time to ready (pod@.service)              5 import of a ~300 MB three-layer image
 #   3 per-pod memory overhead                   6 store operations at scale (list, gc, images)
+#   7 apps of a running sandbox pod: add + start, stop
 set -euo pipefail
 
 src=${BENCH_SRC:-/run/rocket-bench-src}
@@ -795,12 +796,77 @@ section_store() {
 }
 
 # ---------------------------------------------------------------------------------------------------
+# 7. Apps of a running sandbox pod (rocket app add + start, stop): no pod boot involved. The peer is podman's
+# container in a running pod (run -d --pod, stop -t 10). Both run the same shell that exits on SIGTERM (as
+# PID 1 of podman's container, a bare sleep would ignore it and stop would wait out its 10 s).
+app_cmd=(/bin/sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
+
+app_seq=0
+# The commands take the next app's name from a counter: each run adds a new app, stops the one it started.
+app_add_start() {
+        app_seq=$((app_seq + 1))
+        rocket app add benchsb "$img" --name="a$app_seq" --exec "${app_cmd[0]}" -- "${app_cmd[@]:1}" &&
+                rocket app start benchsb --app="a$app_seq"
+}
+app_stop() {
+        rocket app stop benchsb --app="a$app_seq"
+}
+podman_seq=0
+podman_add_start() {
+        podman_seq=$((podman_seq + 1))
+        podman run -d --pod benchpod --name="p$podman_seq" ${podman_opts[*]} "$pimg" "${app_cmd[@]}"
+}
+podman_stop() {
+        podman stop -t 10 "p$podman_seq"
+}
+
+section_apps() {
+        local s r
+        log "7. apps of a running sandbox, $runs runs each"
+        systemd-run --unit=bench-sandbox --collect -q -E ROCKET_DIR="$ROCKET_DIR" rocket app sandbox --net=host --name=benchsb
+        wait_until "rocket status --wait-ready=1s benchsb >/dev/null 2>&1" 30
+        # No infra container: its pause image would come from a registry.
+        podman pod create --name benchpod --infra=false >/dev/null
+        # Each add is measured with the stop of the app before it in between, as a user would go.
+        BENCH_WARMUP=0 bench_interleave "$runs" app-add "app_add_start" podman-add "podman_add_start"
+        s=$(bench_stats "$BENCH_DATA/app-add.us")
+        r="≤ 100 ms: FAIL (not measured)"
+        [ -n "$s" ] && r="≤ 100 ms: $(verdict "${s%% *}" 100000)"
+        timing_row 7 "\`rocket app add\` + \`rocket app start\` of a busybox app into a running sandbox" app-add \
+                "$(ratios app-add podman-add:"podman run -d --pod")" "$r" >/dev/null
+        timing_row 7 "peer: \`podman run -d --pod\` into a running pod (no infra container)" podman-add >/dev/null
+        # Stop: the app exits on SIGTERM.
+        : >"$BENCH_DATA/app-stop.us"
+        : >"$BENCH_DATA/podman-stop.us"
+        bench_interleave "$runs" app-stop "app_add_start >/dev/null && app_stop" \
+                podman-stop "podman_add_start >/dev/null && podman_stop"
+        # Those timed add + stop: the stop alone is the difference to the adds above.
+        awk -v a="$(bench_stats "$BENCH_DATA/app-add.us" | cut -d' ' -f1)" '{ v = $1 - a; print (v > 0 ? v : 1) }' \
+                "$BENCH_DATA/app-stop.us" >"$BENCH_DATA/app-stop-only.us"
+        awk -v a="$(bench_stats "$BENCH_DATA/podman-add.us" | cut -d' ' -f1)" '{ v = $1 - a; print (v > 0 ? v : 1) }' \
+                "$BENCH_DATA/podman-stop.us" >"$BENCH_DATA/podman-stop-only.us"
+        echo 0 >"$BENCH_DATA/app-stop-only.fail"
+        echo 0 >"$BENCH_DATA/podman-stop-only.fail"
+        s=$(bench_stats "$BENCH_DATA/app-stop-only.us")
+        r="≤ 100 ms: FAIL (not measured)"
+        [ -n "$s" ] && r="≤ 100 ms: $(verdict "${s%% *}" 100000)"
+        timing_row 7 "\`rocket app stop\` of an app that exits on SIGTERM (add + start + stop, less the add's median)" \
+                app-stop-only "$(ratios app-stop-only podman-stop-only:"podman stop")" "$r" >/dev/null
+        timing_row 7 "peer: \`podman stop -t 10\` (measured the same way)" podman-stop-only >/dev/null
+        rocket stop benchsb >/dev/null
+        podman pod rm -f benchpod >/dev/null 2>&1 || true
+        wait_until "! systemctl is-active -q bench-sandbox" 30
+        rocket gc --grace-period=0 >/dev/null 2>&1 || true
+}
+
+# ---------------------------------------------------------------------------------------------------
 
 # Whatever a failed section left running: our pods, podman containers, nspawn machines.
 cleanup_section() {
         local running
         running=$(rocket list --no-legend 2>/dev/null | awk '$5 == "running" { print $2 }')
         [ -n "$running" ] && rocket stop $running >/dev/null 2>&1
+        podman pod rm -f benchpod >/dev/null 2>&1 || true
         for m in ovhnspawn benchtree; do
                 machinectl terminate "$m" >/dev/null 2>&1 || true
         done
@@ -823,7 +889,7 @@ run_section() {
 }
 
 main() {
-        local t0 sections=${BENCH_SECTIONS:-"latency ready overhead density import store"}
+        local t0 sections=${BENCH_SECTIONS:-"latency ready overhead density import store apps"}
         t0=$(now_us)
         setup
         for s in $sections; do

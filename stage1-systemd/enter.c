@@ -176,6 +176,8 @@ int stage1_enter(int argc, char *argv[]) {
         r = stage1_load_pod(&m, mid);
         if (r < 0)
                 return r;
+        if (!app && m->n_apps == 0)
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no apps to enter.", m->uuid);
         c.app = app ? pod_manifest_find_app(m, app) : &m->apps[0];
         if (!c.app)
                 return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no app '%s'.", m->uuid, app);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,9 @@ static bool idmap_unsupported(int r) {
 
 /* Mounts source onto path inside root (a file or directory, created to match the source if missing);
  * with userns_fd >= 0 idmapped into that user namespace where the filesystem can be, else as it is. */
-static int bind_in_root(int root_fd, const char *source, const char *path, unsigned long extra, bool read_only,
-                        int userns_fd) {
+/* tree_fd >= 0: that detached mount tree (open_tree()) instead of source, which only names it then. */
+static int bind_in_root(int root_fd, const char *source, int tree_fd, const char *path, unsigned long extra,
+                        bool read_only, int userns_fd) {
         _cleanup_close_ int fd = -EBADF, parent = -EBADF;
         _cleanup_free_ char *dir = NULL;
         struct stat st;
@@ -99,7 +101,7 @@ static int bind_in_root(int root_fd, const char *source, const char *path, unsig
         const char *base;
         int r;
 
-        if (stat(source, &st) < 0)
+        if (tree_fd >= 0 ? fstat(tree_fd, &st) < 0 : stat(source, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 r = open_in_root(root_fd, path, true, &fd);
@@ -125,7 +127,11 @@ static int bind_in_root(int root_fd, const char *source, const char *path, unsig
         if (r < 0)
                 return r;
         fd_path(fd, where);
-        if (userns_fd >= 0) {
+        if (tree_fd >= 0) {
+                if (syscall(SYS_move_mount, tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return -errno;
+                userns_fd = -EBADF;
+        } else if (userns_fd >= 0) {
                 _cleanup_close_ int tree = -EBADF;
 
                 r = userns_idmap_tree(userns_fd, source, true, &tree);
@@ -139,7 +145,7 @@ static int bind_in_root(int root_fd, const char *source, const char *path, unsig
                         userns_fd = -EBADF;
                 }
         }
-        if (userns_fd < 0 && mount(source, where, NULL, MS_BIND|MS_REC, NULL) < 0)
+        if (tree_fd < 0 && userns_fd < 0 && mount(source, where, NULL, MS_BIND|MS_REC, NULL) < 0)
                 return -errno;
         /* Flags given with a bind are ignored, and a read-only remount is not recursive: set them on the
          * new mount and everything under it, through a fresh fd (the old one names what is underneath). */
@@ -161,6 +167,18 @@ static int bind_in_root(int root_fd, const char *source, const char *path, unsig
                         return -errno;
         }
         return 0;
+}
+
+static int bind_api_in_root(int root_fd, const char *source, const char *path, unsigned long extra, bool read_only,
+                            bool by_fd) {
+        _cleanup_close_ int tree = -EBADF;
+
+        if (by_fd) {
+                tree = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE);
+                if (tree < 0)
+                        return -errno;
+        }
+        return bind_in_root(root_fd, source, tree, path, extra, read_only, -EBADF);
 }
 
 /* Writes a small file at path inside root, replacing what is there (also a symlink, never followed). */
@@ -255,9 +273,10 @@ static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *ta
         return r;
 }
 
-/* What each app gets of the pod: /proc, /dev, /sys (read-only), hosts, resolv.conf, hostname, volumes. */
+/* What each app gets of the pod: /proc, /dev, /sys (read-only), hosts, resolv.conf, hostname, volumes.
+ * vol_trees (rocket app add): each of the app's mounts as a detached tree, made on the host side. */
 static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *root,
-                          const char *resolv, const char *hosts, int userns_fd) {
+                          const char *resolv, const char *hosts, int userns_fd, const int *vol_trees) {
         _cleanup_free_ char *app_root = NULL, *hostname = NULL, *proc = NULL, *dev = NULL, *sys = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -279,11 +298,13 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
                                                "The image of app %s has a /%s that is not a directory; refusing it.",
                                                a->name, *d);
         }
-        r = bind_in_root(fd, proc, "/proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, false, -EBADF);
+        /* Added to a running pod (vol_trees), we are in its mount namespace but not its PID namespace, which
+         * its /proc shows: no /proc/self to name things by, so the binds go by mount fds. */
+        r = bind_api_in_root(fd, proc, "/proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, false, vol_trees);
         if (r >= 0)
-                r = bind_in_root(fd, dev, "/dev", MS_NOSUID|MS_NOEXEC, false, -EBADF);
+                r = bind_api_in_root(fd, dev, "/dev", MS_NOSUID|MS_NOEXEC, false, vol_trees);
         if (r >= 0)
-                r = bind_in_root(fd, sys, "/sys", MS_NOSUID|MS_NODEV|MS_NOEXEC, true, -EBADF);      /* cgroup2 under it too */
+                r = bind_api_in_root(fd, sys, "/sys", MS_NOSUID|MS_NODEV|MS_NOEXEC, true, vol_trees);      /* cgroup2 under it too */
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the API filesystems into app %s: %m", a->name);
 
@@ -306,6 +327,14 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
 
                 _cleanup_close_ int src_fd = -EBADF;
 
+                if (vol_trees) {
+                        r = bind_in_root(fd, NULL, vol_trees[i], pm->target, MS_NOSUID|MS_NODEV,
+                                         v->read_only || pm->read_only, -EBADF);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to mount volume %s at %s in app %s: %m", v->name,
+                                                       pm->target, a->name);
+                        continue;
+                }
                 if (v->kind == VOLUME_HOST) {
                         /* stage0 resolved it; a symlink swapped in since (say, between prepare and run) is
                          * refused, and what we checked is what we mount. */
@@ -323,7 +352,7 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
                 /* With a user namespace a host volume shows the host's owners as they are (host root's
                  * files are nobody's), unless idmapped on request: then what root owns on the host is
                  * the pod root's, and what it writes there is host root's. Empty volumes are the pod's. */
-                r = bind_in_root(fd, src, pm->target, MS_NOSUID|MS_NODEV, v->read_only || pm->read_only,
+                r = bind_in_root(fd, src, -EBADF, pm->target, MS_NOSUID|MS_NODEV, v->read_only || pm->read_only,
                                  v->kind == VOLUME_HOST && v->idmap ? userns_fd : -EBADF);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount volume %s at %s in app %s: %m", v->name,
@@ -464,6 +493,22 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
         return 0;
 }
 
+/* The pod's resolv.conf (NULL with --dns=none) and hosts, as net.c composed them in the pod directory. */
+static int read_net_files(const char *pod_dir, char **ret_resolv, char **ret_hosts) {
+        char p[PATH_MAX];
+        int r;
+
+        snprintf(p, sizeof p, "%s/" STAGE1_POD_NET "/resolv.conf", pod_dir);
+        r = read_full_file_at(AT_FDCWD, p, 64 * 1024, ret_resolv, NULL);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read %s: %m", p);
+        snprintf(p, sizeof p, "%s/" STAGE1_POD_NET "/hosts", pod_dir);
+        r = read_full_file_at(AT_FDCWD, p, 64 * 1024, ret_hosts, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", p);
+        return 0;
+}
+
 int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd) {
         _cleanup_free_ char *resolv = NULL, *hosts = NULL;
         char p[PATH_MAX];
@@ -501,18 +546,157 @@ int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root
                 }
         }
         /* What the parent composed (net.c), before it let us go. */
-        snprintf(p, sizeof p, "%s/" STAGE1_POD_NET "/resolv.conf", pod_dir);
-        r = read_full_file_at(AT_FDCWD, p, 64 * 1024, &resolv, NULL);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Failed to read %s: %m", p);
-        snprintf(p, sizeof p, "%s/" STAGE1_POD_NET "/hosts", pod_dir);
-        r = read_full_file_at(AT_FDCWD, p, 64 * 1024, &hosts, NULL);
+        r = read_net_files(pod_dir, &resolv, &hosts);
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", p);
+                return r;
         for (size_t i = 0; i < m->n_apps; i++) {
-                r = setup_app_root(m, &m->apps[i], pod_dir, root, resolv, hosts, userns_fd);
+                r = setup_app_root(m, &m->apps[i], pod_dir, root, resolv, hosts, userns_fd, NULL);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* A detached overlay of the app's layers (top first, relative to its layers directory) under the writable
+ * layer upper_fd/work_fd (directories that the pod could reach, named by fd, never by a path it could swap). */
+static int overlay_detached(const PodApp *a, int upper_fd, int work_fd, int *ret) {
+        _cleanup_free_ char *lower = NULL;
+        _cleanup_close_ int fs = -EBADF, cwd = -EBADF;
+        char upper[64], work[64];
+        int mnt, r = 0;
+
+        if (pod_app_lowerdir(a, &lower) < 0)
+                return -ENOMEM;
+        fd_path(upper_fd, upper);
+        fd_path(work_fd, work);
+        fs = (int) syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return -errno;
+        /* The layers' names are resolved against our working directory as they are given. */
+        cwd = open(".", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (cwd < 0 || chdir(a->layers_dir) < 0)
+                return -errno;
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
+            syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                r = -errno;
+        if (fchdir(cwd) < 0 && r >= 0)
+                r = -errno;
+        if (r < 0)
+                return r;
+        mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+        if (mnt < 0)
+                return -errno;
+        *ret = mnt;
+        return 0;
+}
+
+/* Each of the app's mounts as a detached copy of its source (a host path checked as at the pod's start, or
+ * the pod's empty volume), to move into the pod's mount namespace. */
+static int volume_trees(const PodManifest *m, const PodApp *a, int pod_fd, int *trees) {
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                const PodVolume *v = pod_manifest_find_volume(m, a->mounts[i].volume);
+                _cleanup_close_ int src = -EBADF;
+                int r;
+
+                if (v->kind == VOLUME_HOST)
+                        r = openat2_in_root_flags(AT_FDCWD, v->source, O_PATH, RESOLVE_NO_SYMLINKS, &src);
+                else
+                        r = openat2_in_root_flags(pod_fd, strjoina("volumes/", v->name), O_PATH,
+                                                  RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH, &src);
+                if (r < 0)
+                        return log_error_errno(r, "Volume %s: cannot open its source%s: %m", v->name,
+                                               r == -ELOOP ? " (it is a symbolic link now)" : "");
+                trees[i] = (int) syscall(SYS_open_tree, src, "",
+                                         OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE|AT_EMPTY_PATH);
+                if (trees[i] < 0)
+                        return log_error_errno(errno, "Volume %s: cannot copy its mount: %m", v->name);
+        }
+        return 0;
+}
+
+int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const char *pod_dir, pid_t leader) {
+        _cleanup_free_ char *resolv = NULL, *hosts = NULL, *rootfs = NULL;
+        _cleanup_close_ int app_fd = -EBADF, upper = -EBADF, work = -EBADF, ovl = -EBADF, mntns = -EBADF,
+                root_fd = -EBADF, where = -EBADF;
+        _cleanup_free_ int *trees = malloc((a->n_mounts + 1) * sizeof(int));
+        char ns[64];
+        int r;
+
+        if (!trees)
+                return log_oom();
+        for (size_t i = 0; i <= a->n_mounts; i++)
+                trees[i] = -EBADF;
+        /* Its writable layer, made afresh in the directory rocket made empty for it: one that is there
+         * already was put there from inside the pod, and is not taken. */
+        app_fd = openat(pod_fd, strjoina("apps/", a->name), O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        if (app_fd < 0)
+                return log_error_errno(errno, "Failed to open the directory of app %s: %m", a->name);
+        if (mkdirat(app_fd, "upper", 0755) < 0 || mkdirat(app_fd, "work", 0700) < 0)
+                return log_error_errno(errno, "Failed to create the writable layer of app %s%s: %m", a->name,
+                                       errno == EEXIST ? " (something in the pod made it first)" : "");
+        upper = openat(app_fd, "upper", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        work = openat(app_fd, "work", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        if (upper < 0 || work < 0 || fchown(upper, 0, 0) < 0 || fchmod(upper, 0755) < 0)
+                return log_error_errno(errno, "Failed to create the writable layer of app %s: %m", a->name);
+        r = overlay_detached(a, upper, work, &ovl);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
+        r = volume_trees(m, a, pod_fd, trees);
+        if (r < 0)
+                goto finish;
+        r = read_net_files(pod_dir, &resolv, &hosts);
+        if (r < 0)
+                goto finish;
+
+        /* From here on in the pod's mount namespace (its root is ours now): the pod's stage1 tree. */
+        snprintf(ns, sizeof ns, "/proc/%i/ns/mnt", (int) leader);
+        mntns = open(ns, O_RDONLY|O_CLOEXEC);
+        if (mntns < 0 || setns(mntns, CLONE_NEWNS) < 0) {
+                r = log_error_errno(errno, "Failed to enter the pod's mount namespace: %m");
+                goto finish;
+        }
+        root_fd = open("/", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (root_fd < 0) {
+                r = log_error_errno(errno, "Failed to open the pod's root: %m");
+                goto finish;
+        }
+        if (asprintf(&rootfs, STAGE1_STAGE2_DIR "/%s/rootfs", a->name) < 0) {
+                r = log_oom();
+                goto finish;
+        }
+        r = open_in_root(root_fd, rootfs, true, &where);
+        if (r >= 0 && syscall(SYS_move_mount, ovl, "", where, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                r = -errno;
+        if (r < 0) {
+                log_error_errno(r, "Failed to mount the rootfs of app %s into the pod: %m", a->name);
+                goto finish;
+        }
+        r = setup_app_root(m, a, pod_dir, "", resolv, hosts, -EBADF, trees);
+        if (r >= 0) {
+                r = units_write_app(root_fd, m, a, NULL, 0, false);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write the unit of app %s: %m", a->name);
+        }
+        if (r < 0)
+                (void) pod_umount_app_live(a->name);
+finish:
+        for (size_t i = 0; i < a->n_mounts; i++)
+                safe_close(trees[i]);
+        return r;
+}
+
+int pod_umount_app_live(const char *app) {
+        char p[PATH_MAX];
+        int r = 0;
+
+        /* Detached with everything mounted below it (its API filesystems and volumes). */
+        snprintf(p, sizeof p, STAGE1_STAGE2_DIR "/%s/rootfs", app);
+        if (umount2(p, MNT_DETACH|UMOUNT_NOFOLLOW) < 0 && !IN_SET(errno, EINVAL, ENOENT))
+                r = -errno;
+        snprintf(p, sizeof p, STAGE1_STAGE2_DIR "/%s", app);
+        if (r >= 0)
+                (void) rm_rf_at(AT_FDCWD, p);
+        return r;
 }

@@ -4,12 +4,19 @@
  *
  *   hold-lock DIR            take a shared lock on DIR and keep it while the pod runs (Type=forking)
  *   exec APP [--user=U] [--group=G] [--workdir=W] [--caps=CAP,...] [--no-new-privs] [--no-user-namespaces]
- *            [--mask-paths] [--seccomp=retain|remove --syscalls=NAME,... [--seccomp-errno=E]] -- CMD [ARGS...]
- *                            the app's process, confined by app_exec() (app-exec.h) as every stage1's is
+ *            [--mask-paths] [--seccomp=retain|remove --syscalls=NAME,... [--seccomp-errno=E]]
+ *            [--stdin=M --stdout=M --stderr=M [--wait-attach]] -- CMD [ARGS...]
+ *                            the app's process, confined by app_exec() (app-exec.h) as every stage1's is;
+ *                            with a tty or stream among its I/O modes, our child, and we its I/O
+ *                            multiplexer (io-mux.h)
  *   wait-path APP PATH       wait until PATH exists in the app's rootfs (ExecStartPost=, for readiness),
  *                            failing if the app ($MAINPID) exits first
- *   app-exited APP           record the app's exit ($EXIT_CODE, $EXIT_STATUS) and power the pod off
- *                            when it failed or was the last one running
+ *   app-started APP          record that the app started ($MAINPID, the time), forgetting an earlier exit
+ *                            (ExecStartPost= in a sandbox, whose apps start and stop on request)
+ *   app-exited [--keep-pod] APP
+ *                            record the app's exit ($EXIT_CODE, $EXIT_STATUS) and power the pod off
+ *                            when it failed or was the last one running; --keep-pod (a sandbox): only
+ *                            record it
  *
  * Called as sh (the stage1's /usr/bin/sh): the shell entry of machinectl shell and login (see there).
  */
@@ -32,6 +39,7 @@
 
 #include "app-exec.h"
 #include "exit-record.h"
+#include "io-mux.h"
 #include "stage1-abi.h"
 #include "time-util.h"
 
@@ -101,6 +109,8 @@ static char **split_list(char *s) {
 /* The app's service: the unit's options into an AppExec, then the executor every stage1 shares. */
 static int exec_app(int argc, char *argv[]) {
         AppExec e = { .caps_all = true, .keep_env = true };
+        IoMuxConfig io = { .in = APP_IO_NULL, .out = APP_IO_LOG, .err = APP_IO_LOG };
+        bool mux = false;
         const char *listen_fds = getenv("LISTEN_FDS"), *listen_pid = getenv("LISTEN_PID");
         char root[PATH_MAX];
         int i;
@@ -140,6 +150,16 @@ static int exec_app(int argc, char *argv[]) {
                         e.no_user_namespaces = true;
                 else if (strcmp(argv[i], "--mask-paths") == 0)
                         e.mask_paths = true;
+                else if ((v = value_of(argv[i], "--stdin=")) || (v = value_of(argv[i], "--stdout=")) ||
+                         (v = value_of(argv[i], "--stderr="))) {
+                        AppIOMode m = app_io_mode_from_string(v);
+
+                        if (m < 0)
+                                return fail(1, "exec: invalid I/O mode '%s'", argv[i]);
+                        *(argv[i][5] == 'i' ? &io.in : argv[i][5] == 'o' ? &io.out : &io.err) = m;
+                        mux = mux || m == APP_IO_TTY || m == APP_IO_STREAM;
+                } else if (strcmp(argv[i], "--wait-attach") == 0)
+                        io.wait_attach = true;
                 else
                         return fail(1, "exec: unknown argument '%s'", argv[i]);
         }
@@ -151,6 +171,9 @@ static int exec_app(int argc, char *argv[]) {
         /* Socket activation: systemd passed these to the app (fds 3…), and nothing else. */
         if (listen_fds && listen_pid && atol(listen_pid) == (long) getpid())
                 e.n_keep_fds = (unsigned) strtoul(listen_fds, NULL, 10);
+        /* A terminal or streams: kept by us, the app our child (its exit status ours). */
+        if (mux)
+                io_mux_exec(&e, &io);
         app_exec(&e);
 }
 
@@ -174,12 +197,59 @@ static bool all_exited(void) {
         return all;
 }
 
-static int app_exited(int argc, char *argv[]) {
-        char path[PATH_MAX], tmp[PATH_MAX], line[EXIT_RECORD_MAX];
-        uint64_t now;
-        ExitRecord rec;
+/* apps/APP/NAME, replaced atomically (through .NAME.tmp) and synced. */
+static int write_app_file(const char *name, const char *content) {
+        char path[PATH_MAX], tmp[PATH_MAX];
         FILE *f;
 
+        snprintf(path, sizeof path, STAGE1_POD_DIR "/apps/%s/%s", app_name, name);
+        snprintf(tmp, sizeof tmp, STAGE1_POD_DIR "/apps/%s/.%s.tmp", app_name, name);
+        f = fopen(tmp, "we");
+        if (!f)
+                return -errno;
+        fputs(content, f);
+        if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+                int r = -errno;
+
+                fclose(f);
+                return r;
+        }
+        fclose(f);
+        return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+static int app_started(int argc, char *argv[]) {
+        const char *mainpid = getenv("MAINPID");
+        char line[64], path[PATH_MAX];
+        int r;
+
+        if (argc < 2 || !valid_name(argv[1]))
+                return fail(1, "app-started: missing or invalid app name");
+        app_name = argv[1];
+        snprintf(path, sizeof path, STAGE1_POD_DIR "/" STAGE1_APP_EXIT, app_name);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return fail(1, "cannot forget the earlier exit: %m");
+        snprintf(line, sizeof line, "%llu %ld\n", (unsigned long long) now_realtime_usec(),
+                 mainpid ? atol(mainpid) : 0L);
+        r = write_app_file(STAGE1_APP_STARTED_FILE, line);
+        if (r < 0) {
+                errno = -r;
+                return fail(1, "cannot record the start: %m");
+        }
+        return 0;
+}
+
+static int app_exited(int argc, char *argv[]) {
+        char line[EXIT_RECORD_MAX];
+        bool keep_pod = argc >= 2 && strcmp(argv[1], "--keep-pod") == 0;
+        uint64_t now;
+        ExitRecord rec;
+        int r;
+
+        if (keep_pod) {
+                argc--;
+                argv++;
+        }
         if (argc < 2 || !valid_name(argv[1]))
                 return fail(1, "app-exited: missing or invalid app name");
         app_name = argv[1];
@@ -190,19 +260,13 @@ static int app_exited(int argc, char *argv[]) {
         if (exit_record_format(&rec, line) < 0)
                 return fail(1, "cannot record the exit: unknown signal %i", rec.status);
 
-        snprintf(path, sizeof path, STAGE1_POD_DIR "/" STAGE1_APP_EXIT, app_name);
-        snprintf(tmp, sizeof tmp, STAGE1_POD_DIR "/apps/%s/.exit.tmp", app_name);
-        f = fopen(tmp, "we");
-        if (!f)
-                return fail(1, "cannot record the exit: %m");
-        fputs(line, f);
-        if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-                fclose(f);
+        r = write_app_file(STAGE1_APP_EXIT_FILE, line);
+        if (r < 0) {
+                errno = -r;
                 return fail(1, "cannot record the exit: %m");
         }
-        fclose(f);
-        if (rename(tmp, path) < 0)
-                return fail(1, "cannot record the exit: %m");
+        if (keep_pod)
+                return 0;
 
         /* The pod ends when an app fails (as rkt's did): a graceful poweroff, so the other apps get SIGTERM
          * and their exits are recorded. When the last app has exited there is nothing left to stop
@@ -349,5 +413,7 @@ int main(int argc, char *argv[]) {
                 return wait_path(argc - 1, argv + 1);
         if (argc >= 2 && strcmp(argv[1], "app-exited") == 0)
                 return app_exited(argc - 1, argv + 1);
-        return fail(1, "usage: rocket-pod-helper hold-lock DIR | exec APP ... -- CMD | wait-path APP PATH | app-exited APP");
+        if (argc >= 2 && strcmp(argv[1], "app-started") == 0)
+                return app_started(argc - 1, argv + 1);
+        return fail(1, "usage: rocket-pod-helper hold-lock DIR | exec APP ... -- CMD | wait-path APP PATH | app-started APP | app-exited [--keep-pod] APP");
 }

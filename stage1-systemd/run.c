@@ -34,6 +34,7 @@
 #include "stage1.h"
 #include "string-util.h"
 #include "exit-record.h"
+#include "io-attach.h"
 
 
 /* The child's report to the parent before it execs systemd: a message, then EOF (close-on-exec) on success. */
@@ -477,6 +478,7 @@ typedef struct RunContext {
         bool net_failed;        /* their setup failed (and said so) */
         bool net_left;          /* something of them could not be taken down: gc tries again */
         int status;             /* how the pod's PID 1 ended */
+        pid_t relay;            /* -i: the child relaying our I/O to the app's, 0: none */
 } RunContext;
 
 /* The pod's networks DELeted and its host ports free again, once its PID 1 is gone (its addresses stay
@@ -620,7 +622,8 @@ static int run_open_notify_socket(RunContext *c) {
 static void run_follow_output(RunContext *c) {
         int r;
 
-        if (stdout_is_journal() || stdout_is_null())
+        /* -i: the relay below prints it. */
+        if (stdout_is_journal() || stdout_is_null() || (c->m->n_apps == 1 && c->m->apps[0].interactive))
                 return;
         r = app_output_new(c->m, strjoina(c->pod_dir, "/journal"), &c->out);
         if (r < 0)
@@ -737,6 +740,42 @@ static int run_register_and_start(RunContext *c) {
         return run_child_failure(c, true);
 }
 
+/* rocket run -i/-t: a child of ours attaches our stdin, stdout and stderr to the app's I/O socket as soon as
+ * there is one (the app starts only then), and relays until the app ends. It ignores SIGINT and SIGTERM
+ * (blocked since the clone: the pod's stop is ours to make), so that what the app prints last is drained. */
+static int run_start_relay(RunContext *c) {
+        const PodApp *a = &c->m->apps[0];
+        IoAttachOptions o = {
+                .flags = (a->io[0] != APP_IO_NULL ? APP_IO_FLAG_STDIN : 0) | APP_IO_FLAG_STDOUT | APP_IO_FLAG_STDERR,
+                .tty = a->io[1] == APP_IO_TTY,
+        };
+        pid_t leader = c->child;
+
+        if (c->m->n_apps != 1 || !a->interactive)
+                return 0;
+        fflush(stdout);
+        c->relay = fork();
+        if (c->relay < 0) {
+                c->relay = 0;
+                return log_error_errno(errno, "fork: %m");
+        }
+        if (c->relay == 0) {
+                int fd = -EBADF, r, status;
+
+                for (;;) {
+                        r = io_attach_connect(leader, a->name, o.flags, &fd);
+                        if (r >= 0)
+                                break;
+                        if (kill(leader, 0) < 0)
+                                _exit(0);       /* the pod is gone before its app was up */
+                        usleep(5 * 1000);
+                }
+                r = io_attach_relay(fd, &o, &status);
+                _exit(r < 0 ? 1 : 0);
+        }
+        return 0;
+}
+
 /* How the pod ended: the first app that failed, else 0; if no app could record its exit (the pod was
  * killed), how its PID 1 ended. */
 static int run_exit_status(const RunContext *c) {
@@ -823,6 +862,8 @@ int stage1_run(int argc, char *argv[]) {
         r = run_spawn(&c);
         if (r >= 0)
                 r = run_register_and_start(&c);
+        if (r >= 0 && c.child > 0)
+                r = run_start_relay(&c);
         if (r >= 0 && c.child > 0) {
                 record_limits(c.m, c.child);
                 r = supervise(c.child, c.out, c.notify_fd, c.m, c.net.addresses, &c.status);
@@ -833,6 +874,9 @@ int stage1_run(int argc, char *argv[]) {
                 }
         }
         run_end_pod(&c);
+        /* The relay has the app's last words (or, if the app never came up, nothing to wait for). */
+        if (c.relay > 0)
+                (void) waitpid(c.relay, NULL, 0);
         if (c.m && c.pod_dir)
                 run_record_end();
         if (c.net_failed)

@@ -33,6 +33,11 @@ void passed_sockets_free(PassedSocket *l, size_t n);
 /* units.c: writes APP.service for every app, and a .socket unit per passed socket, into the pod root's
  * /etc/systemd/system. */
 int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks);
+/* One app's unit and shell-entry files; at_start: linked into default.target.wants (started with the pod).
+ * For rocket app add/rm too, from within the running pod's mount namespace. */
+int units_write_app(int root_fd, const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks,
+                    bool at_start);
+int units_remove_app(int root_fd, const char *app);
 /* Quotes one word for an Exec*= or Environment= line (systemd's quoting, % and $ escaped). */
 int unit_quote(const char *s, bool exec, char **ret);
 
@@ -41,6 +46,12 @@ int unit_quote(const char *s, bool exec, char **ret);
 /* userns_fd >= 0 (--private-users): the image layers and host volumes are idmapped into that user namespace. */
 int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd);
 int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root, int userns_fd);
+/* rocket app add: app a's rootfs (an overlay built on the host side, with its volumes) moved into the running
+ * pod's mount namespace, that of leader, and set up as at the pod's start, and its unit written into the
+ * pod; in a process of its own (it stays in the pod's mount namespace). Logs. */
+int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const char *pod_dir, pid_t leader);
+/* In the pod's mount namespace: the app's rootfs detached with all below it, its directory removed. */
+int pod_umount_app_live(const char *app);
 /* Opens path inside root (symlinks resolved within root), creating the missing directories. */
 int open_in_root(int root_fd, const char *path, bool create_dirs, int *ret_fd);
 
@@ -122,6 +133,27 @@ int pod_leader_pid(int pod_fd, const char *machine_id, pid_t *ret);
  * leader's PID, waiting a little for a pod that is starting. */
 int stage1_load_pod(PodManifest **ret, char mid[static 33]);
 int stage1_leader_pid_wait(const char *machine_id, pid_t *ret);
+
+/* pod-bus.c: the pod's systemd, driven over its private bus (/run/systemd/private in the pod). */
+typedef struct sd_bus sd_bus;
+int pod_bus_open(pid_t leader, sd_bus **ret);
+int pod_bus_reload(sd_bus *bus);
+/* StartUnit or StopUnit ("replace"), waiting for the job's end: *ret_result its result ("done", "failed",
+ * "timeout", …). After timeout_usec (0: none) the unit's processes are sent SIGKILL, and we wait on. */
+int pod_bus_job(sd_bus *bus, const char *method, const char *unit, uint64_t timeout_usec, char **ret_result);
+/* Sends sig to every process of the unit. */
+int pod_bus_kill(sd_bus *bus, const char *unit, int sig);
+/* The unit's ActiveState ("active", "inactive", "failed", …). */
+int pod_bus_unit_state(sd_bus *bus, const char *unit, char **ret);
+/* Whether the unit is loaded from its file as it is now (1), or the pod's systemd needs a reload for it (0):
+ * a unit never referenced before loads on first use, without one. */
+int pod_bus_unit_loaded(sd_bus *bus, const char *unit);
+int pod_bus_reset_failed(sd_bus *bus, const char *unit);
+
+/* app.c: the app entrypoints (rocket app add/start/stop/rm). */
+int stage1_app(int argc, char *argv[]);
+/* attach.c */
+int stage1_attach(int argc, char *argv[]);
 
 /* userns.c: --private-users (see there). */
 /* A user namespace mapping 0…65535 to base…, as a file descriptor. */

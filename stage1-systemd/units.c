@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,12 +112,22 @@ static int isolation_directives(const PodApp *a, char **u, size_t *len) {
 
 /* The helper's "exec" options for the app (pod-helper.c): its user, group, working directory and
  * confinement, one word each. */
-static int helper_exec_options(const PodApp *a, char ***ret) {
+static int helper_exec_options(const PodApp *a, bool with_io, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *caps = NULL, *calls = NULL;
         int r = 0;
 
-        if (a->user)
+        /* Its I/O kept by the helper (io-mux.h): the journal and /dev/null are the unit's to set. */
+        if (with_io && pod_app_has_io(a)) {
+                static const char *const opt[3] = { "--stdin=", "--stdout=", "--stderr=" };
+
+                for (int i = 0; i < 3 && r >= 0; i++)
+                        r = strv_extend(&l, strjoina(opt[i], app_io_mode_to_string(a->io[i])));
+                if (r >= 0 && a->interactive)
+                        r = strv_extend(&l, "--wait-attach");
+        }
+
+        if (r >= 0 && a->user)
                 r = strv_extend(&l, strjoina("--user=", a->user));
         if (r >= 0 && a->group)
                 r = strv_extend(&l, strjoina("--group=", a->group));
@@ -164,12 +175,19 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
                      "Type=exec\n"
                      "Restart=no\n"
                      "StandardInput=null\n"
-                     "StandardOutput=journal\n"
-                     "StandardError=journal\n"
+                     "StandardOutput=%s\n"
+                     "StandardError=%s\n"
                      "SyslogIdentifier=%s\n"
                      "TimeoutStopSec=10s\n"
-                     "ExecStopPost=+" STAGE1_HELPER " app-exited %s\n",
-                     m->uuid, a->name, m->name, a->name, a->name) < 0)
+                     "ExecStopPost=+" STAGE1_HELPER " app-exited %s%s\n"
+                     "%s%s%s",
+                     m->uuid, a->name, m->name,
+                     /* Kept by the helper, its output reaches the journal through the helper's. */
+                     a->io[1] == APP_IO_NULL ? "null" : "journal", a->io[2] == APP_IO_NULL ? "null" : "journal",
+                     a->name, m->sandbox ? "--keep-pod " : "", a->name,
+                     /* In a sandbox apps start later, and again: when is recorded. */
+                     m->sandbox ? "ExecStartPost=+" STAGE1_HELPER " app-started " : "", m->sandbox ? a->name : "",
+                     m->sandbox ? "\n" : "") < 0)
                 return -ENOMEM;
         r = append(&u, &len, head);
         if (r < 0)
@@ -209,7 +227,7 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
         if (r >= 0)
                 r = append(&u, &len, a->name);
         if (r >= 0)
-                r = helper_exec_options(a, &options);
+                r = helper_exec_options(a, true, &options);
         STRV_FOREACH(o, options) {
                 if (r < 0)
                         break;
@@ -266,54 +284,83 @@ static int write_words(int dir_fd, const char *name, char *const *l) {
 }
 
 /* What the shell entry (machinectl shell/login, pod-helper.c) needs to enter an app as its service runs:
- * STAGE1_APPS_DIR/APP.exec (the helper's exec options), APP.env (its environment), and "default", the
- * first app's name. Root's only, in the stage1's own tree, which no app sees. */
-static int shell_files_write(int root_fd, const PodManifest *m) {
+ * STAGE1_APPS_DIR/APP.exec (the helper's exec options) and APP.env (its environment). Root's only, in the
+ * stage1's own tree, which no app sees. */
+static int shell_files_write(int root_fd, const PodApp *a) {
         _cleanup_close_ int dir = open_mkdir_at(root_fd, STAGE1_APPS_DIR + 1, 0700);
+        _cleanup_strv_free_ char **options = NULL;
         int r;
 
         if (dir < 0)
                 return dir;
-        for (size_t i = 0; i < m->n_apps; i++) {
-                const PodApp *a = &m->apps[i];
-                _cleanup_strv_free_ char **options = NULL;
-
-                r = helper_exec_options(a, &options);
-                if (r >= 0)
-                        r = write_words(dir, strjoina(a->name, ".exec"), options);
-                if (r >= 0)
-                        r = write_words(dir, strjoina(a->name, ".env"), a->env);
-                if (r < 0)
-                        return r;
-        }
-        return write_file_volatile_at(dir, "default", m->apps[0].name, strlen(m->apps[0].name), 0600);
+        /* A shell entered into the app has the caller's terminal, not the app's I/O. */
+        r = helper_exec_options(a, false, &options);
+        if (r >= 0)
+                r = write_words(dir, strjoina(a->name, ".exec"), options);
+        if (r >= 0)
+                r = write_words(dir, strjoina(a->name, ".env"), a->env);
+        return r;
 }
 
-int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks) {
-        _cleanup_close_ int dir = -EBADF, wants = -EBADF, swants = -EBADF;
+int units_write_app(int root_fd, const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks,
+                    bool at_start) {
+        _cleanup_close_ int dir = -EBADF, wants = -EBADF;
+        _cleanup_free_ char *unit = NULL, *name = NULL, *target = NULL;
         int r;
 
         dir = open_mkdir_at(root_fd, "etc/systemd/system", 0755);
         if (dir < 0)
                 return dir;
-        wants = open_mkdir_at(dir, "default.target.wants", 0755);
-        if (wants < 0)
-                return wants;
-        for (size_t i = 0; i < m->n_apps; i++) {
-                const PodApp *a = &m->apps[i];
-                _cleanup_free_ char *unit = NULL, *name = NULL, *target = NULL;
-
-                r = app_unit(m, a, socks, n_socks, &unit);
-                if (r < 0)
-                        return r;
-                if (asprintf(&name, "%s.service", a->name) < 0 || asprintf(&target, "../%s.service", a->name) < 0)
-                        return -ENOMEM;
-                r = write_file_volatile_at(dir, name, unit, strlen(unit), 0644);
-                if (r < 0)
-                        return r;
+        r = app_unit(m, a, socks, n_socks, &unit);
+        if (r < 0)
+                return r;
+        if (asprintf(&name, "%s.service", a->name) < 0 || asprintf(&target, "../%s.service", a->name) < 0)
+                return -ENOMEM;
+        r = write_file_volatile_at(dir, name, unit, strlen(unit), 0644);
+        if (r < 0)
+                return r;
+        if (at_start) {
+                wants = open_mkdir_at(dir, "default.target.wants", 0755);
+                if (wants < 0)
+                        return wants;
                 (void) unlinkat(wants, name, 0);
                 if (symlinkat(target, wants, name) < 0)
                         return -errno;
+        }
+        return shell_files_write(root_fd, a);
+}
+
+int units_remove_app(int root_fd, const char *app) {
+        _cleanup_close_ int dir = openat(root_fd, "etc/systemd/system", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        _cleanup_close_ int shell = openat(root_fd, STAGE1_APPS_DIR + 1, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        int r = 0;
+
+        if (dir < 0 || shell < 0)
+                return -errno;
+        if (unlinkat(dir, strjoina(app, ".service"), 0) < 0 && errno != ENOENT)
+                r = -errno;
+        {
+                char link[PATH_MAX];
+
+                snprintf(link, sizeof link, "default.target.wants/%s.service", app);
+                (void) unlinkat(dir, link, 0);
+        }
+        (void) unlinkat(shell, strjoina(app, ".exec"), 0);
+        (void) unlinkat(shell, strjoina(app, ".env"), 0);
+        return r;
+}
+
+int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks) {
+        _cleanup_close_ int dir = -EBADF, swants = -EBADF, shell = -EBADF;
+        int r;
+
+        dir = open_mkdir_at(root_fd, "etc/systemd/system", 0755);
+        if (dir < 0)
+                return dir;
+        for (size_t i = 0; i < m->n_apps; i++) {
+                r = units_write_app(root_fd, m, &m->apps[i], socks, n_socks, true);
+                if (r < 0)
+                        return r;
         }
         if (n_socks > 0) {
                 swants = open_mkdir_at(dir, "sockets.target.wants", 0755);
@@ -337,5 +384,11 @@ int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, si
                 if (symlinkat(target, swants, name) < 0)
                         return -errno;
         }
-        return shell_files_write(root_fd, m);
+        /* The shell entry's app when it names none: the first ("default"). */
+        shell = open_mkdir_at(root_fd, STAGE1_APPS_DIR + 1, 0700);
+        if (shell < 0)
+                return shell;
+        if (m->n_apps == 0)
+                return 0;
+        return write_file_volatile_at(shell, "default", m->apps[0].name, strlen(m->apps[0].name), 0600);
 }

@@ -58,7 +58,7 @@ static const char *const volume_kind_table[_VOLUME_KIND_MAX] = {
 };
 DEFINE_STRING_TABLE(volume_kind, VolumeKind, _VOLUME_KIND_MAX);
 
-static void pod_app_done(PodApp *a) {
+void pod_app_done(PodApp *a) {
         free(a->name);
         free(a->image_id);
         free(a->image_name);
@@ -101,6 +101,28 @@ PodManifest *pod_manifest_free(PodManifest *m) {
         pod_net_done(&m->net);
         free(m);
         return NULL;
+}
+
+int pod_manifest_add_app(PodManifest *m, PodApp *a) {
+        PodApp *t = reallocarray(m->apps, m->n_apps + 1, sizeof(PodApp));
+
+        if (!t)
+                return -ENOMEM;
+        m->apps = t;
+        m->apps[m->n_apps++] = *a;
+        *a = (PodApp) {};
+        return 0;
+}
+
+int pod_manifest_remove_app(PodManifest *m, const char *name) {
+        for (size_t i = 0; i < m->n_apps; i++)
+                if (streq(m->apps[i].name, name)) {
+                        pod_app_done(&m->apps[i]);
+                        memmove(m->apps + i, m->apps + i + 1, (m->n_apps - i - 1) * sizeof(PodApp));
+                        m->n_apps--;
+                        return 0;
+                }
+        return -ENOENT;
 }
 
 const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name) {
@@ -191,6 +213,12 @@ static int app_to_json(const PodApp *a, json_object **ret) {
                 r = add_opt_string(o, "group", a->group);
         if (r >= 0)
                 r = add_opt_string(o, "readyPath", a->ready_path);
+        for (int i = 0; i < 3 && r >= 0; i++)
+                if (a->io[i] != (i == 0 ? APP_IO_NULL : APP_IO_LOG))
+                        r = json_add_string(o, (const char *[]) { "stdin", "stdout", "stderr" }[i],
+                                            app_io_mode_to_string(a->io[i]));
+        if (r >= 0 && a->interactive)
+                r = json_add(o, "interactive", json_object_new_boolean(true));
         if (r >= 0)
                 r = json_add(o, "capabilities", a->caps_all ? json_object_new_string("all") : strv_to_json(a->caps));
         if (r >= 0 && a->seccomp_mode) {
@@ -238,6 +266,8 @@ static int add_identity(json_object *o, const PodManifest *m) {
                 r = json_add_int64(o, "created", (int64_t) m->created_usec);
         if (r >= 0 && m->userns_base)
                 r = json_add_int64(o, "privateUsers", (int64_t) m->userns_base);
+        if (r >= 0 && m->sandbox)
+                r = json_add(o, "sandbox", json_object_new_boolean(true));
         return r;
 }
 
@@ -523,6 +553,21 @@ static int app_from_json(json_object *o, PodApp *a) {
                 return r == -ENOENT ? -EBADMSG : r;
         if (a->ready_path && !path_is_safe_absolute(a->ready_path))
                 return -EBADMSG;
+        for (int i = 0; i < 3; i++) {
+                const char *v;
+
+                a->io[i] = i == 0 ? APP_IO_NULL : APP_IO_LOG;
+                r = json_get_string(o, (const char *[]) { "stdin", "stdout", "stderr" }[i], &v);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0 || (a->io[i] = app_io_mode_from_string(v)) < 0)
+                        return -EBADMSG;
+        }
+        if (!pod_app_io_is_valid(a->io))
+                return -EBADMSG;
+        r = json_get_bool(o, "interactive", &a->interactive);
+        if (r < 0 && r != -ENOENT)
+                return -EBADMSG;
         {
                 json_object *caps = NULL, *sc = NULL;
                 int64_t v;
@@ -645,11 +690,15 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                         m->userns_base = (uint32_t) v;
                 }
         }
+        r = json_get_bool(o, "sandbox", &m->sandbox);
+        if (r < 0 && r != -ENOENT)
+                return r;
 
+        /* Only a sandbox starts with no apps (rocket app add brings them). */
         m->n_apps = json_object_array_length(apps);
-        if (m->n_apps == 0)
+        if (m->n_apps == 0 && !m->sandbox)
                 return -EBADMSG;
-        m->apps = calloc(m->n_apps, sizeof(PodApp));
+        m->apps = calloc(m->n_apps ?: 1, sizeof(PodApp));
         if (!m->apps)
                 return -ENOMEM;
         for (size_t i = 0; i < m->n_apps; i++) {
@@ -767,6 +816,9 @@ int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret
                         return -EBADMSG;
                 m->userns_base = (uint32_t) v;
         }
+        r = json_get_bool(o, "sandbox", &m->sandbox);
+        if (r < 0 && r != -ENOENT)
+                return -EBADMSG;
         if (!machine_name_is_valid(m->name) || pod_machine_id(m->uuid, mid) < 0)
                 return -EBADMSG;
         m->n_apps = json_object_array_length(apps);
@@ -783,6 +835,19 @@ int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret
         }
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+bool pod_app_has_io(const PodApp *a) {
+        for (int i = 0; i < 3; i++)
+                if (IN_SET(a->io[i], APP_IO_TTY, APP_IO_STREAM))
+                        return true;
+        return false;
+}
+
+bool pod_app_io_is_valid(const AppIOMode io[static 3]) {
+        if (io[0] == APP_IO_LOG)
+                return false;
+        return (io[0] == APP_IO_TTY) == (io[1] == APP_IO_TTY) && (io[2] != APP_IO_TTY || io[1] == APP_IO_TTY);
 }
 
 int pod_app_lowerdir(const PodApp *a, char **ret) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "app-exec.h"
+#include "io-proto.h"
 #include "json-util.h"
 #include "macro.h"
 #include "pod-network.h"
@@ -82,6 +83,8 @@ typedef struct PodApp {
         uint64_t cpu_quota_milli;       /* 1000 = one CPU, 0: none */
         uint64_t cpu_weight;    /* 1..10000, 0: default */
         char **sockets;         /* passed sockets (by LISTEN_FDNAMES name, or "all") this app receives */
+        AppIOMode io[3];        /* stdin, stdout, stderr (io-proto.h); stdin APP_IO_NULL, the rest LOG by default */
+        bool interactive;       /* rocket run -i: the app starts once the caller is attached */
 } PodApp;
 
 typedef struct PodManifest {
@@ -100,6 +103,8 @@ typedef struct PodManifest {
         uint64_t cpu_weight;
         uint64_t pids_max;      /* tasks in the whole pod; UINT64_MAX: no limit */
         PodNet net;
+        bool sandbox;           /* rocket app sandbox: apps come and go (rocket app add/rm); the pod stays up
+                                 * with none, and an app that fails is recorded, not the pod's end */
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);
@@ -125,6 +130,10 @@ int pod_manifest_save_at(int dir_fd, const char *path, const PodManifest *m);
  * summary loads as a PodManifest with only those members. */
 int pod_manifest_save_summary_at(int dir_fd, const char *path, const PodManifest *m);
 int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret);
+/* rocket app add/rm: the app appended (taken over, emptied) or removed by name (-ENOENT). */
+int pod_manifest_add_app(PodManifest *m, PodApp *a);
+int pod_manifest_remove_app(PodManifest *m, const char *name);
+void pod_app_done(PodApp *a);
 
 const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name);
 const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name);
@@ -137,6 +146,11 @@ int pod_machine_id(const char *uuid, char ret[static 33]);
 #define POD_USERNS_SIZE 65536U
 #define POD_USERNS_FIRST 0x70000000U
 #define POD_USERNS_LAST 0x7FFD0000U
+
+/* Whether any of the app's streams is a tty or a stream (kept by the stage1, attachable). */
+bool pod_app_has_io(const PodApp *a) _pure_;
+/* The I/O modes hang together: stdin is never "log"; a tty is stdin's and stdout's both. */
+bool pod_app_io_is_valid(const AppIOMode io[static 3]) _pure_;
 
 /* overlayfs' lowerdir= for the app: its layer names, top first, ':'-separated (relative to layers_dir). */
 int pod_app_lowerdir(const PodApp *a, char **ret);

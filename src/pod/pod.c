@@ -170,6 +170,23 @@ static int read_app_exit(int dir_fd, const char *app, PodAppStatus *st) {
         return 0;
 }
 
+/* In a sandbox: when the app last started, and its PID in the pod ("USEC PID"). */
+static void read_app_started(int dir_fd, const char *app, PodAppStatus *st) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        unsigned long long usec;
+        long pid;
+        char nl;
+
+        if (asprintf(&path, STAGE1_APP_STARTED, app) < 0 ||
+            pod_read_written_file(dir_fd, path, 64, &text) < 0)
+                return;
+        if (sscanf(text, "%llu %ld%c", &usec, &pid, &nl) != 3 || nl != '\n' || pid < 0 || pid > INT32_MAX)
+                return;
+        st->started = true;
+        st->started_usec = (uint64_t) usec;
+        st->pod_pid = (pid_t) pid;
+}
+
 static int read_pid(int dir_fd, pid_t *ret) {
         _cleanup_free_ char *text = NULL;
         char *end;
@@ -233,6 +250,8 @@ static int load(int pods_fd, PodState dir_state, const char *uuid, bool summary,
                         r = read_app_exit(p->dir_fd, p->apps[i].name, &p->apps[i]);
                         if (r < 0)
                                 return r;
+                        if (p->manifest->sandbox)
+                                read_app_started(p->dir_fd, p->apps[i].name, &p->apps[i]);
                         /* Without the stage1's "exited" (its supervisor was killed), the last app exit. */
                         if (p->state >= POD_EXITED && p->finished_usec == 0)
                                 p->finished_usec = MAX(p->finished_usec, p->apps[i].when_usec);
@@ -450,6 +469,15 @@ int pod_uuid_new(char ret[static 37]) {
         return 0;
 }
 
+const char *pod_app_state(const Pod *p, const PodAppStatus *a) {
+        if (a->exited)
+                return "exited";
+        /* Apps of a sandbox are created first and started on request. */
+        if (p->manifest && p->manifest->sandbox && !a->started)
+                return "created";
+        return p->state == POD_RUNNING ? "running" : "exited";
+}
+
 bool pod_app_failed(const PodAppStatus *a) {
         ExitRecord rec = { .status = a->status };
 
@@ -461,12 +489,14 @@ bool pod_app_failed(const PodAppStatus *a) {
 
 int pod_exit_status(const Pod *p) {
         const PodAppStatus *first = NULL;
-
         bool missing = false;
 
         for (size_t i = 0; i < p->n_apps; i++) {
                 const PodAppStatus *a = &p->apps[i];
 
+                /* A sandbox's app that was never started has no end to report. */
+                if (!a->exited && p->manifest && p->manifest->sandbox && !a->started)
+                        continue;
                 if (!a->exited)
                         missing = true;
                 else if (pod_app_failed(a) && (!first || a->when_usec < first->when_usec))

@@ -46,6 +46,9 @@ typedef struct PodAppStatus {
         char *how;              /* "exited", "killed", "dumped" (systemd's $EXIT_CODE) */
         int status;             /* exit status, or the signal number when killed or dumped */
         uint64_t when_usec;
+        bool started;           /* a sandbox's apps: whether (and when) it last started, its PID in the pod */
+        uint64_t started_usec;
+        pid_t pod_pid;
 } PodAppStatus;
 
 typedef struct Pod {
@@ -107,6 +110,8 @@ bool pod_uuid_is_valid(const char *s) _pure_;
  * never followed or blocked on. */
 int pod_read_written_file(int dir_fd, const char *path, size_t max, char **ret);
 
+/* "created" (a sandbox's app not started yet), "running" or "exited". */
+const char *pod_app_state(const Pod *p, const PodAppStatus *a) _pure_;
 /* Whether the app's end counts as a failure: a non-zero exit, or a signal other than SIGHUP, SIGINT,
  * SIGTERM and SIGPIPE (systemd's clean signals, so a pod stopped on request ends successfully). */
 bool pod_app_failed(const PodAppStatus *a);

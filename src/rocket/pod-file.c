@@ -107,6 +107,9 @@ static const struct {
         { "Mount", ARG_MOUNT, false },
         { "ReadyPath", ARG_READY_PATH, false },
         { "Sockets", ARG_SOCKETS, false },
+        { "Stdin", ARG_STDIN, false },
+        { "Stdout", ARG_STDOUT, false },
+        { "Stderr", ARG_STDERR, false },
         { "CapsRetain", ARG_CAPS_RETAIN, false },
         { "CapsRemove", ARG_CAPS_REMOVE, false },
         { "Seccomp", ARG_SECCOMP, false },
@@ -253,8 +256,6 @@ int pod_file_load(const char *path, const char *default_name, PodArgs *p) {
                 return log_error_errno(SYNTHETIC_ERRNO(EIO), "Cannot read pod file '%s'.", path);
         if (r > 0)
                 return log_usage("%s:%i: not a key=value line or a [section]", path, r);
-        if (p->n_apps == 0)
-                return log_usage("%s: no [App NAME] section.", path);
         for (size_t i = 0; i < p->n_apps; i++)
                 if (isempty(p->apps[i].image))
                         return log_usage("%s: app '%s' has no Image=.", path, p->apps[i].name);

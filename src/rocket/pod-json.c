@@ -154,6 +154,45 @@ static int networks_to_json(const Pod *p, json_object **ret) {
         return 0;
 }
 
+int pod_app_to_json(const Pod *p, size_t i, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        const PodAppStatus *a = &p->apps[i];
+        const PodApp *pa = &p->manifest->apps[i];
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = json_add_string(o, "name", a->name);
+        if (r >= 0)
+                r = json_add_string(o, "state", pod_app_state(p, a));
+        if (r >= 0)
+                r = json_add_string(o, "image", pa->image_id);
+        if (r >= 0 && pa->image_name)
+                r = json_add_string(o, "imageName", pa->image_name);
+        /* A sandbox's app: when it last started, and its PID (in the pod) while it runs. */
+        if (r >= 0 && a->started) {
+                r = json_add_int64(o, "started", (int64_t) a->started_usec);
+                if (r >= 0 && a->pod_pid > 0 && streq(pod_app_state(p, a), "running"))
+                        r = json_add_int64(o, "pid", a->pod_pid);
+        }
+        if (r >= 0 && a->exited) {
+                /* As systemd names them: how it ended, and the exit code when it exited itself. */
+                r = json_add_string(o, "exitReason", a->how);
+                if (r >= 0 && streq(a->how, "exited"))
+                        r = json_add_int64(o, "exitCode", a->status);
+                if (r >= 0)
+                        r = json_add_int64(o, "exitStatus", pod_app_exit_status(a));
+                if (r >= 0 && !streq(a->how, "exited"))
+                        r = json_add_string(o, "signal", sigabbrev_np(a->status) ?: "?");
+                if (r >= 0)
+                        r = json_add_int64(o, "exitTime", (int64_t) a->when_usec);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
 int pod_to_json(const Pod *p, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *apps = json_object_new_array();
         int r = 0;
@@ -161,30 +200,12 @@ int pod_to_json(const Pod *p, json_object **ret) {
         if (!o || !apps)
                 return -ENOMEM;
         for (size_t i = 0; i < p->n_apps && r >= 0; i++) {
-                const PodAppStatus *a = &p->apps[i];
-                const PodApp *pa = &p->manifest->apps[i];
-                json_object *ao = json_object_new_object();
+                json_object *ao = NULL;
 
-                if (!ao || json_object_array_add(apps, ao) < 0) {
+                r = pod_app_to_json(p, i, &ao);
+                if (r >= 0 && json_object_array_add(apps, ao) < 0) {
                         json_object_put(ao);
-                        return -ENOMEM;
-                }
-                r = json_add_string(ao, "name", a->name);
-                if (r >= 0)
-                        r = json_add_string(ao, "image", pa->image_id);
-                if (r >= 0 && pa->image_name)
-                        r = json_add_string(ao, "imageName", pa->image_name);
-                if (r >= 0 && a->exited) {
-                        /* As systemd names them: how it ended, and the exit code when it exited itself. */
-                        r = json_add_string(ao, "exitReason", a->how);
-                        if (r >= 0 && streq(a->how, "exited"))
-                                r = json_add_int64(ao, "exitCode", a->status);
-                        if (r >= 0)
-                                r = json_add_int64(ao, "exitStatus", pod_app_exit_status(a));
-                        if (r >= 0 && !streq(a->how, "exited"))
-                                r = json_add_string(ao, "signal", sigabbrev_np(a->status) ?: "?");
-                        if (r >= 0)
-                                r = json_add_int64(ao, "exitTime", (int64_t) a->when_usec);
+                        r = -ENOMEM;
                 }
         }
         if (r >= 0)

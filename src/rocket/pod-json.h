@@ -28,3 +28,5 @@ char *pod_networks_format(const PodNetInfo *l, size_t n);
 
 /* The pod, its apps and how they ended, as JSON (rocket-status(1)). */
 int pod_to_json(const Pod *p, json_object **ret);
+/* One app of it (its manifest's i-th), as pod_to_json() lists them: name, state, image, start and exit. */
+int pod_app_to_json(const Pod *p, size_t i, json_object **ret);

@@ -380,3 +380,21 @@ int rocket_pod_remove(int pods_fd, Pod *p) {
         pod_userns_release(ROCKET_USERNS_REGISTRY, pods_fd, p);
         return 0;
 }
+
+int rocket_pod_check_running(const Pod *p, const char *feature, const char *cannot) {
+        _cleanup_strv_free_ char **features = NULL;
+        int r;
+
+        if (!p->manifest)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
+        if (p->state != POD_RUNNING || !pod_is_locked(p->dir_fd))
+                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Pod %s is %s, not running.", p->uuid,
+                                       p->state == POD_RUNNING ? "exited" : pod_state_to_string(p->state));
+        r = rocket_stage1_features(p->manifest->stage1, &features);
+        if (r < 0)
+                return r;
+        if (!strv_contains(features, feature))
+                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "The stage1 at %s %s (its stage1.json lists no '%s').",
+                                       p->manifest->stage1, cannot, feature);
+        return 0;
+}

@@ -33,6 +33,10 @@ int rocket_stage1_exec(int pods_fd, const Pod *p, int pod_fd, const char *entryp
 /* Puts pod_fd at 3 and the sockets at 4… (not close-on-exec), as rocket-stage1(7) says. */
 int rocket_fds_arrange(int pod_fd, const int *listen_fds, size_t n);
 
+/* For a verb that changes or attaches to a running pod: its manifest readable, the pod running, and its stage1
+ * listing feature in stage1.json (else "The stage1 at DIR <cannot> (…)"). Logs. */
+int rocket_pod_check_running(const Pod *p, const char *feature, const char *cannot);
+
 /* Lists the image IDs that pods still use (so image gc keeps them). */
 int rocket_pods_images_in_use(RocketContext *ctx, char ***ret);
 

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -315,6 +316,19 @@ int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {
                 if (!target_is_safe(arg))
                         return log_usage("%s: the ready path '%s' is not an absolute path.", where, arg);
                 return set_string(&a->ready_path, arg);
+        case ARG_STDIN:
+        case ARG_STDOUT:
+        case ARG_STDERR: {
+                int i = option - ARG_STDIN;
+                AppIOMode m = app_io_mode_from_string(arg);
+
+                if (m < 0 || (i == 0 && m == APP_IO_LOG))
+                        return log_usage("%s: invalid --%s '%s' (%s).", where, (const char *[]) { "stdin", "stdout", "stderr" }[i],
+                                         arg, i == 0 ? "null, tty or stream" : "log, null, tty or stream");
+                a->io[i] = m;
+                a->io_given[i] = true;
+                return 0;
+        }
         case ARG_SOCKETS: {
                 _cleanup_strv_free_ char **l = NULL;
 
@@ -531,5 +545,62 @@ int split_words(const char *where, const char *s, char ***ret) {
                 w[n++] = *c;
         }
         *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static const struct option app_options[] = {
+        APP_OPTIONS,
+        {}
+};
+
+int run_parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *p) {
+        while (i < argc) {
+                AppArgs *a;
+                int r;
+
+                if (argv[i][0] == '-')
+                        return log_usage("%s: expected an IMAGE, got '%s'.", verb, argv[i]);
+                r = pod_args_add_app(p, argv[i++], &a);
+                if (r < 0)
+                        return r;
+
+                while (i < argc) {
+                        const char *s = argv[i], *val = NULL;
+                        const struct option *o = NULL;
+                        size_t len;
+
+                        if (streq(s, "---")) {
+                                i++;
+                                break;
+                        }
+                        if (streq(s, "--")) {
+                                a->have_args = true;
+                                for (i++; i < argc && !streq(argv[i], "---"); i++)
+                                        if (strv_extend(&a->args, argv[i]) < 0)
+                                                return log_oom();
+                                if (i < argc)
+                                        i++;
+                                break;
+                        }
+                        if (!startswith(s, "--"))
+                                break;  /* the next IMAGE */
+                        len = strcspn(s + 2, "=");
+                        for (const struct option *x = app_options; x->name; x++)
+                                if (strlen(x->name) == len && strneq(x->name, s + 2, len))
+                                        o = x;
+                        if (!o)
+                                return log_usage("%s: unknown app option '%s'; see '--help'.", verb, s);
+                        if (s[2 + len] == '=')
+                                val = s + 3 + len;
+                        else if (i + 1 < argc)
+                                val = argv[++i];
+                        else
+                                return log_usage("%s: option '%s' needs an argument.", verb, s);
+                        r = run_app_option(verb, a, o->val, val);
+                        if (r < 0)
+                                return r;
+                        i++;
+                }
+        }
         return 0;
 }

@@ -7,6 +7,7 @@
 #include "pull-policy.h"
 #include "isolation.h"
 #include "net-args.h"
+#include "io-proto.h"
 #include "macro.h"
 
 /* What the command line says about one app; a pod-level instance holds the defaults for all apps. */
@@ -24,6 +25,8 @@ typedef struct AppArgs {
         size_t n_mounts;
         char *ready_path;       /* the app is started once this path exists in its rootfs */
         char **sockets;         /* names (LISTEN_FDNAMES) of the passed sockets this app gets; "all" */
+        AppIOMode io[3];        /* --stdin, --stdout, --stderr, where io_given */
+        bool io_given[3];
         IsolationArgs iso;
 } AppArgs;
 
@@ -48,6 +51,9 @@ typedef struct PodArgs {
         uint64_t pids_max;      /* --pids-limit: 0 unset (the default), UINT64_MAX: none */
         bool stage1_device_policy;      /* the stage1 keeps apps to the standard pseudo devices */
         NetArgs net;
+        bool sandbox;           /* rocket app sandbox, or a .pod file without apps */
+        bool interactive;       /* run -i: the caller's stdin, stdout and stderr reach the one app */
+        bool tty;               /* run -t: through a terminal of the pod's */
         AppArgs defaults;
         AppArgs *apps;
         size_t n_apps;
@@ -93,8 +99,37 @@ enum {
         ARG_DNS_OPT,
         ARG_DNS_DOMAIN,
         ARG_HOSTS_ENTRY,
+        ARG_STDIN,
+        ARG_STDOUT,
+        ARG_STDERR,
 };
 
+
+/* The options of an app: after its IMAGE, and before the first IMAGE as defaults for all ("name" there
+ * names the pod). One list for both tables. */
+#define APP_OPTIONS                                                                     \
+        { "name", required_argument, NULL, ARG_NAME },                                  \
+        { "exec", required_argument, NULL, ARG_EXEC },                                  \
+        { "user", required_argument, NULL, ARG_USER },                                  \
+        { "group", required_argument, NULL, ARG_GROUP },                                \
+        { "working-dir", required_argument, NULL, ARG_WORKDIR },                        \
+        { "environment", required_argument, NULL, ARG_ENVIRONMENT },                    \
+        { "mount", required_argument, NULL, ARG_MOUNT },                                \
+        { "ready-path", required_argument, NULL, ARG_READY_PATH },                      \
+        { "sockets", required_argument, NULL, ARG_SOCKETS },                            \
+        { "stdin", required_argument, NULL, ARG_STDIN },                                \
+        { "stdout", required_argument, NULL, ARG_STDOUT },                              \
+        { "stderr", required_argument, NULL, ARG_STDERR },                              \
+        { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },                    \
+        { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },                    \
+        { "seccomp", required_argument, NULL, ARG_SECCOMP },                            \
+        { "memory", required_argument, NULL, ARG_MEMORY },                              \
+        { "cpu", required_argument, NULL, ARG_CPU },                                    \
+        { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },                      \
+        { "no-new-privs", required_argument, NULL, ARG_NO_NEW_PRIVS }
+
+/* Parses IMAGE [APP OPTIONS] [-- ARGS] [---] from argv[i], repeatedly, into p's apps. Logs. */
+int run_parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *p);
 
 void app_args_done(AppArgs *a);
 void pod_args_done(PodArgs *p);

@@ -78,6 +78,9 @@ int verb_enter(int argc, char *argv[], RocketContext *ctx) {
                                        pod_state_to_string(p->state));
         if (!p->manifest)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Pod %s has no readable manifest.", p->uuid);
+        if (p->manifest->n_apps == 0)
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pod %s has no apps to enter; add one with 'rocket app add'.",
+                                       p->uuid);
         if (!a.app && p->manifest->n_apps > 1) {
                 _cleanup_free_ char *names = NULL;
                 char **l = NULL;

@@ -18,8 +18,8 @@
 
 #include "config.h"
 #include "fs-util.h"
-#include "image-config.h"
 #include "log.h"
+#include "pod-build.h"
 #include "rocket-pod.h"
 #include "rocket-store.h"
 #include "string-util.h"
@@ -96,92 +96,19 @@ static void help(const char *verb) {
                "     --cpu-shares=N       CPU weight, as cgroup v1 shares (1024 = default)\n"
                "     --no-new-privs=BOOL  Set no_new_privs (default true)\n"
                "     --sockets=NAME,...   Pass it these sockets of the ones rocket was given\n"
-               "                          (socket activation; by LISTEN_FDNAMES name, or all)\n",
+               "                          (socket activation; by LISTEN_FDNAMES name, or all)\n"
+               "     --stdin=null|tty|stream  --stdout=log|null|tty|stream  --stderr=…\n"
+               "                          Where its I/O goes (default null, log, log): the journal,\n"
+               "                          /dev/null, a terminal or pipes kept by the pod (rocket attach)\n",
                verb, verb,
                prepare ? "Prepare a pod from images and print its UUID; start it with 'rocket run-prepared'."
                        : "Run a pod of one or more apps from images, in the foreground. Exits with the status of\n"
                          "the first app that failed, 0 if all succeeded. SIGINT/SIGTERM stop the pod gracefully.",
                prepare ? "     --quiet              Print only the UUID\n"
                        : "     --keep-unit          Stay in the systemd unit rocket runs in (default when\n"
-                         "                          that unit delegates its cgroup)\n");
-}
-
-/* The options of an app: after its IMAGE, and before the first IMAGE as defaults for all ("name" there
- * names the pod). One list for both tables. */
-#define APP_OPTIONS                                                                     \
-        { "name", required_argument, NULL, ARG_NAME },                                  \
-        { "exec", required_argument, NULL, ARG_EXEC },                                  \
-        { "user", required_argument, NULL, ARG_USER },                                  \
-        { "group", required_argument, NULL, ARG_GROUP },                                \
-        { "working-dir", required_argument, NULL, ARG_WORKDIR },                        \
-        { "environment", required_argument, NULL, ARG_ENVIRONMENT },                    \
-        { "mount", required_argument, NULL, ARG_MOUNT },                                \
-        { "ready-path", required_argument, NULL, ARG_READY_PATH },                      \
-        { "sockets", required_argument, NULL, ARG_SOCKETS },                            \
-        { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },                    \
-        { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },                    \
-        { "seccomp", required_argument, NULL, ARG_SECCOMP },                            \
-        { "memory", required_argument, NULL, ARG_MEMORY },                              \
-        { "cpu", required_argument, NULL, ARG_CPU },                                    \
-        { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },                      \
-        { "no-new-privs", required_argument, NULL, ARG_NO_NEW_PRIVS }
-
-static const struct option app_options[] = {
-        APP_OPTIONS,
-        {}
-};
-
-/* Parses IMAGE [APP OPTIONS] [-- ARGS] [---] from argv[i], repeatedly. */
-static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *p) {
-        while (i < argc) {
-                AppArgs *a;
-                int r;
-
-                if (argv[i][0] == '-')
-                        return log_usage("%s: expected an IMAGE, got '%s'.", verb, argv[i]);
-                r = pod_args_add_app(p, argv[i++], &a);
-                if (r < 0)
-                        return r;
-
-                while (i < argc) {
-                        const char *s = argv[i], *val = NULL;
-                        const struct option *o = NULL;
-                        size_t len;
-
-                        if (streq(s, "---")) {
-                                i++;
-                                break;
-                        }
-                        if (streq(s, "--")) {
-                                a->have_args = true;
-                                for (i++; i < argc && !streq(argv[i], "---"); i++)
-                                        if (strv_extend(&a->args, argv[i]) < 0)
-                                                return log_oom();
-                                if (i < argc)
-                                        i++;
-                                break;
-                        }
-                        if (!startswith(s, "--"))
-                                break;  /* the next IMAGE */
-                        len = strcspn(s + 2, "=");
-                        for (const struct option *x = app_options; x->name; x++)
-                                if (strlen(x->name) == len && strneq(x->name, s + 2, len))
-                                        o = x;
-                        if (!o)
-                                return log_usage("%s: unknown app option '%s'; see '--help'.", verb, s);
-                        if (s[2 + len] == '=')
-                                val = s + 3 + len;
-                        else if (i + 1 < argc)
-                                val = argv[++i];
-                        else
-                                return log_usage("%s: option '%s' needs an argument.", verb, s);
-                        r = run_app_option(verb, a, o->val, val);
-                        if (r < 0)
-                                return r;
-                        i++;
-                }
-        }
-        return 0;
+                         "                          that unit delegates its cgroup)\n"
+                         "  -i --interactive        Our stdin, stdout and stderr are the app's (one app)\n"
+                         "  -t --tty                Give the app a terminal, relayed to ours (one app)\n");
 }
 
 #define POD_OPTIONS                                                                     \
@@ -212,8 +139,72 @@ static int parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *
 static const struct option run_options[] = {
         POD_OPTIONS,
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        { "interactive", no_argument, NULL, 'i' },
+        { "tty", no_argument, NULL, 't' },
         {}
 };
+
+/* A sandbox has pod options only: its apps come later, with options of their own (rocket app add). */
+static const struct option sandbox_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "name", required_argument, NULL, ARG_NAME },
+        { "hostname", required_argument, NULL, ARG_HOSTNAME },
+        { "volume", required_argument, NULL, ARG_VOLUME },
+        { "uuid-file-save", required_argument, NULL, ARG_UUID_FILE },
+        { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },
+        { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },
+        { "pod", required_argument, NULL, ARG_POD },
+        { "memory", required_argument, NULL, ARG_MEMORY },
+        { "cpu", required_argument, NULL, ARG_CPU },
+        { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
+        { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+        { "net", optional_argument, NULL, ARG_NET },
+        { "port", required_argument, NULL, ARG_PORT },
+        { "dns", required_argument, NULL, ARG_DNS },
+        { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
+        { "dns-opt", required_argument, NULL, ARG_DNS_OPT },
+        { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },
+        { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },
+        { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        {}
+};
+
+void help_sandbox_options(void) {
+        printf("     --name=NAME          Name the pod (the machine name; default sandbox-UUIDPREFIX)\n"
+               "     --hostname=NAME      The pod's hostname (default: the pod name)\n"
+               "     --volume=NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]\n"
+               "              [,mode=MODE][,uid=UID][,gid=GID]\n"
+               "                          Define a volume the apps can mount\n"
+               "     --uuid-file-save=FILE  Write the pod's UUID to FILE\n"
+               "     --stage1-path=DIR    Use the stage1 in DIR\n"
+               "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd)\n"
+               "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
+               "     --memory=SIZE        The pod's memory limit (256M, 1G)\n"
+               "     --cpu=AMOUNT         The pod's CPU limit (500m, 2)\n"
+               "     --cpu-shares=N       The pod's CPU weight, as cgroup v1 shares\n"
+               "     --pids-limit=N|max   The pod's tasks limit (default 4096)\n"
+               "     --net[=NAME[:ARGS],...|host|none|all]\n"
+               "                          The pod's networks (default: default, a network of its own)\n"
+               "     --port=[HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
+               "                          Forward a host port to the pod\n"
+               "     --dns=IP,...|host|none  The pod's nameservers\n"
+               "     --dns-search=DOMAIN  --dns-opt=OPTION  --dns-domain=DOMAIN\n"
+               "                          The pod's resolv.conf search, options and domain\n"
+               "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts\n"
+               "     --keep-unit          Stay in the systemd unit rocket runs in\n");
+}
+
+static void help_sandbox(void) {
+        printf("Usage: rocket app sandbox [OPTIONS...]\n"
+               "       rocket app sandbox [OPTIONS...] --pod=NAME|FILE\n"
+               "\n"
+               "Run a pod with no apps, in the foreground, until 'rocket stop'; apps are added, started,\n"
+               "stopped and removed with 'rocket app add|start|stop|rm'. Prints the pod's UUID first.\n"
+               "\n"
+               "Options:\n"
+               "  -h --help                Show this help\n");
+        help_sandbox_options();
+}
 
 static const struct option prepare_options[] = {
         POD_OPTIONS,
@@ -243,6 +234,12 @@ static int parse_pod_option(int option, const char *arg, void *userdata) {
         case ARG_KEEP_UNIT:
                 p->keep_unit = true;
                 return 0;
+        case 'i':
+                p->interactive = true;
+                return 0;
+        case 't':
+                p->tty = true;
+                return 0;
         case ARG_QUIET:
                 p->quiet = true;
                 return 0;
@@ -267,12 +264,13 @@ static int parse_pod_option(int option, const char *arg, void *userdata) {
 }
 
 static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
-        bool prepare = streq(verb, "prepare");
+        bool prepare = streq(verb, "prepare"), sandbox = streq(verb, "app sandbox");
         PodOptionContext c = { .verb = verb, .args = p };
         int r;
 
-        r = verb_parse_options(verb, argc, argv, prepare ? prepare_options : run_options,
-                               prepare ? help_prepare : help_run, parse_pod_option, &c);
+        r = verb_parse_options_full(verb, sandbox || prepare ? "+:h" : "+:hit", argc, argv,
+                                    sandbox ? sandbox_options : prepare ? prepare_options : run_options,
+                                    sandbox ? help_sandbox : prepare ? help_prepare : help_run, parse_pod_option, &c);
         if (r <= 0)
                 return r;
         if (p->stage1_path && p->stage1_name)
@@ -281,307 +279,15 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                 return log_usage("%s: --pod=/--pod-manifest= define the apps; give no IMAGE.", verb);
         if (p->pod_file && p->pod_manifest)
                 return log_usage("%s: --pod= and --pod-manifest= exclude each other.", verb);
-        r = parse_apps(verb, argc, argv, optind, p);
+        if (sandbox && optind < argc)
+                return log_usage("%s: takes no IMAGE; add apps with 'rocket app add POD IMAGE'.", verb);
+        r = run_parse_apps(verb, argc, argv, optind, p);
         if (r < 0)
                 return r;
-        if (p->n_apps == 0)
+        /* A .pod file without apps declares a sandbox. */
+        if (p->n_apps == 0 && !sandbox && !p->pod_file)
                 return log_usage("%s: no IMAGE given.", verb);
         return 1;
-}
-
-static int build_volumes(const char *verb, PodArgs *a, PodManifest *m) {
-        m->volumes = calloc(a->n_volumes + 1, sizeof(PodVolume));
-        if (!m->volumes)
-                return log_oom();
-        for (size_t j = 0; j < a->n_volumes; j++) {
-                PodVolume *v = &m->volumes[m->n_volumes];
-                _cleanup_free_ char *source = NULL;
-                struct stat st;
-
-                if (pod_volume_copy(&a->volumes[j], v) < 0)
-                        return log_oom();
-                m->n_volumes++;         /* the manifest frees it from here on */
-                if (v->kind == VOLUME_HOST) {
-                        source = TAKE_PTR(v->source);
-                        if (stat(source, &st) < 0)
-                                return log_error_errno(errno, "Volume '%s': source '%s' does not exist.", v->name,
-                                                       source);
-                        v->source = realpath(source, NULL);
-                        if (!v->source)
-                                return log_oom();
-                }
-                if (v->idmap && (v->kind != VOLUME_HOST || !a->private_users))
-                        return log_usage("%s: volume '%s': idmap=true is for a host volume of a pod with --private-users.",
-                                         verb, v->name);
-        }
-        return 0;
-}
-
-static int build_mounts(const char *verb, const PodManifest *m, const PodMount *mounts, size_t n, PodApp *app) {
-        for (size_t i = 0; i < n; i++) {
-                PodMount *t;
-
-                t = reallocarray(app->mounts, app->n_mounts + 1, sizeof(PodMount));
-                if (!t)
-                        return log_oom();
-                app->mounts = t;
-                if (pod_mount_copy(&mounts[i], &app->mounts[app->n_mounts]) < 0)
-                        return log_oom();
-                app->n_mounts++;        /* the manifest frees it from here on */
-                if (!pod_manifest_find_volume(m, mounts[i].volume))
-                        return log_usage("%s: a mount at %s names volume '%s', which no --volume defines.", verb,
-                                         mounts[i].target, mounts[i].volume);
-                if (streq(mounts[i].target, "/"))
-                        return log_usage("%s: mount target '%s' is not an absolute path inside the app's rootfs.", verb,
-                                         mounts[i].target);
-        }
-        return 0;
-}
-
-/* "docker.io/library/busybox:v2" → "busybox"; anything else reduced to a valid name. */
-static char *app_name_from(const char *image) {
-        const char *base = strrchr(image, '/');
-        char *n, *w;
-        size_t len;
-
-        base = base ? base + 1 : image;
-        len = strcspn(base, ":@");
-        if (len > 4 && endswith(base, ".aci") && len == strlen(base))
-                len -= 4;
-        n = strndup(base, MIN(len, (size_t) 40));
-        if (!n)
-                return NULL;
-        for (w = n; *w; w++) {
-                *w = (char) (*w >= 'A' && *w <= 'Z' ? *w - 'A' + 'a' : *w);
-                if (!((*w >= 'a' && *w <= 'z') || (*w >= '0' && *w <= '9')))
-                        *w = '-';
-        }
-        while (*n == '-')
-                memmove(n, n + 1, strlen(n));
-        for (len = strlen(n); len > 0 && n[len - 1] == '-'; len--)
-                n[len - 1] = 0;
-        if (isempty(n)) {
-                free(n);
-                n = strdup("app");
-        }
-        return n;
-}
-
-/* Sets K=V in env, replacing an earlier K. */
-static int env_set(char ***env, const char *kv) {
-        size_t klen = strcspn(kv, "=");
-
-        STRV_FOREACH(e, *env)
-                if (strneq(*e, kv, klen) && (*e)[klen] == '=') {
-                        char *t = strdup(kv);
-
-                        if (!t)
-                                return -ENOMEM;
-                        free(*e);
-                        *e = t;
-                        return 0;
-                }
-        return strv_extend(env, kv);
-}
-
-static int build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs *pa, const AppArgs *aa,
-                     PodManifest *m, PodApp *app, char ***image_ports) {
-        _cleanup_(image_record_freep) ImageRecord *rec = NULL;
-        _cleanup_(image_config_freep) ImageConfig *cfg = NULL;
-        const AppArgs *d = &pa->defaults;
-        const char *exec = aa->exec ?: d->exec;
-        char *const *args = aa->have_args ? aa->args : d->have_args ? d->args : NULL;
-        bool have_args = aa->have_args || d->have_args;
-        int r;
-
-        ImageFetchArgs fa = {
-                .policy = pa->pull_policy,
-                .insecure = pa->insecure,
-                .quiet = pa->quiet,
-        };
-        r = rocket_image_get(ctx, s, aa->image, &fa, NULL, &app->image_id);
-        if (r < 0)
-                return r;
-        r = store_image_load(s, app->image_id, &rec);
-        if (r >= 0)
-                r = image_config_load(s, rec, &cfg);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read image %s: %m", app->image_id);
-        (void) store_image_touch(s, app->image_id);
-        STRV_FOREACH(port, cfg->ports)
-                if (strv_extend(image_ports, *port) < 0)
-                        return log_oom();
-
-        /* The app is named after the reference as the user gave it; for an ID, after the image's first name. */
-        {
-                const char *ref = aa->image;
-
-                if (!store_ref_names(s, aa->image, app->image_id) && strv_length(rec->names) > 0) {
-                        strv_sort(rec->names);
-                        ref = rec->names[0];
-                }
-                app->name = aa->name ? strdup(aa->name) : app_name_from(ref);
-                app->image_name = strdup(ref);
-        }
-        if (rec->signer && !(app->image_signer = strdup(rec->signer)))
-                return log_oom();
-        if (asprintf(&app->layers_dir, "%s/store/layers", ctx->dir) < 0)
-                app->layers_dir = NULL;
-        if (!app->name || !app->image_name || !app->layers_dir)
-                return log_oom();
-        /* Apps are APP.service in the pod, next to the stage1's own units. */
-        if (startswith(app->name, "rocket-") || startswith(app->name, "systemd-"))
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-                                       "App name '%s' is reserved (rocket-*, systemd-*); choose one with --name.", app->name);
-        {
-                char *abs = realpath(app->layers_dir, NULL);
-
-                if (!abs)
-                        return log_error_errno(errno, "Failed to find the store's layers: %m");
-                free(app->layers_dir);
-                app->layers_dir = abs;
-        }
-        {
-                _cleanup_free_ char *detail = NULL;
-
-                /* An image fetched without root has verified blobs only: extract them now. */
-                r = store_image_ensure_layers(s, rec, &detail);
-                if (r == -STORE_ERR_DIGEST_MISMATCH)
-                        return log_error_errno(r, "Image %s: blob %s no longer matches its digest; run 'rocket image verify'.",
-                                               app->image_id, strempty(detail));
-                if (r < 0)
-                        return log_error_errno(r, "Failed to extract the layers of image %s%s%s%s: %m", app->image_id,
-                                               detail ? " (entry '" : "", strempty(detail), detail ? "')" : "");
-        }
-        for (size_t i = 0; i < rec->n_layers; i++) {
-                _cleanup_free_ char *path = NULL;
-                const char *base;
-
-                r = store_layer_path(image_layer_tree(&rec->layers[i]), &path);
-                if (r < 0)
-                        return log_oom();
-                base = strrchr(path, '/');
-                if (strv_extend(&app->layers, base ? base + 1 : path) < 0)
-                        return log_oom();
-        }
-        if (rec->n_layers == 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Image %s has no layers.", app->image_id);
-
-        /* The command: --exec replaces entrypoint and command; arguments replace the image's command. */
-        if (exec) {
-                if (strv_extend(&app->exec, exec) < 0)
-                        return log_oom();
-        } else
-                STRV_FOREACH(e, cfg->entrypoint)
-                        if (strv_extend(&app->exec, *e) < 0)
-                                return log_oom();
-        STRV_FOREACH(e, have_args ? (char **) args : (exec ? NULL : cfg->cmd))
-                if (strv_extend(&app->exec, *e) < 0)
-                        return log_oom();
-        if (strv_length(app->exec) == 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-                                       "Image '%s' has no command to run; give one with --exec.", aa->image);
-
-        /* Environment, lowest first (rkt's order): rocket's own with --inherit-env, the image's, --set-env-file,
-         * --set-env, --environment. */
-        if (pa->inherit_env)
-                for (char **e = environ; e && *e; e++)
-                        if (strchr(*e, '=') && env_set(&app->env, *e) < 0)
-                                return log_oom();
-        STRV_FOREACH(e, cfg->env)
-                if (env_set(&app->env, *e) < 0)
-                        return log_oom();
-        STRV_FOREACH(e, pa->env_file)
-                if (env_set(&app->env, *e) < 0)
-                        return log_oom();
-        STRV_FOREACH(e, d->env)
-                if (env_set(&app->env, *e) < 0)
-                        return log_oom();
-        STRV_FOREACH(e, aa->env)
-                if (env_set(&app->env, *e) < 0)
-                        return log_oom();
-
-        if ((aa->working_dir ?: d->working_dir ?: cfg->working_dir) &&
-            !(app->working_dir = strdup(aa->working_dir ?: d->working_dir ?: cfg->working_dir)))
-                return log_oom();
-        if (app->working_dir && !target_is_safe(app->working_dir) && !streq(app->working_dir, "/"))
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Image '%s' has an invalid working directory '%s'.",
-                                       aa->image, app->working_dir);
-        if ((aa->user ?: d->user ?: cfg->user) && !(app->user = strdup(aa->user ?: d->user ?: cfg->user)))
-                return log_oom();
-        if ((aa->group ?: d->group ?: cfg->group) && !(app->group = strdup(aa->group ?: d->group ?: cfg->group)))
-                return log_oom();
-
-        if ((aa->ready_path ?: d->ready_path) && !(app->ready_path = strdup(aa->ready_path ?: d->ready_path)))
-                return log_oom();
-        STRV_FOREACH(n, aa->sockets ?: d->sockets)
-                if (strv_extend(&app->sockets, *n) < 0)
-                        return log_oom();
-
-        r = isolation_apply(aa->image, &aa->iso, &d->iso, cfg->isolators, pa->insecure, app);
-        if (r < 0)
-                return r;
-        /* Where no device policy keeps an app to the standard pseudo devices, a device node it makes would
-         * reach the host's device: no CAP_MKNOD unless asked for by name. */
-        if (!pa->stage1_device_policy && !strv_contains(aa->iso.caps_retain ?: d->iso.caps_retain, "CAP_MKNOD"))
-                for (size_t i = 0; app->caps && app->caps[i]; i++)
-                        if (streq(app->caps[i], "CAP_MKNOD")) {
-                                free(app->caps[i]);
-                                memmove(app->caps + i, app->caps + i + 1,
-                                        (strv_length(app->caps + i + 1) + 1) * sizeof(char *));
-                                break;
-                        }
-
-        r = build_mounts(verb, m, d->mounts, d->n_mounts, app);
-        if (r >= 0)
-                r = build_mounts(verb, m, aa->mounts, aa->n_mounts, app);
-        return r;
-}
-
-static int build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *pa, const char *uuid,
-                          const char *stage1, bool with_networks, PodManifest **ret) {
-        _cleanup_(pod_manifest_freep) PodManifest *m = calloc(1, sizeof(PodManifest));
-        _cleanup_strv_free_ char **image_ports = NULL;
-        int r;
-
-        if (!m)
-                return log_oom();
-        r = build_volumes(verb, pa, m);
-        if (r < 0)
-                return r;
-        m->apps = calloc(pa->n_apps, sizeof(PodApp));
-        if (!m->apps)
-                return log_oom();
-        for (size_t i = 0; i < pa->n_apps; i++) {
-                r = build_app(verb, ctx, s, pa, &pa->apps[i], m, &m->apps[i], &image_ports);
-                m->n_apps++;
-                if (r < 0)
-                        return r;
-                for (size_t j = 0; j < i; j++)
-                        if (streq(m->apps[j].name, m->apps[i].name))
-                                return log_error_errno(SYNTHETIC_ERRNO(EEXIST),
-                                                       "Two apps are named '%s'; name one with --name after its image.",
-                                                       m->apps[i].name);
-        }
-        m->uuid = strdup(uuid);
-        if (pa->name)
-                m->name = strdup(pa->name);
-        else if (asprintf(&m->name, "%.50s-%.8s", m->apps[0].name, uuid) < 0)
-                m->name = NULL;
-        m->hostname = strdup(pa->hostname ?: m->name);
-        m->memory_max = pa->pod_iso.memory;
-        m->pids_max = pa->pids_max ?: POD_PIDS_MAX_DEFAULT;
-        m->cpu_quota_milli = pa->pod_iso.cpu_milli;
-        m->cpu_weight = pa->pod_iso.cpu_shares ? MIN(MAX(pa->pod_iso.cpu_shares * 100 / 1024, 1u), 10000u) : 0;
-        m->stage1 = strdup(stage1);
-        if (!m->uuid || !m->name || !m->hostname || !m->stage1)
-                return log_oom();
-        r = net_args_build(&pa->net, with_networks, image_ports, &m->net);
-        if (r < 0)
-                return r;
-        m->created_usec = now_realtime_usec();
-        *ret = TAKE_PTR(m);
-        return 0;
 }
 
 /* Under the pods lock, one look at the pods: the name must be free among pods that have not exited (an
@@ -790,75 +496,6 @@ static int exec_run(RocketContext *ctx, int pods_fd, Pod *p, bool keep_unit, Lis
         return rocket_stage1_exec(pods_fd, p, p->dir_fd, STAGE1_ENTRYPOINT_RUN, args, lfds->fds, lfds->n);
 }
 
-/* What the pod asks for that its stage1 cannot honour is refused, in one line, rather than ignored: a
- * stage1 lists what it can do beyond running one app in stage1.json's "features" (rocket-stage1(7)). */
-typedef struct PodNeeds {
-        bool private_users, volumes, limits, multiple_apps, sockets, network;
-} PodNeeds;
-
-static int check_stage1_features(const char *stage1, char *const *features, const PodNeeds *n) {
-        const char *option = NULL, *feature = NULL;
-
-        if (n->private_users && !strv_contains(features, "private-users"))
-                option = "--private-users", feature = "private-users";
-        else if (n->volumes && !strv_contains(features, "volumes"))
-                option = "--volume/--mount", feature = "volumes";
-        else if (n->limits && !strv_contains(features, "resource-limits"))
-                option = "--memory/--cpu/--cpu-shares/--pids-limit", feature = "resource-limits";
-        else if (n->multiple_apps && !strv_contains(features, "multiple-apps"))
-                option = "more than one app", feature = "multiple-apps";
-        else if (n->sockets && !strv_contains(features, "socket-activation"))
-                option = "passed sockets", feature = "socket-activation";
-        else if (n->network && !strv_contains(features, "network"))
-                option = "a network of the pod's own (--net other than host)", feature = "network";
-        if (option)
-                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                       "The stage1 at %s cannot honour %s (its stage1.json lists no '%s').", stage1,
-                                       option, feature);
-        return 0;
-}
-
-static bool iso_limits(const IsolationArgs *i) {
-        return i->memory || i->cpu_milli || i->cpu_shares;
-}
-
-/* What the user asked for, before any image is looked at. */
-static PodNeeds needs_of_args(const PodArgs *pa, size_t n_sockets) {
-        PodNeeds n = {
-                .private_users = pa->private_users,
-                .volumes = pa->n_volumes > 0 || pa->defaults.n_mounts > 0,
-                .limits = iso_limits(&pa->pod_iso) || iso_limits(&pa->defaults.iso) || pa->pids_max,
-                .multiple_apps = pa->n_apps > 1,
-                .sockets = n_sockets > 0 || pa->defaults.sockets,
-                .network = pa->net.nets && !streq(pa->net.nets[0], "host"),
-        };
-
-        for (size_t i = 0; i < pa->n_apps; i++) {
-                n.volumes = n.volumes || pa->apps[i].n_mounts > 0;
-                n.limits = n.limits || iso_limits(&pa->apps[i].iso);
-                n.sockets = n.sockets || pa->apps[i].sockets;
-        }
-        return n;
-}
-
-/* And what the manifest has, the images' own isolators included. */
-static PodNeeds needs_of_manifest(const PodArgs *pa, const PodManifest *m, size_t n_sockets) {
-        PodNeeds n = needs_of_args(pa, n_sockets);
-
-        n.volumes = n.volumes || m->n_volumes > 0;
-        n.limits = n.limits || m->memory_max || m->cpu_quota_milli || m->cpu_weight;
-        for (size_t i = 0; i < m->n_apps; i++) {
-                const PodApp *a = &m->apps[i];
-
-                n.limits = n.limits || a->memory_max || a->cpu_quota_milli || a->cpu_weight;
-                n.volumes = n.volumes || a->n_mounts > 0;
-                n.sockets = n.sockets || a->sockets;
-        }
-        n.multiple_apps = m->n_apps > 1;
-        n.network = !m->net.host;
-        return n;
-}
-
 static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) {
         _cleanup_(pod_args_done) PodArgs pa = { .defaults.iso.no_new_privs = -1, .pod_iso.no_new_privs = -1 };
         _cleanup_(pod_manifest_freep) PodManifest *m = NULL;
@@ -879,6 +516,13 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         if (r <= 0)
                 return r;
         pa.insecure |= ctx->insecure;
+        pa.sandbox = streq(verb, "app sandbox") || pa.n_apps == 0;
+        if (pa.sandbox && pa.private_users)
+                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                       "%s: a sandbox pod cannot have --private-users yet (apps added later are not "
+                                       "idmapped into it).", verb);
+        if (pa.tty && !isatty(STDIN_FILENO))
+                return log_usage("%s: -t/--tty needs a terminal on stdin.", verb);
         if (prepare && lfds.n > 0)
                 return log_usage("prepare: sockets are passed to 'rocket run' or 'run-prepared', not prepare.");
         (void) sd_notify(false, "STATUS=Preparing the pod");
@@ -892,9 +536,9 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
                 return r;
         /* Refused before any image is fetched or touched; again below with what the images add. */
         {
-                PodNeeds needs = needs_of_args(&pa, lfds.n);
+                PodNeeds needs = pod_needs_of_args(&pa, lfds.n);
 
-                r = check_stage1_features(stage1, features, &needs);
+                r = pod_check_stage1_features(stage1, features, &needs);
                 if (r < 0)
                         return r;
         }
@@ -906,13 +550,13 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         r = rocket_store_open(ctx, STORE_CREATE, &s);
         if (r < 0)
                 return r;
-        r = build_manifest(verb, ctx, s, &pa, uuid, stage1, strv_contains(features, "network"), &m);
+        r = pod_build_manifest(verb, ctx, s, &pa, uuid, stage1, strv_contains(features, "network"), &m);
         if (r < 0)
                 return r;
         {
-                PodNeeds needs = needs_of_manifest(&pa, m, lfds.n);
+                PodNeeds needs = pod_needs_of_manifest(&pa, m, lfds.n);
 
-                r = check_stage1_features(stage1, features, &needs);
+                r = pod_check_stage1_features(stage1, features, &needs);
                 if (r < 0)
                         return r;
         }
@@ -931,11 +575,20 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
                 return 0;
         }
         log_debug("Running pod %s (%s).", m->name, p->uuid);
+        /* Whoever started a sandbox adds apps to it by this. */
+        if (pa.sandbox) {
+                printf("%s\n", p->uuid);
+                fflush(stdout);
+        }
         return exec_run(ctx, pods_fd, p, pa.keep_unit, &lfds);
 }
 
 int verb_run(int argc, char *argv[], RocketContext *ctx) {
         return do_run("run", argc, argv, ctx);
+}
+
+int verb_app_sandbox(int argc, char *argv[], RocketContext *ctx) {
+        return do_run("app sandbox", argc, argv, ctx);
 }
 
 int verb_prepare(int argc, char *argv[], RocketContext *ctx) {

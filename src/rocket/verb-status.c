@@ -248,7 +248,7 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 const PodAppStatus *s = &p->apps[i];
 
                 if (!s->exited)
-                        printf("app-%s=%s\n", s->name, p->state == POD_RUNNING ? "running" : "-");
+                        printf("app-%s=%s\n", s->name, p->state == POD_RUNNING ? pod_app_state(p, s) : "-");
                 else if (streq(s->how, "exited"))
                         printf("app-%s=%i\n", s->name, s->status);
                 else

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fs-util.h"
@@ -297,4 +301,76 @@ int fd_reopen_read(int fd) {
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         r = open(path, O_RDONLY|O_CLOEXEC);
         return r < 0 ? -errno : r;
+}
+
+int fd_send(int sock, int fd) {
+        union {
+                struct cmsghdr cmsg;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte = 'f';
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int fd_recv(int sock) {
+        union {
+                struct cmsghdr cmsg;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        struct cmsghdr *c;
+        ssize_t n;
+        int fd;
+
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
+        c = CMSG_FIRSTHDR(&mh);
+        if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EBADMSG;        /* the other side went away without one */
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
+}
+
+int socket_connect_in_root(int sock, pid_t pid, const char *path) {
+        struct open_how how = { .flags = O_PATH|O_CLOEXEC, .resolve = RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS };
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char root[64];
+        struct stat st;
+        int rfd, fd, r = 0;
+
+        snprintf(root, sizeof root, "/proc/%i/root", (int) pid);
+        rfd = open(root, O_PATH|O_DIRECTORY|O_CLOEXEC);
+        if (rfd < 0)
+                return -errno;
+        fd = (int) syscall(SYS_openat2, rfd, path, &how, sizeof how);
+        if (fd < 0)
+                r = -errno;
+        close(rfd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                r = -errno;
+        else if (!S_ISSOCK(st.st_mode))
+                r = -ENOTSOCK;
+        if (r >= 0) {
+                snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%i", fd);
+                if (connect(sock, (struct sockaddr *) &sa, sizeof sa) < 0)
+                        r = -errno;
+        }
+        close(fd);
+        return r;
 }

@@ -40,3 +40,12 @@ int copy_bytes(int in_fd, int out_fd, uint64_t max, uint64_t *ret_copied);
 
 /* opendir() of path relative to dir_fd ("." for dir_fd itself, which stays open and unmoved). */
 int opendir_at(int dir_fd, const char *path, DIR **ret);
+
+/* One file descriptor over a Unix socket (SCM_RIGHTS), with one byte of data; the received one is
+ * close-on-exec. -EBADMSG when the message carries none (the sender went away). */
+int fd_send(int sock, int fd);
+int fd_recv(int sock);
+
+/* Connects sock to the Unix socket at path in the root of process pid (a pod's), resolved within that root:
+ * its symbolic links cannot lead out of it (as /proc/PID/root/PATH would let them, to our own files). */
+int socket_connect_in_root(int sock, pid_t pid, const char *path);

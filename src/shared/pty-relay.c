@@ -72,46 +72,20 @@ int pty_relay_open_at(PtyRelay *p, const char *ptmx) {
 }
 
 int pty_relay_send_master(PtyRelay *p, int sock) {
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        char byte = 'm';
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                             .msg_controllen = sizeof control };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        int r = fd_send(sock, p->master_fd);
 
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &p->master_fd, sizeof(int));
-        if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-                return -errno;
+        if (r < 0)
+                return r;
         p->master_fd = safe_close(p->master_fd);
         return 0;
 }
 
 int pty_relay_recv_master(PtyRelay *p, int sock) {
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        char byte;
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                             .msg_controllen = sizeof control };
-        struct cmsghdr *c;
-        ssize_t n;
+        int fd = fd_recv(sock);
 
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0)
-                return -errno;
-        c = CMSG_FIRSTHDR(&mh);
-        if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-            c->cmsg_len != CMSG_LEN(sizeof(int)))
-                return -EBADMSG;        /* the other side went away without one */
-        memcpy(&p->master_fd, CMSG_DATA(c), sizeof(int));
+        if (fd < 0)
+                return fd;
+        p->master_fd = fd;
         return 0;
 }
 

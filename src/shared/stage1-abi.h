@@ -12,6 +12,13 @@
 #define STAGE1_ENTRYPOINT_ENTER "enter"
 #define STAGE1_ENTRYPOINT_STOP "stop"
 #define STAGE1_ENTRYPOINT_GC "gc"
+/* A stage1 that lists "mutable-pods" in its features: apps of a running sandbox pod (rocket app …). */
+#define STAGE1_ENTRYPOINT_APP_ADD "app-add"
+#define STAGE1_ENTRYPOINT_APP_START "app-start"
+#define STAGE1_ENTRYPOINT_APP_STOP "app-stop"
+#define STAGE1_ENTRYPOINT_APP_RM "app-rm"
+/* A stage1 that lists "app-io" in its features: apps' terminals and streams (rocket attach, run -i/-t). */
+#define STAGE1_ENTRYPOINT_ATTACH "attach"
 
 /* An entrypoint runs with the pod directory as its working directory and open as fd 3; run gets the
  * sockets passed to rocket (socket activation) as fds 4… in LISTEN_FDS order. */
@@ -30,7 +37,12 @@
 #define STAGE1_POD_LIMITS "limits"              /* the pod's own limits and whether they are in force */
 #define STAGE1_POD_NET "net"                    /* NAME.json: each CNI network's cached result, while ADDed;
                                                  * resolv.conf and hosts as the apps get them */
-#define STAGE1_APP_EXIT "apps/%s/exit"          /* an app's exit record (exit-record.h), by app name */
+#define STAGE1_APP_EXIT_FILE "exit"
+#define STAGE1_APP_EXIT "apps/%s/" STAGE1_APP_EXIT_FILE /* an app's exit record (exit-record.h), by app name */
+#define STAGE1_APP_STARTED_FILE "started"
+#define STAGE1_APP_STARTED "apps/%s/" STAGE1_APP_STARTED_FILE
+                                                /* in a sandbox: "USEC PID" when the app last started (PID in
+                                                 * the pod's PID namespace); an exit record older than it is gone */
 
 /* Where stage1-systemd puts a pod's pieces, as its systemd sees them. */
 #define STAGE1_POD_DIR "/rocket/pod"

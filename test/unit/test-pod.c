@@ -80,6 +80,15 @@ TEST(manifest_rejects_bad_input) {
                 { "\"capabilities\":[\"CAP_CHOWN\"]", "\"capabilities\":7" },
                 { "\"created\":1,", "\"created\":1,\"pidsLimit\":0," },
                 { "\"created\":1,", "\"created\":1,\"pidsLimit\":\"lots\"," },
+                /* Apps' I/O: stdin is never the journal, a terminal is stdin's and stdout's both. */
+                { "\"user\":\"app\"", "\"user\":\"app\",\"stdin\":\"log\"" },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"stdin\":\"tty\"" },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"stderr\":\"tty\"" },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"stdout\":\"file\"" },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"interactive\":1" },
+                /* No apps: only a sandbox. */
+                { "\"apps\":[{", "\"apps\":[],\"x\":[{" },
+                { "\"created\":1,", "\"created\":1,\"sandbox\":\"yes\"," },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
@@ -92,6 +101,50 @@ TEST(manifest_rejects_bad_input) {
                                      at + strlen(edits[i].from)) > 0);
                 ASSERT_ERROR(parse(t, &m), EBADMSG);
         }
+}
+
+TEST(manifest_sandbox_and_io) {
+        _cleanup_(pod_manifest_freep) PodManifest *m = NULL, *m2 = NULL, *s = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *t = NULL;
+        PodApp extra = {};
+        const char *at = strstr(good, "\"user\":\"app\"");
+
+        /* Defaults: stdin /dev/null, output to the journal, nothing to attach to. */
+        ASSERT_OK(parse(good, &m));
+        ASSERT_EQ((int) m->apps[0].io[0], (int) APP_IO_NULL);
+        ASSERT_EQ((int) m->apps[0].io[1], (int) APP_IO_LOG);
+        ASSERT_FALSE(pod_app_has_io(&m->apps[0]));
+        ASSERT_FALSE(m->sandbox);
+        m = pod_manifest_free(m);
+        ASSERT_TRUE(asprintf(&t, "%.*s\"stdin\":\"tty\",\"stdout\":\"tty\",\"stderr\":\"stream\","
+                             "\"interactive\":true,%s", (int) (at - good), good, at) > 0);
+        ASSERT_OK(parse(t, &m));
+        ASSERT_TRUE(pod_app_has_io(&m->apps[0]));
+        ASSERT_TRUE(m->apps[0].interactive);
+        ASSERT_OK(pod_manifest_to_json(m, &o));
+        ASSERT_OK(pod_manifest_from_json(o, &m2));
+        ASSERT_EQ((int) m2->apps[0].io[0], (int) APP_IO_TTY);
+        ASSERT_EQ((int) m2->apps[0].io[2], (int) APP_IO_STREAM);
+        ASSERT_TRUE(m2->apps[0].interactive);
+
+        /* A sandbox with no apps loads; apps are added and removed by name. */
+        free(t);
+        t = NULL;
+        ASSERT_TRUE(asprintf(&t, "{\"version\":1,\"uuid\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"name\":\"sb\",\"hostname\":\"sb\","
+                             "\"created\":1,\"sandbox\":true,\"stage1\":\"/usr/lib/rocket/stage1-systemd\",\"apps\":[]}") > 0);
+        ASSERT_OK(parse(t, &s));
+        ASSERT_TRUE(s->sandbox);
+        ASSERT_EQ(s->n_apps, 0u);
+        extra.name = strdup("web");
+        ASSERT_NOT_NULL(extra.name);
+        ASSERT_OK(pod_manifest_add_app(s, &extra));
+        ASSERT_NULL(extra.name);
+        ASSERT_EQ(s->n_apps, 1u);
+        ASSERT_NOT_NULL(pod_manifest_find_app(s, "web"));
+        ASSERT_ERROR(pod_manifest_remove_app(s, "nope"), ENOENT);
+        ASSERT_OK(pod_manifest_remove_app(s, "web"));
+        ASSERT_EQ(s->n_apps, 0u);
 }
 
 TEST(manifest_private_users) {

@@ -131,7 +131,22 @@ TEST(pod_files) {
         ASSERT_EQ(load_pod_text("[App a]\nImage=busybox:latest\nFrobnicate=1\n", &p), -ERRNO_USAGE);
         pod_args_done(&p);
         p = (PodArgs) {};
-        ASSERT_EQ(load_pod_text("[Pod]\nHostname=x\n", &p), -ERRNO_USAGE);                 /* no app */
+        /* No app: a sandbox, whose apps come later. */
+        ASSERT_OK(load_pod_text("[Pod]\nHostname=x\n", &p));
+        ASSERT_EQ(p.n_apps, 0u);
+        pod_args_done(&p);
+        /* The I/O keys mean what --stdin/--stdout/--stderr mean. */
+        p = (PodArgs) {};
+        ASSERT_OK(load_pod_text("[App a]\nImage=busybox:latest\nStdin=stream\nStdout=tty\n", &p));
+        ASSERT_TRUE(p.apps[0].io_given[0] && p.apps[0].io_given[1] && !p.apps[0].io_given[2]);
+        ASSERT_EQ((int) p.apps[0].io[0], (int) APP_IO_STREAM);
+        ASSERT_EQ((int) p.apps[0].io[1], (int) APP_IO_TTY);
+        pod_args_done(&p);
+        p = (PodArgs) {};
+        ASSERT_EQ(load_pod_text("[App a]\nImage=busybox:latest\nStdin=log\n", &p), -ERRNO_USAGE);
+        pod_args_done(&p);
+        p = (PodArgs) {};
+        ASSERT_EQ(load_pod_text("[App a]\nImage=busybox:latest\nStderr=file\n", &p), -ERRNO_USAGE);
         pod_args_done(&p);
         p = (PodArgs) {};
         ASSERT_EQ(load_pod_text("[App a]\nExec=/bin/sh\n", &p), -ERRNO_USAGE);               /* no image */

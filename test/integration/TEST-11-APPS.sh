@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Sandbox pods and their apps (rocket app …): a pod that runs with no apps, apps added, started, stopped and
+# removed while it runs (two of them talking over the pod's localhost), what list, status, machinectl and
+# the pod's mount table show, exec into an app, bad input, 20 concurrent adds, and nothing left after gc.
+set -euxo pipefail
+. "$ROCKET_TEST_DIR/integration/lib.sh"
+
+pod_test_setup
+sb_pid=
+trap '[ -z "$sb_pid" ] || kill "$sb_pid" 2>/dev/null || true' EXIT
+
+app_state() {   # app_state POD APP
+        rocket app status --format=json "$1" --app="$2" | jq -r .state
+}
+pod_mounts() {  # the mount points in the pod's own mount namespace
+        awk '{print $5}' "/proc/$(rocket status --format=json "$1" | jq -r .pid)/mountinfo"
+}
+
+# --- a sandbox: up with no apps, its UUID printed first, registered with machined ---------------------------
+rocket app sandbox --name=sb --uuid-file-save="$fx/sb.uuid" >"$fx/sb.out" 2>"$fx/sb.err" &
+sb_pid=$!
+wait_until "[ -s $fx/sb.uuid ]"
+rocket status --wait-ready=20s --uuid-file="$fx/sb.uuid" >/dev/null
+uuid=$(cat "$fx/sb.uuid")
+assert_eq "$uuid" "$(head -n1 "$fx/sb.out")"
+machinectl show sb -p State | grep -qx State=running
+assert_eq "" "$(rocket app list --no-legend sb)"
+assert_eq true "$(rocket status --format=json sb | jq '.apps == []')"
+
+# --- two apps added (created, not started), then started: they talk over the pod's localhost --------------
+rocket app add sb "$img" --name=web --exec /bin/sh -- -c 'echo "hello from web" >/tmp/i.html; exec httpd -f -p 8080 -h /tmp'
+rocket app add --name=cli sb "$img" --exec /bin/sh -- -c \
+        'until wget -qO- http://127.0.0.1:8080/i.html; do sleep 0.1; done; exec sleep 1000'
+assert_eq created "$(app_state sb web)"
+assert_eq created "$(app_state sb cli)"
+rocket app list sb | grep -E '^web +created +busybox:test'
+rocket app start sb --app=web
+rocket app start sb --app=cli
+assert_eq running "$(app_state sb web)"
+wait_until "rocket logs sb --app=cli 2>/dev/null | grep -q 'hello from web'"
+rocket app status --format=json sb --app=cli | jq -e '.pid > 1 and .started > 0 and (.image | startswith("sha256:"))'
+# machined shows the pod's units where its cgroups are in the hierarchy it reads (cgroup2).
+unified=false
+[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && unified=true
+! $unified || machinectl status sb --no-pager | grep -q cli.service
+pod_mounts sb | grep -qx /opt/stage2/cli/rootfs
+pod_mounts sb | grep -qx /opt/stage2/cli/rootfs/proc
+
+# --- exec into an app: its files, its exit status passed back ----------------------------------------------
+assert_eq "hello from web" "$(rocket app exec sb --app=web cat /tmp/i.html)"
+rc=0
+rocket app exec sb --app=web /bin/sh -c 'exit 7' || rc=$?
+assert_eq 7 "$rc"
+assert_eq "" "$(echo data | rocket app exec sb --app=web cat)"
+assert_eq data "$(echo data | rocket app exec -i sb --app=web cat)"
+
+# --- stop one: its exit recorded, the other app and the pod unaffected ------------------------------------
+rocket app stop sb --app=cli
+assert_eq exited "$(app_state sb cli)"
+rocket app status --format=json sb --app=cli | jq -e '.exitReason == "killed" and .exitStatus == 143 and .exitTime > 0'
+assert_eq running "$(app_state sb web)"
+machinectl show sb -p State | grep -qx State=running
+# Started again, and stopped with --timeout=0 (SIGKILL at once).
+rocket app start sb --app=cli
+assert_eq running "$(app_state sb cli)"
+rocket app stop --timeout=0 sb --app=cli
+rocket app status --format=json sb --app=cli | jq -e '.exitReason == "killed" and .exitStatus == 137'
+
+# --- an app that fails is recorded; the sandbox stays up ---------------------------------------------------
+rocket app add sb "$img" --name=bad --exec /bin/sh -- -c 'exit 3'
+rocket app start sb --app=bad
+wait_until "[ \"\$(app_state sb bad)\" = exited ]"
+rocket app status --format=json sb --app=bad | jq -e '.exitStatus == 3'
+sleep 0.5
+machinectl show sb -p State | grep -qx State=running
+assert_eq running "$(app_state sb web)"
+
+# --- rm: its mounts and unit gone, the name free again ------------------------------------------------------
+n=$(rocket logs sb --app=cli | grep -c 'hello from web')
+rocket app rm sb --app=cli
+rocket app rm sb --app=bad
+! rocket app list --no-legend sb | grep -q '^cli '
+! pod_mounts sb | grep -q /opt/stage2/cli
+[ ! -e "/var/lib/rocket/pods/run/$uuid/apps/cli" ]
+! $unified || ! machinectl status sb --no-pager | grep -q cli.service
+rocket app add sb "$img" --name=cli --exec /bin/sh -- -c 'wget -qO- http://127.0.0.1:8080/i.html; exec sleep 1000'
+rocket app start sb --app=cli
+wait_until "rocket logs sb --app=cli 2>/dev/null | grep -c 'hello from web' | grep -qx $((n + 1))"
+
+# --- an app with a terminal, attached to in the sandbox; its output in the journal too --------------------
+rocket app add sb "$img" --name=term --stdin=tty --stdout=tty --exec /bin/sh
+rocket app start sb --app=term
+out=$("$ROCKET_TEST_DIR/fixtures/pty-drive.py" 24 80 'send:echo in-term-$((40+2))\n' 'expect:in-term-42' \
+        'send:\x10\x11' wait -- rocket attach sb --app=term)
+assert_in "Detached from app term" "$out"
+wait_until "rocket logs sb --app=term | grep -q in-term-42"
+rocket app stop sb --app=term
+rocket app rm sb --app=term
+
+# --- bad input: one line, non-zero, the pod and its apps untouched -----------------------------------------
+assert_fails_with 1 "already" rocket app add sb "$img" --name=web --exec /bin/true
+assert_fails_with 1 "has no app 'nope'" rocket app start sb --app=nope
+assert_fails_with 1 "has no app 'nope'" rocket app rm sb --app=nope
+assert_fails_with 2 "--app" rocket app start sb
+assert_fails_with 1 "is running already" rocket app start sb --app=web
+rocket app add sb "$img" --name=idle --exec /bin/true
+assert_fails_with 1 "not running" rocket app stop sb --app=idle
+assert_fails_with 1 "no-such-image" rocket app add sb no-such-image:1
+assert_fails 1 rocket app add no-such-pod "$img"
+assert_fails_with 2 "invalid app name" rocket app add sb "$img" --name=Bad_Name
+assert_fails_with 1 "mutable-pods" rocket app sandbox --stage1-name=fly
+printf '[Pod]\nPrivateUsers=yes\n' >"$fx/priv.pod"
+assert_fails_with 1 "--private-users" rocket run --pod="$fx/priv.pod"
+rocket run --name=fixed "$img" --exec /bin/true
+assert_fails_with 1 "not a sandbox" rocket app add fixed "$img"
+assert_fails_with 1 "not a sandbox" rocket app list fixed
+assert_eq running "$(app_state sb web)"
+assert_eq running "$(app_state sb cli)"
+
+# --- 20 concurrent adds: each one in or cleanly refused, the manifest whole ---------------------------------
+for i in $(seq 1 20); do
+        rocket app add sb "$img" --name="c$i" --exec /bin/sleep -- 1000 >"$fx/add$i.out" 2>&1 &
+        pids+=" $!"
+done
+fails=0
+for p in $pids; do wait "$p" || fails=$((fails + 1)); done
+assert_eq 0 "$fails"
+assert_eq 20 "$(rocket app list --format=json sb | jq '[.[] | select(.name | startswith("c") and . != "cli")] | length')"
+rocket cat-manifest sb | jq -e '[.apps[].name] | length == 23'
+rocket app start sb --app=c7
+assert_eq running "$(app_state sb c7)"
+
+# --- a .pod file without apps declares a sandbox -----------------------------------------------------------
+printf '[Pod]\nHostname=sandbox-two\n' >"$fx/sb2.pod"
+rocket run --pod="$fx/sb2.pod" >/dev/null 2>&1 &
+sb2=$!
+wait_until "rocket status --wait-ready=1s sb2 >/dev/null 2>&1"
+rocket app add sb2 "$img" --name=h --exec /bin/hostname
+rocket app start sb2 --app=h
+wait_until "[ \"\$(app_state sb2 h)\" = exited ]"
+wait_until "rocket logs --no-prefix sb2 --app=h | grep -qx sandbox-two"
+rocket stop sb2 >/dev/null
+wait "$sb2" || true
+
+# --- the pod stops; gc leaves nothing ---------------------------------------------------------------------
+rocket stop sb
+# Its apps were stopped cleanly or never started: the sandbox ends with 0.
+rc=0
+wait "$sb_pid" || rc=$?
+sb_pid=
+assert_eq 0 "$rc"
+assert_eq exited "$(rocket status --format=json --uuid-file="$fx/sb.uuid" | jq -r .state)"
+rocket gc --grace-period=0
+rocket gc --grace-period=0
+[ ! -e "/var/lib/rocket/pods/run/$uuid" ] && [ ! -e "/var/lib/rocket/pods/exited-garbage/$uuid" ]
+! findmnt -rn -o TARGET | grep -q "$uuid"
+! machinectl show sb 2>/dev/null
