@@ -16,6 +16,7 @@
  * ExecStopPost= as for any app. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -137,6 +138,7 @@ static int app_add(AppContext *c) {
 
 static int app_start(AppContext *c) {
         _cleanup_free_ char *state = NULL, *result = NULL;
+        char exit_record[PATH_MAX];
         int r;
 
         r = pod_bus_unit_state(c->bus, c->unit, &state);
@@ -148,9 +150,17 @@ static int app_start(AppContext *c) {
         r = pod_bus_reset_failed(c->bus, c->unit);
         if (r < 0)
                 return r;
+        /* Its exit record of an earlier run is not this one's. */
+        snprintf(exit_record, sizeof exit_record, STAGE1_APP_EXIT, c->app->name);
+        (void) unlinkat(STAGE1_POD_FD, exit_record, 0);
         r = pod_bus_job(c->bus, "StartUnit", c->unit, 0, &result);
         if (r < 0)
                 return r;
+        /* An app that ended at once (within its start) did start: its end is recorded, as any. */
+        if (streq(result, "failed") && faccessat(STAGE1_POD_FD, exit_record, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                log_debug("App %s ended while it started; its exit is recorded.", c->app->name);
+                return 0;
+        }
         if (!streq(result, "done"))
                 return log_error_errno(SYNTHETIC_ERRNO(EIO), "App %s did not start (its start job: %s); see 'rocket app status'.",
                                        c->app->name, result);

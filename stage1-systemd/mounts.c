@@ -358,6 +358,18 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
                         return log_error_errno(r, "Failed to mount volume %s at %s in app %s: %m", v->name,
                                                pm->target, a->name);
         }
+        /* With a user namespace, once its files are shifted (run.c). */
+        if (a->readonly_rootfs && userns_fd < 0)
+                return app_rootfs_make_readonly(a, fd);
+        return 0;
+}
+
+int app_rootfs_make_readonly(const PodApp *a, int rootfs_fd) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+        /* The rootfs mount alone: what is mounted on it (its API filesystems, its volumes) stays as it is. */
+        if (syscall(SYS_mount_setattr, rootfs_fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+                return log_error_errno(errno, "Failed to make the rootfs of app %s read-only: %m", a->name);
         return 0;
 }
 

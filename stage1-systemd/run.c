@@ -79,6 +79,11 @@ static int shift_pod_tree(const PodManifest *m) {
 
                 snprintf(p, sizeof p, STAGE1_STAGE2_DIR "/%s/rootfs", m->apps[i].name);
                 r = userns_shift_tree(p, m->userns_base);
+                if (r >= 0 && m->apps[i].readonly_rootfs) {
+                        _cleanup_close_ int fd = open(p, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+
+                        r = fd < 0 ? -errno : app_rootfs_make_readonly(&m->apps[i], fd);
+                }
                 if (r < 0)
                         return r;
         }

@@ -50,6 +50,8 @@ int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root
  * pod's mount namespace, that of leader, and set up as at the pod's start, and its unit written into the
  * pod; in a process of its own (it stays in the pod's mount namespace). Logs. */
 int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const char *pod_dir, pid_t leader);
+/* --readonly-rootfs: the mount of the app's rootfs (its root, open) read-only, not what is mounted on it. */
+int app_rootfs_make_readonly(const PodApp *a, int rootfs_fd);
 /* In the pod's mount namespace: the app's rootfs detached with all below it, its directory removed. */
 int pod_umount_app_live(const char *app);
 /* Opens path inside root (symlinks resolved within root), creating the missing directories. */

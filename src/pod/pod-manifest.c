@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,8 +100,94 @@ PodManifest *pod_manifest_free(PodManifest *m) {
         }
         free(m->volumes);
         pod_net_done(&m->net);
+        strv_free(m->annotations);
+        strv_free(m->user_annotations);
+        strv_free(m->user_labels);
         free(m);
         return NULL;
+}
+
+bool pod_annotation_is_valid(const char *kv) {
+        size_t n = strcspn(kv, "=");
+
+        if (n == 0 || n > 253 || !kv[n] || strlen(kv + n + 1) > 4096 || strpbrk(kv + n + 1, "\n\r"))
+                return false;
+        if (!((kv[0] >= 'a' && kv[0] <= 'z') || (kv[0] >= 'A' && kv[0] <= 'Z') || (kv[0] >= '0' && kv[0] <= '9')))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/", kv[i]))
+                        return false;
+        return true;
+}
+
+int pod_annotation_set(char ***l, const char *kv) {
+        size_t n = strcspn(kv, "=");
+
+        STRV_FOREACH(e, *l)
+                if (strneq(*e, kv, n) && (*e)[n] == '=') {
+                        char *t = strdup(kv);
+
+                        if (!t)
+                                return -ENOMEM;
+                        free(*e);
+                        *e = t;
+                        return 0;
+                }
+        return strv_extend(l, kv);
+}
+
+int pod_annotations_to_json(json_object *o, const char *key, char *const *l) {
+        _cleanup_(json_object_putp) json_object *a = NULL;
+
+        if (strv_length((char **) l) == 0)
+                return 0;
+        a = json_object_new_object();
+        if (!a)
+                return -ENOMEM;
+        STRV_FOREACH(e, (char **) l) {
+                size_t n = strcspn(*e, "=");
+                _cleanup_free_ char *name = strndup(*e, n);
+
+                if (!name || json_add_string(a, name, *e + n + 1) < 0)
+                        return -ENOMEM;
+        }
+        return json_add(o, key, TAKE_PTR(a));
+}
+
+static int annotations_from_json(json_object *o, const char *key, char ***ret) {
+        json_object *a;
+
+        if (!json_object_object_get_ex(o, key, &a))
+                return 0;
+        if (!json_object_is_type(a, json_type_object))
+                return -EBADMSG;
+        json_object_object_foreach(a, name, v) {
+                _cleanup_free_ char *kv = NULL;
+
+                if (!json_object_is_type(v, json_type_string))
+                        return -EBADMSG;
+                if (asprintf(&kv, "%s=%s", name, json_object_get_string(v)) < 0)
+                        return -ENOMEM;
+                if (!pod_annotation_is_valid(kv))
+                        return -EBADMSG;
+                if (pod_annotation_set(ret, kv) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* What add_identity() writes beyond the identity: whether the pod is a sandbox, its annotations. */
+static int identity_extras_from_json(json_object *o, PodManifest *m) {
+        int r = json_get_bool(o, "sandbox", &m->sandbox);
+
+        if (r < 0 && r != -ENOENT)
+                return -EBADMSG;
+        r = annotations_from_json(o, "annotations", &m->annotations);
+        if (r >= 0)
+                r = annotations_from_json(o, "userAnnotations", &m->user_annotations);
+        if (r >= 0)
+                r = annotations_from_json(o, "userLabels", &m->user_labels);
+        return r;
 }
 
 int pod_manifest_add_app(PodManifest *m, PodApp *a) {
@@ -219,6 +306,8 @@ static int app_to_json(const PodApp *a, json_object **ret) {
                                             app_io_mode_to_string(a->io[i]));
         if (r >= 0 && a->interactive)
                 r = json_add(o, "interactive", json_object_new_boolean(true));
+        if (r >= 0 && a->readonly_rootfs)
+                r = json_add(o, "readOnlyRootfs", json_object_new_boolean(true));
         if (r >= 0)
                 r = json_add(o, "capabilities", a->caps_all ? json_object_new_string("all") : strv_to_json(a->caps));
         if (r >= 0 && a->seccomp_mode) {
@@ -268,6 +357,13 @@ static int add_identity(json_object *o, const PodManifest *m) {
                 r = json_add_int64(o, "privateUsers", (int64_t) m->userns_base);
         if (r >= 0 && m->sandbox)
                 r = json_add(o, "sandbox", json_object_new_boolean(true));
+        /* For tools that pick pods by them (rocket list --format=json shows them from the summary). */
+        if (r >= 0)
+                r = pod_annotations_to_json(o, "annotations", m->annotations);
+        if (r >= 0)
+                r = pod_annotations_to_json(o, "userAnnotations", m->user_annotations);
+        if (r >= 0)
+                r = pod_annotations_to_json(o, "userLabels", m->user_labels);
         return r;
 }
 
@@ -568,6 +664,9 @@ static int app_from_json(json_object *o, PodApp *a) {
         r = json_get_bool(o, "interactive", &a->interactive);
         if (r < 0 && r != -ENOENT)
                 return -EBADMSG;
+        r = json_get_bool(o, "readOnlyRootfs", &a->readonly_rootfs);
+        if (r < 0 && r != -ENOENT)
+                return -EBADMSG;
         {
                 json_object *caps = NULL, *sc = NULL;
                 int64_t v;
@@ -690,8 +789,8 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                         m->userns_base = (uint32_t) v;
                 }
         }
-        r = json_get_bool(o, "sandbox", &m->sandbox);
-        if (r < 0 && r != -ENOENT)
+        r = identity_extras_from_json(o, m);
+        if (r < 0)
                 return r;
 
         /* Only a sandbox starts with no apps (rocket app add brings them). */
@@ -816,9 +915,9 @@ int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret
                         return -EBADMSG;
                 m->userns_base = (uint32_t) v;
         }
-        r = json_get_bool(o, "sandbox", &m->sandbox);
-        if (r < 0 && r != -ENOENT)
-                return -EBADMSG;
+        r = identity_extras_from_json(o, m);
+        if (r < 0)
+                return r;
         if (!machine_name_is_valid(m->name) || pod_machine_id(m->uuid, mid) < 0)
                 return -EBADMSG;
         m->n_apps = json_object_array_length(apps);

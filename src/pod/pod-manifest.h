@@ -85,6 +85,7 @@ typedef struct PodApp {
         char **sockets;         /* passed sockets (by LISTEN_FDNAMES name, or "all") this app receives */
         AppIOMode io[3];        /* stdin, stdout, stderr (io-proto.h); stdin APP_IO_NULL, the rest LOG by default */
         bool interactive;       /* rocket run -i: the app starts once the caller is attached */
+        bool readonly_rootfs;   /* its rootfs mounted read-only (its volumes as they are) */
 } PodApp;
 
 typedef struct PodManifest {
@@ -105,6 +106,9 @@ typedef struct PodManifest {
         PodNet net;
         bool sandbox;           /* rocket app sandbox: apps come and go (rocket app add/rm); the pod stays up
                                  * with none, and an app that fails is recorded, not the pod's end */
+        char **annotations;     /* the pod's annotations, user annotations and user labels (rkt's): */
+        char **user_annotations;        /* "NAME=VALUE" each, names unique */
+        char **user_labels;
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);
@@ -130,6 +134,14 @@ int pod_manifest_save_at(int dir_fd, const char *path, const PodManifest *m);
  * summary loads as a PodManifest with only those members. */
 int pod_manifest_save_summary_at(int dir_fd, const char *path, const PodManifest *m);
 int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret);
+/* "NAME=VALUE": NAME of letters, digits, '.', '_', '-' and '/' (at most 253, starting with a letter or
+ * digit), VALUE one line of at most 4096 bytes. */
+bool pod_annotation_is_valid(const char *kv) _pure_;
+/* Sets kv in *l, replacing an earlier one of the same NAME. */
+int pod_annotation_set(char ***l, const char *kv);
+/* Adds l to o as key, a JSON object of NAME: VALUE; nothing when l is empty. */
+int pod_annotations_to_json(json_object *o, const char *key, char *const *l);
+
 /* rocket app add/rm: the app appended (taken over, emptied) or removed by name (-ENOENT). */
 int pod_manifest_add_app(PodManifest *m, PodApp *a);
 int pod_manifest_remove_app(PodManifest *m, const char *name);

@@ -250,6 +250,7 @@ int pod_build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs 
                              pa->tty ? APP_IO_TTY : pa->interactive ? APP_IO_STREAM :
                              i == 0 ? APP_IO_NULL : APP_IO_LOG;
         app->interactive = pa->interactive || pa->tty;
+        app->readonly_rootfs = aa->readonly_rootfs_given ? aa->readonly_rootfs : d->readonly_rootfs;
         if (!pod_app_io_is_valid(app->io))
                 return log_usage("%s: app %s: a terminal is stdin's and stdout's both (--stdin=tty goes with "
                                  "--stdout=tty), and stdin is null, tty or stream.", verb, app->name);
@@ -319,6 +320,10 @@ int pod_build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *
                 return r;
         m->created_usec = now_realtime_usec();
         m->sandbox = pa->sandbox;
+        if (strv_copy(pa->annotations, &m->annotations) < 0 ||
+            strv_copy(pa->user_annotations, &m->user_annotations) < 0 ||
+            strv_copy(pa->user_labels, &m->user_labels) < 0)
+                return log_oom();
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -338,6 +343,8 @@ int pod_check_stage1_features(const char *stage1, char *const *features, const P
                 option = "passed sockets", feature = "socket-activation";
         else if (n->network && !strv_contains(features, "network"))
                 option = "a network of the pod's own (--net other than host)", feature = "network";
+        else if (n->readonly_rootfs && !strv_contains(features, "readonly-rootfs"))
+                option = "--readonly-rootfs", feature = "readonly-rootfs";
         else if (n->app_io && !strv_contains(features, "app-io"))
                 option = "--stdin/--stdout/--stderr, -i or -t (apps' I/O kept by the stage1)", feature = "app-io";
         else if (n->mutable_pods && !strv_contains(features, "mutable-pods"))
@@ -364,10 +371,12 @@ PodNeeds pod_needs_of_args(const PodArgs *pa, size_t n_sockets) {
                 .mutable_pods = pa->sandbox,
                 .app_io = pa->interactive || pa->tty || pa->defaults.io_given[0] || pa->defaults.io_given[1] ||
                           pa->defaults.io_given[2],
+                .readonly_rootfs = pa->defaults.readonly_rootfs,
         };
 
         for (size_t i = 0; i < pa->n_apps; i++) {
                 n.app_io = n.app_io || pa->apps[i].io_given[0] || pa->apps[i].io_given[1] || pa->apps[i].io_given[2];
+                n.readonly_rootfs = n.readonly_rootfs || pa->apps[i].readonly_rootfs;
                 n.volumes = n.volumes || pa->apps[i].n_mounts > 0;
                 n.limits = n.limits || iso_limits(&pa->apps[i].iso);
                 n.sockets = n.sockets || pa->apps[i].sockets;

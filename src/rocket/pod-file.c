@@ -89,6 +89,9 @@ static const struct {
         { "PullPolicy", ARG_PULL_POLICY, true },
         { "PrivateUsers", ARG_PRIVATE_USERS, true },
         { "PidsLimit", ARG_PIDS_LIMIT, true },
+        { "Annotation", ARG_ANNOTATION, true },
+        { "UserAnnotation", ARG_USER_ANNOTATION, true },
+        { "UserLabel", ARG_USER_LABEL, true },
         { "Network", ARG_NET, true },
         { "Port", ARG_PORT, true },
         { "DNS", ARG_DNS, true },
@@ -117,6 +120,7 @@ static const struct {
         { "CPU", ARG_CPU, false },
         { "CPUShares", ARG_CPU_SHARES, false },
         { "NoNewPrivileges", ARG_NO_NEW_PRIVS, false },
+        { "ReadOnlyRootfs", ARG_READONLY_ROOTFS, false },
 };
 
 /* inih reads line by line through us, so we know the line a key is on. */

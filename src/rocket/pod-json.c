@@ -216,6 +216,12 @@ int pod_to_json(const Pod *p, json_object **ret) {
                 r = json_add_string(o, "state", pod_state_to_string(p->state));
         if (r >= 0 && p->manifest)
                 r = json_add_string(o, "machine", p->manifest->name);
+        if (r >= 0 && p->manifest)
+                r = pod_annotations_to_json(o, "annotations", p->manifest->annotations);
+        if (r >= 0 && p->manifest)
+                r = pod_annotations_to_json(o, "userAnnotations", p->manifest->user_annotations);
+        if (r >= 0 && p->manifest)
+                r = pod_annotations_to_json(o, "userLabels", p->manifest->user_labels);
         if (r >= 0 && p->pid > 0 && p->state == POD_RUNNING)
                 r = json_add_int64(o, "pid", p->pid);
         if (r >= 0 && p->manifest && p->manifest->userns_base)

@@ -38,6 +38,9 @@ void pod_args_done(PodArgs *p) {
         free(p->stage1_name);
         free(p->pod_file);
         free(p->pod_manifest);
+        strv_free(p->annotations);
+        strv_free(p->user_annotations);
+        strv_free(p->user_labels);
         for (size_t i = 0; i < p->n_volumes; i++)
                 pod_volume_done(&p->volumes[i]);
         free(p->volumes);
@@ -368,6 +371,13 @@ int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {
                 a->iso.cpu_shares = v;
                 return 0;
         }
+        case ARG_READONLY_ROOTFS:
+                r = arg ? parse_boolean(arg) : 1;
+                if (r < 0)
+                        return log_usage("%s: invalid boolean '%s'.", where, arg);
+                a->readonly_rootfs = r;
+                a->readonly_rootfs_given = true;
+                return 0;
         case ARG_NO_NEW_PRIVS:
                 r = parse_boolean(arg);
                 if (r < 0)
@@ -441,6 +451,19 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
         }
         case ARG_INHERIT_ENV:
                 return parse_flag(where, arg, &p->inherit_env);
+        case ARG_ANNOTATION:
+        case ARG_USER_ANNOTATION:
+        case ARG_USER_LABEL: {
+                static const char *const what[] = { "annotation", "user annotation", "user label" };
+                char ***l = option == ARG_ANNOTATION ? &p->annotations :
+                            option == ARG_USER_ANNOTATION ? &p->user_annotations : &p->user_labels;
+
+                if (!pod_annotation_is_valid(arg))
+                        return log_usage("%s: invalid %s '%s' (NAME=VALUE: NAME of letters, digits, '.', '_', "
+                                         "'-' and '/', 253 at the most; VALUE one line).",
+                                         where, what[option - ARG_ANNOTATION], arg);
+                return pod_annotation_set(l, arg) < 0 ? log_oom() : 0;
+        }
         case ARG_VOLUME: {
                 _cleanup_(pod_volume_done) PodVolume v = {};
 
@@ -592,6 +615,8 @@ int run_parse_apps(const char *verb, int argc, char *argv[], int i, PodArgs *p) 
                                 return log_usage("%s: unknown app option '%s'; see '--help'.", verb, s);
                         if (s[2 + len] == '=')
                                 val = s + 3 + len;
+                        else if (o->has_arg == optional_argument)
+                                val = NULL;     /* only ever --OPTION=VALUE, as getopt has it */
                         else if (i + 1 < argc)
                                 val = argv[++i];
                         else

@@ -27,6 +27,7 @@ typedef struct AppArgs {
         char **sockets;         /* names (LISTEN_FDNAMES) of the passed sockets this app gets; "all" */
         AppIOMode io[3];        /* --stdin, --stdout, --stderr, where io_given */
         bool io_given[3];
+        bool readonly_rootfs, readonly_rootfs_given;    /* --readonly-rootfs */
         IsolationArgs iso;
 } AppArgs;
 
@@ -54,6 +55,9 @@ typedef struct PodArgs {
         bool sandbox;           /* rocket app sandbox, or a .pod file without apps */
         bool interactive;       /* run -i: the caller's stdin, stdout and stderr reach the one app */
         bool tty;               /* run -t: through a terminal of the pod's */
+        char **annotations;     /* --annotation, --user-annotation, --user-label: "NAME=VALUE", a later NAME */
+        char **user_annotations;        /* replacing an earlier one (pod-manifest.h) */
+        char **user_labels;
         AppArgs defaults;
         AppArgs *apps;
         size_t n_apps;
@@ -102,6 +106,10 @@ enum {
         ARG_STDIN,
         ARG_STDOUT,
         ARG_STDERR,
+        ARG_READONLY_ROOTFS,
+        ARG_ANNOTATION,
+        ARG_USER_ANNOTATION,
+        ARG_USER_LABEL,
 };
 
 
@@ -120,6 +128,7 @@ enum {
         { "stdin", required_argument, NULL, ARG_STDIN },                                \
         { "stdout", required_argument, NULL, ARG_STDOUT },                              \
         { "stderr", required_argument, NULL, ARG_STDERR },                              \
+        { "readonly-rootfs", optional_argument, NULL, ARG_READONLY_ROOTFS },            \
         { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },                    \
         { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },                    \
         { "seccomp", required_argument, NULL, ARG_SECCOMP },                            \

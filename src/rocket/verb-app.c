@@ -267,6 +267,7 @@ static int app_add(int argc, char *argv[], RocketContext *ctx) {
         }
         {
                 PodNeeds needs = { .volumes = app.n_mounts > 0, .app_io = pod_app_has_io(&app),
+                                   .readonly_rootfs = app.readonly_rootfs,
                                    .limits = app.memory_max || app.cpu_quota_milli || app.cpu_weight,
                                    .sockets = app.sockets != NULL };
 

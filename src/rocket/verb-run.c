@@ -68,6 +68,9 @@ static void help(const char *verb) {
                "     --dns-search=DOMAIN  --dns-opt=OPTION  --dns-domain=DOMAIN\n"
                "                          The pod's resolv.conf search, options and domain\n"
                "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts (host: the host's)\n"
+               "     --annotation=NAME=VALUE  --user-annotation=NAME=VALUE  --user-label=NAME=VALUE\n"
+               "                          The pod's annotations, user annotations and labels (shown by\n"
+               "                          rocket status and cat-manifest)\n"
                "     --insecure-options=none|image|tls|http|pubkey|capabilities|paths|seccomp|\n"
                "                        all-fetch|all-run|all,...\n"
                "                          Switch secure defaults off on purpose (image, tls, http:\n"
@@ -95,6 +98,7 @@ static void help(const char *verb) {
                "     --cpu=AMOUNT         CPU limit (500m, 2); before the first IMAGE: the pod's\n"
                "     --cpu-shares=N       CPU weight, as cgroup v1 shares (1024 = default)\n"
                "     --no-new-privs=BOOL  Set no_new_privs (default true)\n"
+               "     --readonly-rootfs[=BOOL]  Mount its rootfs read-only (its volumes as they are)\n"
                "     --sockets=NAME,...   Pass it these sockets of the ones rocket was given\n"
                "                          (socket activation; by LISTEN_FDNAMES name, or all)\n"
                "     --stdin=null|tty|stream  --stdout=log|null|tty|stream  --stderr=…\n"
@@ -110,6 +114,11 @@ static void help(const char *verb) {
                          "  -i --interactive        Our stdin, stdout and stderr are the app's (one app)\n"
                          "  -t --tty                Give the app a terminal, relayed to ours (one app)\n");
 }
+
+#define ANNOTATION_OPTIONS                                                              \
+        { "annotation", required_argument, NULL, ARG_ANNOTATION },                      \
+        { "user-annotation", required_argument, NULL, ARG_USER_ANNOTATION },            \
+        { "user-label", required_argument, NULL, ARG_USER_LABEL }
 
 #define POD_OPTIONS                                                                     \
         { "help", no_argument, NULL, 'h' },                                             \
@@ -134,7 +143,8 @@ static void help(const char *verb) {
         { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },                      \
         { "dns-opt", required_argument, NULL, ARG_DNS_OPT },                            \
         { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },                      \
-        { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY }
+        { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },                    \
+        ANNOTATION_OPTIONS
 
 static const struct option run_options[] = {
         POD_OPTIONS,
@@ -166,6 +176,7 @@ static const struct option sandbox_options[] = {
         { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },
         { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        ANNOTATION_OPTIONS,
         {}
 };
 
@@ -191,6 +202,8 @@ void help_sandbox_options(void) {
                "     --dns-search=DOMAIN  --dns-opt=OPTION  --dns-domain=DOMAIN\n"
                "                          The pod's resolv.conf search, options and domain\n"
                "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts\n"
+               "     --annotation=NAME=VALUE  --user-annotation=NAME=VALUE  --user-label=NAME=VALUE\n"
+               "                          The pod's annotations, user annotations and labels\n"
                "     --keep-unit          Stay in the systemd unit rocket runs in\n");
 }
 

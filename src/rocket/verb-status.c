@@ -218,6 +218,13 @@ int verb_status(int argc, char *argv[], RocketContext *ctx) {
                 printf("private-users=%u:%u\n", p->manifest->userns_base, POD_USERNS_SIZE);
         if (p->state >= POD_EXITED && p->finished_usec)
                 printf("exited=%s\n", format_timestamp(ts, sizeof ts, p->finished_usec));
+        /* rkt's form: one line each, by kind. */
+        STRV_FOREACH(e, p->manifest->annotations)
+                printf("annotation-%s\n", *e);
+        STRV_FOREACH(e, p->manifest->user_annotations)
+                printf("user-annotation-%s\n", *e);
+        STRV_FOREACH(e, p->manifest->user_labels)
+                printf("user-label-%s\n", *e);
         {
                 PodLimit limits[8];
                 size_t n = pod_limits_read(p, limits);

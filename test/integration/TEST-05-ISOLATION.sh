@@ -121,6 +121,7 @@ assert_fails 1 rocket run --stage1-name=fly --pids-limit=100 --exec /bin/true at
 assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --cpu=500m
 assert_fails 1 rocket run --stage1-name=fly --volume v,kind=empty --exec /bin/true attack:test --mount volume=v,target=/v
 assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --- attack:test --name=two
+assert_fails_with 1 "readonly-rootfs" rocket run --stage1-name=fly --readonly-rootfs --exec /bin/true attack:test
 # ... before any image is looked up (or fetched): the image here does not even exist.
 assert_fails_with 1 "cannot honour --volume/--mount" rocket run --stage1-name=fly --volume v,kind=empty no-such:image
 # The image's users and groups, looked up as stage1-systemd does (supplementary groups too).
@@ -137,3 +138,16 @@ wait
 assert_in "app-attack=143 (killed SIGTERM)" "$(rocket status fly2)"
 rocket gc --grace-period=0 >/dev/null
 rm -rf "$fx"
+
+# --- --readonly-rootfs: the rootfs refuses writes (EROFS), its volumes, /proc and /dev stay as they are -----
+out=$(rocket run --volume v,kind=empty --readonly-rootfs --exec /bin/sh attack:test --mount volume=v,target=/v -- -c \
+        'touch /x 2>&1; echo vol >/v/f && cat /v/f; echo null >/dev/null && echo dev-ok; cat /etc/hostname >/dev/null && echo etc-ok')
+assert_in "Read-only file system" "$out"
+assert_in vol "$out"
+assert_in dev-ok "$out"
+assert_in etc-ok "$out"
+# Off again for one app of two: the option is per app.
+out=$(rocket run --readonly-rootfs --exec /bin/sh attack:test --name=ro -- -c 'touch /x 2>&1 || true' --- \
+        attack:test --name=rw --readonly-rootfs=false --exec /bin/sh -- -c 'touch /x && echo rw-ok')
+assert_in "Read-only file system" "$out"
+assert_in rw-ok "$out"

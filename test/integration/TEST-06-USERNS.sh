@@ -205,3 +205,8 @@ out=$(rocket run --private-users --exec /bin/cat "$img" -- /proc/self/uid_map)
 read -r _ base _ <<<"$out"
 assert_eq "$base" "$((0x70000000))"
 rocket gc --grace=0s >/dev/null
+
+# --readonly-rootfs in a user namespace: read-only once its files are shifted, still the pod root's.
+out=$(rocket run --private-users --readonly-rootfs --exec /bin/sh "$img" -- -c 'touch /x 2>&1; stat -c %u /etc/hostname')
+assert_in "Read-only file system" "$out"
+assert_eq 0 "$(tail -n1 <<<"$out")"

@@ -18,7 +18,8 @@ pod_mounts() {  # the mount points in the pod's own mount namespace
 }
 
 # --- a sandbox: up with no apps, its UUID printed first, registered with machined ---------------------------
-rocket app sandbox --name=sb --uuid-file-save="$fx/sb.uuid" >"$fx/sb.out" 2>"$fx/sb.err" &
+rocket app sandbox --name=sb --uuid-file-save="$fx/sb.uuid" --annotation=io.kubernetes.pod/name=web \
+        --user-label=tier=front --user-label=tier=back --user-annotation='note=two words' >"$fx/sb.out" 2>"$fx/sb.err" &
 sb_pid=$!
 wait_until "[ -s $fx/sb.uuid ]"
 rocket status --wait-ready=20s --uuid-file="$fx/sb.uuid" >/dev/null
@@ -27,6 +28,11 @@ assert_eq "$uuid" "$(head -n1 "$fx/sb.out")"
 machinectl show sb -p State | grep -qx State=running
 assert_eq "" "$(rocket app list --no-legend sb)"
 assert_eq true "$(rocket status --format=json sb | jq '.apps == []')"
+# Its annotations and labels, as given (a later label of a name replaces the earlier one).
+rocket status --format=json sb | jq -e '.annotations == {"io.kubernetes.pod/name": "web"} and
+        .userLabels == {"tier": "back"} and .userAnnotations == {"note": "two words"}'
+rocket status sb | grep -qx 'user-label-tier=back'
+assert_fails_with 2 "invalid user label" rocket app sandbox --user-label='bad name=x'
 
 # --- two apps added (created, not started), then started: they talk over the pod's localhost --------------
 rocket app add sb "$img" --name=web --exec /bin/sh -- -c 'echo "hello from web" >/tmp/i.html; exec httpd -f -p 8080 -h /tmp'
@@ -97,6 +103,12 @@ assert_in "Detached from app term" "$out"
 wait_until "rocket logs sb --app=term | grep -q in-term-42"
 rocket app stop sb --app=term
 rocket app rm sb --app=term
+
+# --- an app with a read-only rootfs, added live ------------------------------------------------------------
+rocket app add sb "$img" --name=ro --readonly-rootfs --exec /bin/sh -- -c 'touch /x 2>&1; sleep 1000'
+rocket app start sb --app=ro
+wait_until "rocket logs sb --app=ro | grep -q 'Read-only file system'"
+rocket app rm --timeout=0 sb --app=ro
 
 # --- bad input: one line, non-zero, the pod and its apps untouched -----------------------------------------
 assert_fails_with 1 "already" rocket app add sb "$img" --name=web --exec /bin/true

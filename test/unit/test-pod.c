@@ -89,6 +89,11 @@ TEST(manifest_rejects_bad_input) {
                 /* No apps: only a sandbox. */
                 { "\"apps\":[{", "\"apps\":[],\"x\":[{" },
                 { "\"created\":1,", "\"created\":1,\"sandbox\":\"yes\"," },
+                /* Annotations: an object of strings, names checked. */
+                { "\"created\":1,", "\"created\":1,\"userLabels\":[\"a=b\"]," },
+                { "\"created\":1,", "\"created\":1,\"userLabels\":{\"a\":1}," },
+                { "\"created\":1,", "\"created\":1,\"annotations\":{\"bad name\":\"x\"}," },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"readOnlyRootfs\":\"yes\"" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
@@ -127,6 +132,27 @@ TEST(manifest_sandbox_and_io) {
         ASSERT_EQ((int) m2->apps[0].io[0], (int) APP_IO_TTY);
         ASSERT_EQ((int) m2->apps[0].io[2], (int) APP_IO_STREAM);
         ASSERT_TRUE(m2->apps[0].interactive);
+
+        /* Annotations and labels survive the round trip. */
+        m = pod_manifest_free(m);
+        m2 = pod_manifest_free(m2);
+        json_object_put(o);
+        o = NULL;
+        ASSERT_OK(parse(good, &m));
+        ASSERT_OK(pod_annotation_set(&m->user_labels, "tier=front"));
+        ASSERT_OK(pod_annotation_set(&m->user_labels, "tier=back"));
+        ASSERT_OK(pod_annotation_set(&m->annotations, "io.k8s/name=web"));
+        m->apps[0].readonly_rootfs = true;
+        ASSERT_OK(pod_manifest_to_json(m, &o));
+        ASSERT_OK(pod_manifest_from_json(o, &m2));
+        ASSERT_EQ(strv_length(m2->user_labels), 1u);
+        ASSERT_STREQ(m2->user_labels[0], "tier=back");
+        ASSERT_STREQ(m2->annotations[0], "io.k8s/name=web");
+        ASSERT_TRUE(m2->apps[0].readonly_rootfs);
+        ASSERT_FALSE(pod_annotation_is_valid("=x"));
+        ASSERT_FALSE(pod_annotation_is_valid("-a=x"));
+        ASSERT_FALSE(pod_annotation_is_valid("a=x\ny"));
+        ASSERT_TRUE(pod_annotation_is_valid("a="));
 
         /* A sandbox with no apps loads; apps are added and removed by name. */
         free(t);

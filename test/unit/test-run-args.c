@@ -115,6 +115,25 @@ static int load_pod_text(const char *text, PodArgs *p) {
         return r;
 }
 
+TEST(app_options_after_image) {
+        char *argv[] = { (char *) "run", (char *) "busybox:latest", (char *) "--readonly-rootfs",
+                         (char *) "--exec", (char *) "/bin/true", (char *) "--stdout=stream", (char *) "---",
+                         (char *) "busybox:latest", (char *) "--readonly-rootfs=no", (char *) "--name", (char *) "two",
+                         NULL };
+        PodArgs p = {};
+
+        log_set_max_level(-1);
+        /* An option whose argument is optional takes one only as --OPTION=VALUE: the next word is not it. */
+        ASSERT_OK(run_parse_apps("run", 11, argv, 1, &p));
+        ASSERT_EQ(p.n_apps, 2u);
+        ASSERT_TRUE(p.apps[0].readonly_rootfs && p.apps[0].readonly_rootfs_given);
+        ASSERT_STREQ(p.apps[0].exec, "/bin/true");
+        ASSERT_EQ((int) p.apps[0].io[1], (int) APP_IO_STREAM);
+        ASSERT_TRUE(!p.apps[1].readonly_rootfs && p.apps[1].readonly_rootfs_given);
+        ASSERT_STREQ(p.apps[1].name, "two");
+        pod_args_done(&p);
+}
+
 TEST(pod_files) {
         PodArgs p = {};
 
@@ -141,6 +160,22 @@ TEST(pod_files) {
         ASSERT_TRUE(p.apps[0].io_given[0] && p.apps[0].io_given[1] && !p.apps[0].io_given[2]);
         ASSERT_EQ((int) p.apps[0].io[0], (int) APP_IO_STREAM);
         ASSERT_EQ((int) p.apps[0].io[1], (int) APP_IO_TTY);
+        pod_args_done(&p);
+        /* Annotations and labels: a later NAME replaces an earlier one; names are checked. */
+        p = (PodArgs) {};
+        ASSERT_OK(load_pod_text("[Pod]\nAnnotation=io.k8s/pod=web\nUserLabel=tier=front\nUserLabel=tier=back\n"
+                                "UserAnnotation=note=a=b c\n[App a]\nImage=busybox:latest\nReadOnlyRootfs=yes\n", &p));
+        ASSERT_STREQ(p.annotations[0], "io.k8s/pod=web");
+        ASSERT_EQ(strv_length(p.user_labels), 1u);
+        ASSERT_STREQ(p.user_labels[0], "tier=back");
+        ASSERT_STREQ(p.user_annotations[0], "note=a=b c");
+        ASSERT_TRUE(p.apps[0].readonly_rootfs && p.apps[0].readonly_rootfs_given);
+        pod_args_done(&p);
+        p = (PodArgs) {};
+        ASSERT_EQ(load_pod_text("[Pod]\nUserLabel=bad key=x\n[App a]\nImage=busybox:latest\n", &p), -ERRNO_USAGE);
+        pod_args_done(&p);
+        p = (PodArgs) {};
+        ASSERT_EQ(load_pod_text("[Pod]\nAnnotation=novalue\n[App a]\nImage=busybox:latest\n", &p), -ERRNO_USAGE);
         pod_args_done(&p);
         p = (PodArgs) {};
         ASSERT_EQ(load_pod_text("[App a]\nImage=busybox:latest\nStdin=log\n", &p), -ERRNO_USAGE);
