@@ -238,7 +238,8 @@ static int fly_run(int argc, char *argv[]) {
         sigaddset(&mask, SIGCHLD);      /* so that the wait below wakes when the pod ends */
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
-        c = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|SIGCHLD, NULL, NULL, NULL, 0);
+        c = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|(m->ipc_parent ? 0 : CLONE_NEWIPC)|SIGCHLD, NULL, NULL,
+                            NULL, 0);
         if (c < 0)
                 return log_error_errno(errno, "Failed to create the pod's namespaces: %m");
         if (c == 0) {

@@ -3,7 +3,8 @@
  * libc, libcap and libseccomp only (libraries the image's systemd loads anyway).
  *
  *   hold-lock DIR            take a shared lock on DIR and keep it while the pod runs (Type=forking)
- *   exec APP [--user=U] [--group=G] [--workdir=W] [--caps=CAP,...] [--no-new-privs] [--no-user-namespaces]
+ *   exec APP [--user=U] [--group=G] [--workdir=W] [--supplementary-gids=GID,...] [--oom-score-adj=N]
+ *            [--caps=CAP,...] [--no-new-privs] [--no-user-namespaces]
  *            [--mask-paths] [--seccomp=retain|remove --syscalls=NAME,... [--seccomp-errno=E]]
  *            [--stdin=M --stdout=M --stderr=M [--wait-attach]] -- CMD [ARGS...]
  *                            the app's process, confined by app_exec() (app-exec.h) as every stage1's is;
@@ -110,6 +111,7 @@ static char **split_list(char *s) {
 static int exec_app(int argc, char *argv[]) {
         AppExec e = { .caps_all = true, .keep_env = true };
         IoMuxConfig io = { .in = APP_IO_NULL, .out = APP_IO_LOG, .err = APP_IO_LOG };
+        gid_t *gids = NULL;
         bool mux = false;
         const char *listen_fds = getenv("LISTEN_FDS"), *listen_pid = getenv("LISTEN_PID");
         char root[PATH_MAX];
@@ -131,6 +133,24 @@ static int exec_app(int argc, char *argv[]) {
                         e.group = v;
                 else if ((v = value_of(argv[i], "--workdir=")))
                         e.workdir = v;
+                else if ((v = value_of(argv[i], "--supplementary-gids="))) {
+                        char **l = split_list(argv[i] + strlen("--supplementary-gids="));
+                        size_t n = 0;
+
+                        while (l && l[n])
+                                n++;
+                        gids = calloc(n + 1, sizeof(gid_t));
+                        if (!l || !gids)
+                                return fail(1, "out of memory");
+                        for (size_t k = 0; k < n; k++)
+                                gids[k] = (gid_t) strtoul(l[k], NULL, 10);
+                        e.extra_gids = gids;
+                        e.n_extra_gids = n;
+                        free(l);
+                } else if ((v = value_of(argv[i], "--oom-score-adj="))) {
+                        e.oom_score_adj = atoi(v);
+                        e.oom_score_adj_set = true;
+                }
                 else if ((v = value_of(argv[i], "--caps="))) {
                         e.caps = split_list(argv[i] + strlen("--caps="));
                         e.caps_all = false;

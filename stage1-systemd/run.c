@@ -658,7 +658,7 @@ static int run_spawn(RunContext *c) {
 
         fflush(stdout);
         fflush(stderr);
-        c->child = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC|
+        c->child = (pid_t) syscall(SYS_clone, CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|(c->m->ipc_parent ? 0 : CLONE_NEWIPC)|
                                    (c->m->net.host ? 0 : CLONE_NEWNET)|SIGCHLD, NULL, NULL, NULL, 0);
         if (c->child < 0) {
                 c->child = 0;

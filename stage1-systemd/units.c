@@ -133,6 +133,27 @@ static int helper_exec_options(const PodApp *a, bool with_io, char ***ret) {
                 r = strv_extend(&l, strjoina("--group=", a->group));
         if (r >= 0 && a->working_dir)
                 r = strv_extend(&l, strjoina("--workdir=", a->working_dir));
+        if (r >= 0 && a->n_supplementary_gids > 0) {
+                _cleanup_strv_free_ char **g = NULL;
+                _cleanup_free_ char *gids = NULL;
+
+                for (size_t i = 0; r >= 0 && i < a->n_supplementary_gids; i++) {
+                        char w[16];
+
+                        snprintf(w, sizeof w, "%u", (unsigned) a->supplementary_gids[i]);
+                        r = strv_extend(&g, w);
+                }
+                if (r >= 0)
+                        r = strv_join(g, ",", &gids);
+                if (r >= 0)
+                        r = strv_extend(&l, strjoina("--supplementary-gids=", gids));
+        }
+        if (r >= 0 && a->oom_score_adj_set) {
+                char w[32];
+
+                snprintf(w, sizeof w, "--oom-score-adj=%i", a->oom_score_adj);
+                r = strv_extend(&l, w);
+        }
         if (r >= 0 && !a->caps_all) {
                 r = strv_join(a->caps, ",", &caps);
                 if (r >= 0)

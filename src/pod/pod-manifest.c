@@ -16,6 +16,10 @@ void pod_app_exec_init(const PodApp *a, const char *root, AppExec *ret) {
                 .user = a->user,
                 .group = a->group,
                 .workdir = a->working_dir,
+                .extra_gids = a->supplementary_gids,
+                .n_extra_gids = a->n_supplementary_gids,
+                .oom_score_adj = a->oom_score_adj,
+                .oom_score_adj_set = a->oom_score_adj_set,
                 .caps = a->caps,
                 .caps_all = a->caps_all,
                 .no_new_privs = a->no_new_privs,
@@ -77,6 +81,7 @@ void pod_app_done(PodApp *a) {
         }
         free(a->mounts);
         free(a->ready_path);
+        free(a->supplementary_gids);
         strv_free(a->sockets);
         strv_free(a->caps);
         free(a->seccomp_mode);
@@ -308,6 +313,16 @@ static int app_to_json(const PodApp *a, json_object **ret) {
                 r = json_add(o, "interactive", json_object_new_boolean(true));
         if (r >= 0 && a->readonly_rootfs)
                 r = json_add(o, "readOnlyRootfs", json_object_new_boolean(true));
+        if (r >= 0 && a->n_supplementary_gids > 0) {
+                json_object *g = json_object_new_array();
+
+                r = json_add(o, "supplementaryGids", g);
+                for (size_t i = 0; r >= 0 && i < a->n_supplementary_gids; i++)
+                        if (json_object_array_add(g, json_object_new_int64(a->supplementary_gids[i])) < 0)
+                                r = -ENOMEM;
+        }
+        if (r >= 0 && a->oom_score_adj_set)
+                r = json_add_int64(o, "oomScoreAdj", a->oom_score_adj);
         if (r >= 0)
                 r = json_add(o, "capabilities", a->caps_all ? json_object_new_string("all") : strv_to_json(a->caps));
         if (r >= 0 && a->seccomp_mode) {
@@ -407,6 +422,8 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
         r = add_identity(o, m);
         if (r >= 0)
                 r = json_add_string(o, "hostname", m->hostname);
+        if (r >= 0 && m->ipc_parent)
+                r = json_add_string(o, "ipc", "parent");
         if (r >= 0)
                 r = json_add_string(o, "stage1", m->stage1);
         if (r >= 0)
@@ -668,6 +685,37 @@ static int app_from_json(json_object *o, PodApp *a) {
         if (r < 0 && r != -ENOENT)
                 return -EBADMSG;
         {
+                json_object *g;
+                int64_t v;
+
+                if (json_object_object_get_ex(o, "supplementaryGids", &g)) {
+                        size_t n;
+
+                        if (!json_object_is_type(g, json_type_array))
+                                return -EBADMSG;
+                        n = json_object_array_length(g);
+                        a->supplementary_gids = calloc(n + 1, sizeof(gid_t));
+                        if (!a->supplementary_gids)
+                                return -ENOMEM;
+                        for (size_t i = 0; i < n; i++) {
+                                json_object *x = json_object_array_get_idx(g, i);
+
+                                if (!json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0 ||
+                                    json_object_get_int64(x) >= UINT32_MAX)
+                                        return -EBADMSG;
+                                a->supplementary_gids[a->n_supplementary_gids++] = (gid_t) json_object_get_int64(x);
+                        }
+                }
+                r = json_get_int64(o, "oomScoreAdj", &v);
+                if (r >= 0) {
+                        if (v < -1000 || v > 1000)
+                                return -EBADMSG;
+                        a->oom_score_adj = (int) v;
+                        a->oom_score_adj_set = true;
+                } else if (r != -ENOENT)
+                        return -EBADMSG;
+        }
+        {
                 json_object *caps = NULL, *sc = NULL;
                 int64_t v;
 
@@ -743,6 +791,16 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                 r = get_req_string(o, "name", &m->name);
         if (r >= 0)
                 r = get_req_string(o, "hostname", &m->hostname);
+        if (r >= 0) {
+                const char *ipc;
+
+                /* Absent: an IPC namespace of the pod's. */
+                if (json_get_string(o, "ipc", &ipc) >= 0) {
+                        if (!streq(ipc, "parent") && !streq(ipc, "private"))
+                                return -EBADMSG;
+                        m->ipc_parent = streq(ipc, "parent");
+                }
+        }
         if (r >= 0)
                 r = get_req_string(o, "stage1", &m->stage1);
         if (r >= 0)

@@ -86,6 +86,10 @@ typedef struct PodApp {
         AppIOMode io[3];        /* stdin, stdout, stderr (io-proto.h); stdin APP_IO_NULL, the rest LOG by default */
         bool interactive;       /* rocket run -i: the app starts once the caller is attached */
         bool readonly_rootfs;   /* its rootfs mounted read-only (its volumes as they are) */
+        gid_t *supplementary_gids;      /* beyond the image's groups of its user */
+        size_t n_supplementary_gids;
+        int oom_score_adj;      /* -1000…1000, when oom_score_adj_set */
+        bool oom_score_adj_set;
 } PodApp;
 
 typedef struct PodManifest {
@@ -109,6 +113,7 @@ typedef struct PodManifest {
         char **annotations;     /* the pod's annotations, user annotations and user labels (rkt's): */
         char **user_annotations;        /* "NAME=VALUE" each, names unique */
         char **user_labels;
+        bool ipc_parent;        /* --ipc=parent: the pod stays in the host's IPC namespace */
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);

@@ -251,6 +251,22 @@ int pod_build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs 
                              i == 0 ? APP_IO_NULL : APP_IO_LOG;
         app->interactive = pa->interactive || pa->tty;
         app->readonly_rootfs = aa->readonly_rootfs_given ? aa->readonly_rootfs : d->readonly_rootfs;
+        /* Checked when given: numbers, in range. */
+        if (aa->oom_score_adj ?: d->oom_score_adj) {
+                app->oom_score_adj = atoi(aa->oom_score_adj ?: d->oom_score_adj);
+                app->oom_score_adj_set = true;
+        }
+        if (aa->supplementary_gids ?: d->supplementary_gids) {
+                _cleanup_strv_free_ char **l = NULL;
+
+                if (strv_split(aa->supplementary_gids ?: d->supplementary_gids, ",", &l) < 0)
+                        return log_oom();
+                app->supplementary_gids = calloc(strv_length(l) + 1, sizeof(gid_t));
+                if (!app->supplementary_gids)
+                        return log_oom();
+                STRV_FOREACH(g, l)
+                        app->supplementary_gids[app->n_supplementary_gids++] = (gid_t) strtoul(*g, NULL, 10);
+        }
         if (!pod_app_io_is_valid(app->io))
                 return log_usage("%s: app %s: a terminal is stdin's and stdout's both (--stdin=tty goes with "
                                  "--stdout=tty), and stdin is null, tty or stream.", verb, app->name);
@@ -320,6 +336,7 @@ int pod_build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *
                 return r;
         m->created_usec = now_realtime_usec();
         m->sandbox = pa->sandbox;
+        m->ipc_parent = pa->ipc_parent;
         if (strv_copy(pa->annotations, &m->annotations) < 0 ||
             strv_copy(pa->user_annotations, &m->user_annotations) < 0 ||
             strv_copy(pa->user_labels, &m->user_labels) < 0)

@@ -89,6 +89,7 @@ static const struct {
         { "PullPolicy", ARG_PULL_POLICY, true },
         { "PrivateUsers", ARG_PRIVATE_USERS, true },
         { "PidsLimit", ARG_PIDS_LIMIT, true },
+        { "IPC", ARG_IPC, true },
         { "Annotation", ARG_ANNOTATION, true },
         { "UserAnnotation", ARG_USER_ANNOTATION, true },
         { "UserLabel", ARG_USER_LABEL, true },
@@ -121,6 +122,8 @@ static const struct {
         { "CPUShares", ARG_CPU_SHARES, false },
         { "NoNewPrivileges", ARG_NO_NEW_PRIVS, false },
         { "ReadOnlyRootfs", ARG_READONLY_ROOTFS, false },
+        { "SupplementaryGIDs", ARG_SUPPLEMENTARY_GIDS, false },
+        { "OOMScoreAdjust", ARG_OOM_SCORE_ADJ, false },
 };
 
 /* inih reads line by line through us, so we know the line a key is on. */

@@ -31,6 +31,7 @@ static const Verb verbs[] = {
         { "trust", verb_trust, "Trust keys to sign images; list and remove them" },
         { "image", verb_image, "Manage images: list, rm, cat-manifest, inspect, export, render, gc, verify" },
         { "version", verb_version, "Print version, features and default stage1" },
+        { "completion", verb_completion, "Print the bash or zsh completion script" },
         { "help", verb_help_cmd, "Show this help" },
         {}
 };

@@ -25,6 +25,8 @@ void app_args_done(AppArgs *a) {
                 pod_mount_done(&a->mounts[i]);
         free(a->mounts);
         free(a->ready_path);
+        free(a->supplementary_gids);
+        free(a->oom_score_adj);
         strv_free(a->sockets);
         isolation_args_done(&a->iso);
 }
@@ -371,6 +373,34 @@ int run_app_option(const char *where, AppArgs *a, int option, const char *arg) {
                 a->iso.cpu_shares = v;
                 return 0;
         }
+        case ARG_SUPPLEMENTARY_GIDS: {
+                _cleanup_strv_free_ char **l = NULL;
+
+                if (strv_split(arg, ",", &l) < 0)
+                        return log_oom();
+                if (strv_length(l) == 0 || strv_length(l) > 64)
+                        return log_usage("%s: invalid --supplementary-gids '%s' (GID,… at most 64).", where, arg);
+                STRV_FOREACH(g, l) {
+                        char *end;
+                        unsigned long v;
+
+                        errno = 0;
+                        v = strtoul(*g, &end, 10);
+                        if (isempty(*g) || *end || errno || v >= UINT32_MAX || (*g)[0] == '-')
+                                return log_usage("%s: invalid group ID '%s' in --supplementary-gids.", where, *g);
+                }
+                return set_string(&a->supplementary_gids, arg);
+        }
+        case ARG_OOM_SCORE_ADJ: {
+                char *end;
+                long v;
+
+                errno = 0;
+                v = strtol(arg, &end, 10);
+                if (isempty(arg) || *end || errno || v < -1000 || v > 1000)
+                        return log_usage("%s: invalid --oom-score-adj '%s' (-1000…1000).", where, arg);
+                return set_string(&a->oom_score_adj, arg);
+        }
         case ARG_READONLY_ROOTFS:
                 r = arg ? parse_boolean(arg) : 1;
                 if (r < 0)
@@ -496,6 +526,12 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                 p->pull_policy = pull_policy_from_string(arg);
                 if (p->pull_policy < 0)
                         return log_usage("%s: invalid pull policy '%s' (never, new, update).", where, arg);
+                return 0;
+        case ARG_IPC:
+                /* rkt's values; auto is what both stage1s do by default: an IPC namespace of the pod's. */
+                if (!streq(arg, "auto") && !streq(arg, "private") && !streq(arg, "parent"))
+                        return log_usage("%s: invalid --ipc '%s' (auto, private or parent).", where, arg);
+                p->ipc_parent = streq(arg, "parent");
                 return 0;
         case ARG_PIDS_LIMIT: {
                 char *end;

@@ -28,6 +28,8 @@ typedef struct AppArgs {
         AppIOMode io[3];        /* --stdin, --stdout, --stderr, where io_given */
         bool io_given[3];
         bool readonly_rootfs, readonly_rootfs_given;    /* --readonly-rootfs */
+        char *supplementary_gids;       /* --supplementary-gids, checked */
+        char *oom_score_adj;            /* --oom-score-adj, checked */
         IsolationArgs iso;
 } AppArgs;
 
@@ -55,6 +57,7 @@ typedef struct PodArgs {
         bool sandbox;           /* rocket app sandbox, or a .pod file without apps */
         bool interactive;       /* run -i: the caller's stdin, stdout and stderr reach the one app */
         bool tty;               /* run -t: through a terminal of the pod's */
+        bool ipc_parent;        /* --ipc=parent: the host's IPC namespace (auto and private: one of its own) */
         char **annotations;     /* --annotation, --user-annotation, --user-label: "NAME=VALUE", a later NAME */
         char **user_annotations;        /* replacing an earlier one (pod-manifest.h) */
         char **user_labels;
@@ -110,6 +113,9 @@ enum {
         ARG_ANNOTATION,
         ARG_USER_ANNOTATION,
         ARG_USER_LABEL,
+        ARG_SUPPLEMENTARY_GIDS,
+        ARG_OOM_SCORE_ADJ,
+        ARG_IPC,
 };
 
 
@@ -129,6 +135,8 @@ enum {
         { "stdout", required_argument, NULL, ARG_STDOUT },                              \
         { "stderr", required_argument, NULL, ARG_STDERR },                              \
         { "readonly-rootfs", optional_argument, NULL, ARG_READONLY_ROOTFS },            \
+        { "supplementary-gids", required_argument, NULL, ARG_SUPPLEMENTARY_GIDS },      \
+        { "oom-score-adj", required_argument, NULL, ARG_OOM_SCORE_ADJ },                \
         { "caps-retain", required_argument, NULL, ARG_CAPS_RETAIN },                    \
         { "caps-remove", required_argument, NULL, ARG_CAPS_REMOVE },                    \
         { "seccomp", required_argument, NULL, ARG_SECCOMP },                            \

@@ -75,6 +75,7 @@ static void help(void) {
                "     --no-legend         list: no header\n"
                "  -i --interactive       exec: pass our stdin to CMD (else it reads /dev/null)\n"
                "  -t --tty               exec: give CMD a terminal, relayed to ours (stdin must be one)\n"
+               "     --set-env=K=V       add: an environment variable (the app's own options win)\n"
                "     --pull-policy=new|never|update  add: as for 'rocket run'\n"
                "     --insecure-options=…  add: as for 'rocket run'\n"
                "\n"
@@ -117,6 +118,7 @@ static int parse_option(int option, const char *arg, void *userdata) {
                 return 0;
         case ARG_PULL_POLICY:
         case ARG_INSECURE:
+        case ARG_SET_ENV:       /* the app's, below its --environment, as rocket run's for all apps */
                 return run_pod_option(strjoina("app ", a->verb), &a->pod, option, arg);
         default:
                 r = output_args_parse(&a->out, a->verb, option, arg);
@@ -216,6 +218,7 @@ static int app_add(int argc, char *argv[], RocketContext *ctx) {
                 { "uuid-file", required_argument, NULL, ARG_APP_UUID_FILE },
                 { "pull-policy", required_argument, NULL, ARG_PULL_POLICY },
                 { "insecure-options", required_argument, NULL, ARG_INSECURE },
+                { "set-env", required_argument, NULL, ARG_SET_ENV },
                 APP_OPTIONS,
                 {}
         };

@@ -60,6 +60,7 @@ static void help(const char *verb) {
                "     --private-users[=BOOL]  Run the pod in a user namespace of its own (a range of\n"
                "                          65536 host UIDs, picked free)\n"
                "     --pids-limit=N|max   The pod's tasks limit (default 4096)\n"
+               "     --ipc=auto|private|parent  An IPC namespace of the pod's (auto, private), or the host's\n"
                "     --net[=NAME[:ARGS],...|host|none|all]\n"
                "                          The pod's networks (default: default, a network of its own)\n"
                "     --port=NAME:[HOSTIP:]HOSTPORT | [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
@@ -86,6 +87,8 @@ static void help(const char *verb) {
                "     --user=USER          Run as USER (name or UID, resolved in the image)\n"
                "     --group=GROUP        Run with GROUP (name or GID)\n"
                "     --working-dir=DIR    Start in DIR\n"
+               "     --supplementary-gids=GID,...  Also these groups (beyond the image's of the user)\n"
+               "     --oom-score-adj=N    Its OOM score adjustment (-1000…1000)\n"
                "     --environment=K=V    Set an environment variable in this app\n"
                "     --mount=volume=NAME,target=PATH[,readOnly=BOOL]\n"
                "                          Mount a volume at PATH in the app\n"
@@ -144,6 +147,7 @@ static void help(const char *verb) {
         { "dns-opt", required_argument, NULL, ARG_DNS_OPT },                            \
         { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },                      \
         { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },                    \
+        { "ipc", required_argument, NULL, ARG_IPC },                                    \
         ANNOTATION_OPTIONS
 
 static const struct option run_options[] = {

@@ -174,6 +174,16 @@ _noreturn_ void app_exec(const AppExec *e) {
         }
         if (chroot(e->root) < 0 || chdir("/") < 0)
                 die(e, 1, "cannot enter %s: %m", e->root);
+        /* While we may still lower it (CAP_SYS_RESOURCE). */
+        if (e->oom_score_adj_set) {
+                char v[16];
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY|O_CLOEXEC);
+                int n = snprintf(v, sizeof v, "%i", e->oom_score_adj);
+
+                if (fd < 0 || write(fd, v, (size_t) n) != n)
+                        die(e, 1, "cannot set the OOM score adjustment to %i: %m", e->oom_score_adj);
+                close(fd);
+        }
 
         r = image_user_resolve(e->user, e->group, &u, &missing);
         if (r == -ESRCH && strcmp(missing, "group") == 0)
@@ -189,6 +199,16 @@ _noreturn_ void app_exec(const AppExec *e) {
         /* Nothing inherited past the exec but what the bounding set allows. */
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 die(e, 1, "cannot clear the ambient capabilities: %m");
+        /* The image's groups of the user, and those asked for (--supplementary-gids). */
+        if (e->n_extra_gids > 0) {
+                gid_t *g = realloc(u.groups, (u.n_groups + e->n_extra_gids) * sizeof(gid_t));
+
+                if (!g)
+                        die(e, 1, "out of memory");
+                memcpy(g + u.n_groups, e->extra_gids, e->n_extra_gids * sizeof(gid_t));
+                u.groups = g;
+                u.n_groups += e->n_extra_gids;
+        }
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
             setgroups(u.n_groups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
             setresuid(u.uid, u.uid, u.uid) < 0)

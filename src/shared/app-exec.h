@@ -7,6 +7,8 @@
  * links it). */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
@@ -15,6 +17,10 @@ typedef struct AppExec {
         const char *root;               /* its rootfs, as seen from where we are: chroot(2)ed into */
         const char *user;               /* as the image names them (image-user.h); NULL: root */
         const char *group;
+        const gid_t *extra_gids;        /* supplementary groups beyond those the image lists the user in */
+        size_t n_extra_gids;
+        int oom_score_adj;              /* when oom_score_adj_set: its /proc/self/oom_score_adj */
+        bool oom_score_adj_set;
         const char *workdir;            /* NULL: / */
         char *const *caps;              /* the bounding set kept, by name ("CAP_CHOWN"); all when caps_all */
         bool caps_all;

@@ -44,3 +44,8 @@ fi
 
 # systemd-sysctl picks up rocket's inotify limit (applied at boot; this host's /proc/sys is read-only).
 assert_in "fs.inotify.max_user_instances = 8192" "$(/lib/systemd/systemd-sysctl --cat-config --no-pager | grep -A8 50-rocket.conf)"
+
+# rocket completion: the installed scripts, as rkt printed them.
+bash -c 'source <(rocket completion bash) && complete -p rocket' | grep -q _rocket
+rocket completion zsh | grep -q '^#compdef rocket'
+assert_fails_with 2 "unknown shell" rocket completion fish

@@ -151,3 +151,29 @@ out=$(rocket run --readonly-rootfs --exec /bin/sh attack:test --name=ro -- -c 't
         attack:test --name=rw --readonly-rootfs=false --exec /bin/sh -- -c 'touch /x && echo rw-ok')
 assert_in "Read-only file system" "$out"
 assert_in rw-ok "$out"
+
+# --- --supplementary-gids and --oom-score-adj: the groups added to the image's, the score in /proc, both
+# stage1s alike, and for a command entered into the app ----------------------------------------------------
+for s1 in systemd fly; do
+        out=$(rocket run --stage1-name=$s1 attack:test --user=app --supplementary-gids=4242,4343 --oom-score-adj=321 \
+                --exec /bin/sh -- -c 'echo "$(id -G) $(cat /proc/self/oom_score_adj)"')
+        assert_eq "1000 50 4242 4343 321" "$out"
+done
+rocket run --name=gids attack:test --supplementary-gids=4242 --oom-score-adj=555 --exec /bin/sleep -- 1000 >/dev/null 2>&1 &
+wait_until "rocket status --wait-ready=1s gids >/dev/null 2>&1"
+out=$(rocket enter gids /bin/sh -c 'echo "$(id -G) $(cat /proc/self/oom_score_adj)"')
+assert_in " 4242 " "$out"
+assert_eq 555 "${out##* }"
+rocket stop gids >/dev/null
+wait
+assert_fails_with 2 "oom-score-adj" rocket run attack:test --oom-score-adj=2000 --exec /bin/true
+assert_fails_with 2 "supplementary-gids" rocket run attack:test --supplementary-gids=wheel --exec /bin/true
+
+# --- --ipc: a namespace of the pod's by default (auto, private), the host's with parent; both stage1s -------
+host_ipc=$(readlink /proc/self/ns/ipc)
+for s1 in systemd fly; do
+        assert_eq "$host_ipc" "$(rocket run --stage1-name=$s1 --ipc=parent attack:test --exec /bin/readlink -- /proc/self/ns/ipc)"
+        [ "$(rocket run --stage1-name=$s1 attack:test --exec /bin/readlink -- /proc/self/ns/ipc)" != "$host_ipc" ]
+        [ "$(rocket run --stage1-name=$s1 --ipc=private attack:test --exec /bin/readlink -- /proc/self/ns/ipc)" != "$host_ipc" ]
+done
+assert_fails_with 2 "invalid --ipc" rocket run --ipc=host attack:test --exec /bin/true

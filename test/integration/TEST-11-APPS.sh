@@ -55,6 +55,11 @@ pod_mounts sb | grep -qx /opt/stage2/cli/rootfs/proc
 
 # --- exec into an app: its files, its exit status passed back ----------------------------------------------
 assert_eq "hello from web" "$(rocket app exec sb --app=web cat /tmp/i.html)"
+# --set-env and --environment on add: the app's own wins.
+rocket app add --set-env=A=set --set-env=B=set sb "$img" --name=envy --environment=B=own --exec /bin/sleep -- 1000
+rocket app start sb --app=envy
+assert_eq "set own" "$(rocket app exec sb --app=envy /bin/sh -c 'echo $A $B')"
+rocket app rm --timeout=0 sb --app=envy
 rc=0
 rocket app exec sb --app=web /bin/sh -c 'exit 7' || rc=$?
 assert_eq 7 "$rc"

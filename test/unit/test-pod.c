@@ -94,6 +94,10 @@ TEST(manifest_rejects_bad_input) {
                 { "\"created\":1,", "\"created\":1,\"userLabels\":{\"a\":1}," },
                 { "\"created\":1,", "\"created\":1,\"annotations\":{\"bad name\":\"x\"}," },
                 { "\"user\":\"app\"", "\"user\":\"app\",\"readOnlyRootfs\":\"yes\"" },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"oomScoreAdj\":1001" },
+                { "\"created\":1,", "\"created\":1,\"ipc\":\"host\"," },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"supplementaryGids\":[-1]" },
+                { "\"user\":\"app\"", "\"user\":\"app\",\"supplementaryGids\":\"4242\"" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
@@ -142,13 +146,26 @@ TEST(manifest_sandbox_and_io) {
         ASSERT_OK(pod_annotation_set(&m->user_labels, "tier=front"));
         ASSERT_OK(pod_annotation_set(&m->user_labels, "tier=back"));
         ASSERT_OK(pod_annotation_set(&m->annotations, "io.k8s/name=web"));
+        m->ipc_parent = true;
         m->apps[0].readonly_rootfs = true;
+        m->apps[0].supplementary_gids = calloc(2, sizeof(gid_t));
+        ASSERT_NOT_NULL(m->apps[0].supplementary_gids);
+        m->apps[0].supplementary_gids[0] = 4242;
+        m->apps[0].supplementary_gids[1] = 7;
+        m->apps[0].n_supplementary_gids = 2;
+        m->apps[0].oom_score_adj = -1000;
+        m->apps[0].oom_score_adj_set = true;
         ASSERT_OK(pod_manifest_to_json(m, &o));
         ASSERT_OK(pod_manifest_from_json(o, &m2));
         ASSERT_EQ(strv_length(m2->user_labels), 1u);
         ASSERT_STREQ(m2->user_labels[0], "tier=back");
         ASSERT_STREQ(m2->annotations[0], "io.k8s/name=web");
+        ASSERT_TRUE(m2->ipc_parent);
         ASSERT_TRUE(m2->apps[0].readonly_rootfs);
+        ASSERT_EQ(m2->apps[0].n_supplementary_gids, 2u);
+        ASSERT_EQ((unsigned) m2->apps[0].supplementary_gids[1], 7u);
+        ASSERT_TRUE(m2->apps[0].oom_score_adj_set);
+        ASSERT_EQ(m2->apps[0].oom_score_adj, -1000);
         ASSERT_FALSE(pod_annotation_is_valid("=x"));
         ASSERT_FALSE(pod_annotation_is_valid("-a=x"));
         ASSERT_FALSE(pod_annotation_is_valid("a=x\ny"));
