@@ -571,7 +571,7 @@ int pod_mount_finish(const PodManifest *m, const char *pod_dir, const char *root
 
 /* A detached overlay of the app's layers (top first, relative to its layers directory) under the writable
  * layer upper_fd/work_fd (directories that the pod could reach, named by fd, never by a path it could swap). */
-static int overlay_detached(const PodApp *a, int upper_fd, int work_fd, int *ret) {
+static int overlay_detached(const PodApp *a, const char *layers_dir, int upper_fd, int work_fd, int *ret) {
         _cleanup_free_ char *lower = NULL;
         _cleanup_close_ int fs = -EBADF, cwd = -EBADF;
         char upper[64], work[64];
@@ -586,7 +586,7 @@ static int overlay_detached(const PodApp *a, int upper_fd, int work_fd, int *ret
                 return -errno;
         /* The layers' names are resolved against our working directory as they are given. */
         cwd = open(".", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
-        if (cwd < 0 || chdir(a->layers_dir) < 0)
+        if (cwd < 0 || chdir(layers_dir) < 0)
                 return -errno;
         if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
             syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
@@ -606,7 +606,7 @@ static int overlay_detached(const PodApp *a, int upper_fd, int work_fd, int *ret
 
 /* Each of the app's mounts as a detached copy of its source (a host path checked as at the pod's start, or
  * the pod's empty volume), to move into the pod's mount namespace. */
-static int volume_trees(const PodManifest *m, const PodApp *a, int pod_fd, int *trees) {
+static int volume_trees(const PodManifest *m, const PodApp *a, int pod_fd, int userns_fd, int *trees) {
         for (size_t i = 0; i < a->n_mounts; i++) {
                 const PodVolume *v = pod_manifest_find_volume(m, a->mounts[i].volume);
                 _cleanup_close_ int src = -EBADF;
@@ -620,6 +620,16 @@ static int volume_trees(const PodManifest *m, const PodApp *a, int pod_fd, int *
                 if (r < 0)
                         return log_error_errno(r, "Volume %s: cannot open its source%s: %m", v->name,
                                                r == -ELOOP ? " (it is a symbolic link now)" : "");
+                /* As at the pod's start: a host volume idmapped into the pod's user namespace on request. */
+                if (userns_fd >= 0 && v->kind == VOLUME_HOST && v->idmap) {
+                        char p[64];
+
+                        snprintf(p, sizeof p, "/proc/self/fd/%i", src);
+                        r = userns_idmap_tree(userns_fd, p, true, &trees[i]);
+                        if (r < 0)
+                                return log_error_errno(r, "Volume %s: cannot idmap it: %m", v->name);
+                        continue;
+                }
                 trees[i] = (int) syscall(SYS_open_tree, src, "",
                                          OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE|AT_EMPTY_PATH);
                 if (trees[i] < 0)
@@ -628,10 +638,43 @@ static int volume_trees(const PodManifest *m, const PodApp *a, int pod_fd, int *
         return 0;
 }
 
+/* --private-users: the app's layers idmapped into the pod's user namespace, on a tmpfs over the pod
+ * directory's idmap/ in a mount namespace of ours (the overlay holds on to them), as at the pod's start.
+ * *ret_dir: where they are, by the same names. */
+static int userns_layers(const PodManifest *m, const PodApp *a, const char *pod_dir, pid_t leader, int *ret_userns,
+                         char **ret_dir) {
+        _cleanup_free_ char *scratch = NULL;
+        _cleanup_close_ int userns = -EBADF;
+        char ns[64];
+        int r = 0;
+
+        snprintf(ns, sizeof ns, "/proc/%i/ns/user", (int) leader);
+        userns = open(ns, O_RDONLY|O_CLOEXEC);
+        if (userns < 0)
+                return log_error_errno(errno, "Failed to open the pod's user namespace: %m");
+        if (asprintf(&scratch, "%s/idmap", pod_dir) < 0)
+                return log_oom();
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0 ||
+            mount("tmpfs", scratch, "tmpfs", MNT_FLAGS_SAFE, "mode=0700") < 0)
+                return log_error_errno(errno, "Failed to set up %s: %m", scratch);
+        STRV_FOREACH(l, a->layers) {
+                r = idmap_layer(userns, a->layers_dir, *l, scratch);
+                if (r < 0)
+                        break;
+        }
+        /* At the pod's start a chown through the overlay stands in; an app added later has no such way. */
+        if (r < 0)
+                return log_error_errno(r, "Failed to idmap the layers of app %s into the pod's user namespace%s: %m",
+                                       a->name, idmap_unsupported(r) ? " (its filesystem cannot be idmapped)" : "");
+        *ret_userns = TAKE_FD(userns);
+        *ret_dir = TAKE_PTR(scratch);
+        return 0;
+}
+
 int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const char *pod_dir, pid_t leader) {
-        _cleanup_free_ char *resolv = NULL, *hosts = NULL, *rootfs = NULL;
+        _cleanup_free_ char *resolv = NULL, *hosts = NULL, *rootfs = NULL, *layers_dir = NULL;
         _cleanup_close_ int app_fd = -EBADF, upper = -EBADF, work = -EBADF, ovl = -EBADF, mntns = -EBADF,
-                root_fd = -EBADF, where = -EBADF;
+                root_fd = -EBADF, where = -EBADF, userns_fd = -EBADF, own_pod_fd = -EBADF;
         _cleanup_free_ int *trees = malloc((a->n_mounts + 1) * sizeof(int));
         char ns[64];
         int r;
@@ -640,6 +683,18 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
                 return log_oom();
         for (size_t i = 0; i <= a->n_mounts; i++)
                 trees[i] = -EBADF;
+        /* First (a mount namespace of ours, which the overlay's upper layer must be in too): the layers
+         * idmapped into the pod's user namespace. */
+        if (m->userns_base) {
+                r = userns_layers(m, a, pod_dir, leader, &userns_fd, &layers_dir);
+                if (r < 0)
+                        return r;
+                /* Opened again here: an fd from before names the mounts of the namespace we left. */
+                own_pod_fd = open(pod_dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+                if (own_pod_fd < 0)
+                        return log_error_errno(errno, "Failed to open %s: %m", pod_dir);
+                pod_fd = own_pod_fd;
+        }
         /* Its writable layer, made afresh in the directory rocket made empty for it: one that is there
          * already was put there from inside the pod, and is not taken. */
         app_fd = openat(pod_fd, strjoina("apps/", a->name), O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
@@ -650,12 +705,14 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
                                        errno == EEXIST ? " (something in the pod made it first)" : "");
         upper = openat(app_fd, "upper", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
         work = openat(app_fd, "work", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
-        if (upper < 0 || work < 0 || fchown(upper, 0, 0) < 0 || fchmod(upper, 0755) < 0)
+        /* With --private-users: the pod's root owns its writable layer and the directory of its records. */
+        if (upper < 0 || work < 0 || fchown(upper, m->userns_base, m->userns_base) < 0 || fchmod(upper, 0755) < 0 ||
+            (m->userns_base && fchown(app_fd, m->userns_base, m->userns_base) < 0))
                 return log_error_errno(errno, "Failed to create the writable layer of app %s: %m", a->name);
-        r = overlay_detached(a, upper, work, &ovl);
+        r = overlay_detached(a, layers_dir ?: a->layers_dir, upper, work, &ovl);
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
-        r = volume_trees(m, a, pod_fd, trees);
+        r = volume_trees(m, a, pod_fd, userns_fd, trees);
         if (r < 0)
                 goto finish;
         r = read_net_files(pod_dir, &resolv, &hosts);
@@ -685,7 +742,19 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
                 log_error_errno(r, "Failed to mount the rootfs of app %s into the pod: %m", a->name);
                 goto finish;
         }
-        r = setup_app_root(m, a, pod_dir, "", resolv, hosts, -EBADF, trees);
+        r = setup_app_root(m, a, pod_dir, "", resolv, hosts, userns_fd, trees);
+        /* What we wrote into it (its /etc files), the pod root's; then, if asked, read-only. */
+        if (r >= 0 && m->userns_base) {
+                r = userns_shift_tree(rootfs, m->userns_base);
+                if (r < 0)
+                        log_error_errno(r, "Failed to shift the rootfs of app %s into the pod's user namespace: %m",
+                                        a->name);
+                else if (a->readonly_rootfs) {
+                        _cleanup_close_ int fd = open(rootfs, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+
+                        r = fd < 0 ? -errno : app_rootfs_make_readonly(a, fd);
+                }
+        }
         if (r >= 0) {
                 r = units_write_app(root_fd, m, a, NULL, 0, false);
                 if (r < 0)

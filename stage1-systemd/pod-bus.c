@@ -5,6 +5,7 @@
  * direct connection). What comes back is the pod's word, read as untrusted: a result or a state string. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,7 +34,7 @@
 /* The pod's systemd takes private connections only from a peer it can see: SO_PEERCRED must name a PID in
  * its PID namespace (else sd-bus finds no valid credentials and refuses). So a grandchild of ours in that
  * namespace connects, not traceable while it does, and hands us the socket; we talk over it. */
-static _noreturn_ void connect_child(pid_t leader, int pidns_fd, int sock) {
+static _noreturn_ void connect_child(pid_t leader, int pidns_fd, int userns_fd, int sock) {
         int fd;
         pid_t pid;
 
@@ -47,6 +49,10 @@ static _noreturn_ void connect_child(pid_t leader, int pidns_fd, int sock) {
                 _exit(waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : 1);
         }
         (void) prctl(PR_SET_DUMPABLE, 0);
+        /* --private-users: the pod's root, as its systemd takes root only. */
+        if (userns_fd >= 0 && (setns(userns_fd, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0 ||
+                               setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                _exit(1);
         fd = socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0);
         if (fd < 0 || socket_connect_in_root(fd, leader, "/run/systemd/private") < 0)
                 _exit(2);
@@ -54,7 +60,8 @@ static _noreturn_ void connect_child(pid_t leader, int pidns_fd, int sock) {
 }
 
 static int connect_in_pod(pid_t leader, int *ret) {
-        _cleanup_close_ int pidns = -EBADF;
+        _cleanup_close_ int pidns = -EBADF, userns = -EBADF;
+        struct stat a, b;
         int pair[2], status, fd;
         char path[64];
         pid_t pid;
@@ -63,6 +70,14 @@ static int connect_in_pod(pid_t leader, int *ret) {
         pidns = open(path, O_RDONLY|O_CLOEXEC);
         if (pidns < 0)
                 return -errno;
+        snprintf(path, sizeof path, "/proc/%i/ns/user", (int) leader);
+        if (stat(path, &a) < 0 || stat("/proc/self/ns/user", &b) < 0)
+                return -errno;
+        if (a.st_ino != b.st_ino) {
+                userns = open(path, O_RDONLY|O_CLOEXEC);
+                if (userns < 0)
+                        return -errno;
+        }
         if (socketpair(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
         pid = fork();
@@ -73,7 +88,7 @@ static int connect_in_pod(pid_t leader, int *ret) {
         }
         if (pid == 0) {
                 safe_close(pair[0]);
-                connect_child(leader, pidns, pair[1]);
+                connect_child(leader, pidns, userns, pair[1]);
         }
         safe_close(pair[1]);
         if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

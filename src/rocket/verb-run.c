@@ -172,6 +172,7 @@ static const struct option sandbox_options[] = {
         { "cpu", required_argument, NULL, ARG_CPU },
         { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
         { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+        { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
         { "net", optional_argument, NULL, ARG_NET },
         { "port", required_argument, NULL, ARG_PORT },
         { "dns", required_argument, NULL, ARG_DNS },
@@ -198,6 +199,7 @@ void help_sandbox_options(void) {
                "     --cpu=AMOUNT         The pod's CPU limit (500m, 2)\n"
                "     --cpu-shares=N       The pod's CPU weight, as cgroup v1 shares\n"
                "     --pids-limit=N|max   The pod's tasks limit (default 4096)\n"
+               "     --private-users[=BOOL]  Run the pod in a user namespace of its own\n"
                "     --net[=NAME[:ARGS],...|host|none|all]\n"
                "                          The pod's networks (default: default, a network of its own)\n"
                "     --port=[HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
@@ -534,10 +536,6 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
                 return r;
         pa.insecure |= ctx->insecure;
         pa.sandbox = streq(verb, "app sandbox") || pa.n_apps == 0;
-        if (pa.sandbox && pa.private_users)
-                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                       "%s: a sandbox pod cannot have --private-users yet (apps added later are not "
-                                       "idmapped into it).", verb);
         if (pa.tty && !isatty(STDIN_FILENO))
                 return log_usage("%s: -t/--tty needs a terminal on stdin.", verb);
         if (prepare && lfds.n > 0)

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char base[] = "/var/tmp/rocket-fuzz-unpack.XXXXXX";
+/* Whether base is made: not from its last character, which mkdtemp() may well make an 'X' (1 in 62). */
+static bool base_made;
 
 /* The harness itself failed (not rocket's code): say which step, so that it is not taken for a finding. */
 static _noreturn_ void harness_fail(const char *what) {
@@ -28,7 +31,7 @@ static _noreturn_ void harness_fail(const char *what) {
 
 /* libFuzzer ends with exit(): the scratch directory goes with it. */
 static void __attribute__((destructor)) remove_base(void) {
-        if (base[strlen(base) - 1] != 'X')
+        if (base_made)
                 (void) rm_rf_at(AT_FDCWD, base);
 }
 
@@ -54,8 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int r;
 
         log_set_max_level(-1);
-        if (base[strlen(base) - 1] == 'X' && !mkdtemp(base))
-                harness_fail("mkdtemp");
+        if (!base_made) {
+                if (!mkdtemp(base))
+                        harness_fail("mkdtemp");
+                base_made = true;
+        }
         base_fd = open(base, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
         if (base_fd < 0)
                 harness_fail("open base");

@@ -210,3 +210,22 @@ rocket gc --grace=0s >/dev/null
 out=$(rocket run --private-users --readonly-rootfs --exec /bin/sh "$img" -- -c 'touch /x 2>&1; stat -c %u /etc/hostname')
 assert_in "Read-only file system" "$out"
 assert_eq 0 "$(tail -n1 <<<"$out")"
+
+# A sandbox in a user namespace: an app added later gets idmapped layers, its files and records are the
+# pod root's, and the pod's systemd takes it (connected to as the pod's root).
+rocket app sandbox --private-users --name=usb >/dev/null 2>&1 &
+usb=$!
+wait_until "rocket status --wait-ready=1s usb >/dev/null 2>&1"
+ubase=$(rocket status usb | sed -n 's/^private-users=\([0-9]*\):.*/\1/p')
+uuuid=$(rocket status --format=json usb | jq -r .uuid)
+rocket app add usb "$img" --name=u --exec /bin/sh -- -c 'echo "uid $(id -u)"; touch /x && echo wrote; exec sleep 1000'
+rocket app start usb --app=u
+wait_until "rocket logs --no-prefix usb --app=u | grep -qx wrote"
+rocket logs --no-prefix usb --app=u | grep -qx 'uid 0'
+assert_eq "$ubase" "$(stat -c %u "/var/lib/rocket/pods/run/$uuuid/apps/u/upper/x")"
+assert_eq "0 $ubase 65536" "$(rocket app exec usb --app=u cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+rocket app stop usb --app=u
+rocket app status --format=json usb --app=u | jq -e '.state == "exited" and .exitStatus == 143'
+rocket app rm usb --app=u
+rocket stop usb >/dev/null
+wait "$usb" || true

@@ -127,8 +127,6 @@ assert_fails_with 1 "no-such-image" rocket app add sb no-such-image:1
 assert_fails 1 rocket app add no-such-pod "$img"
 assert_fails_with 2 "invalid app name" rocket app add sb "$img" --name=Bad_Name
 assert_fails_with 1 "mutable-pods" rocket app sandbox --stage1-name=fly
-printf '[Pod]\nPrivateUsers=yes\n' >"$fx/priv.pod"
-assert_fails_with 1 "--private-users" rocket run --pod="$fx/priv.pod"
 rocket run --name=fixed "$img" --exec /bin/true
 assert_fails_with 1 "not a sandbox" rocket app add fixed "$img"
 assert_fails_with 1 "not a sandbox" rocket app list fixed
@@ -168,6 +166,11 @@ wait "$sb_pid" || rc=$?
 sb_pid=
 assert_eq 0 "$rc"
 assert_eq exited "$(rocket status --format=json --uuid-file="$fx/sb.uuid" | jq -r .state)"
+# A stopped sandbox takes no more changes; what it had is still listed.
+assert_fails_with 1 "not running" rocket app add sb "$img" --name=late
+assert_fails_with 1 "not running" rocket app start sb --app=web
+rocket app list --no-legend sb | grep -q '^web '
+assert_fails_with 1 "not running" rocket attach sb --app=web
 rocket gc --grace-period=0
 rocket gc --grace-period=0
 [ ! -e "/var/lib/rocket/pods/run/$uuid" ] && [ ! -e "/var/lib/rocket/pods/exited-garbage/$uuid" ]
