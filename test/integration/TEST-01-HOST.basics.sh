@@ -46,6 +46,8 @@ fi
 assert_in "fs.inotify.max_user_instances = 8192" "$(/lib/systemd/systemd-sysctl --cat-config --no-pager | grep -A8 50-rocket.conf)"
 
 # rocket completion: the installed scripts, as rkt printed them.
-bash -c 'source <(rocket completion bash) && complete -p rocket' | grep -q _rocket
-rocket completion zsh | grep -q '^#compdef rocket'
+# (Output read whole: grep -q would close the pipe early and fail the writer under pipefail.)
+assert_in _rocket "$(bash -c 'source <(rocket completion bash) && complete -p rocket')"
+out=$(rocket completion zsh)
+assert_eq "#compdef rocket" "$(head -n1 <<<"$out")"
 assert_fails_with 2 "unknown shell" rocket completion fish

@@ -49,7 +49,7 @@ rocket app status --format=json sb --app=cli | jq -e '.pid > 1 and .started > 0 
 # machined shows the pod's units where its cgroups are in the hierarchy it reads (cgroup2).
 unified=false
 [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && unified=true
-! $unified || machinectl status sb --no-pager | grep -q cli.service
+! $unified || assert_in cli.service "$(machinectl status sb --no-pager)"
 pod_mounts sb | grep -qx /opt/stage2/cli/rootfs
 pod_mounts sb | grep -qx /opt/stage2/cli/rootfs/proc
 
