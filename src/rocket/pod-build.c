@@ -64,6 +64,41 @@ static int build_mounts(const char *verb, const PodManifest *m, const PodMount *
         return 0;
 }
 
+/* appc's rule, as rkt had it: a pod volume reaches every mount point of the same name the image declares
+ * ("NAME:PATH[:ro]", ACI mountPoints), without a --mount; a --mount at that path wins. */
+static int mount_points_by_name(const PodManifest *m, char *const *points, PodApp *app) {
+        STRV_FOREACH(p, (char **) points) {
+                _cleanup_strv_free_ char **parts = NULL;
+                PodMount *t;
+                bool taken = false;
+
+                if (strv_split(*p, ":", &parts) < 0)
+                        return log_oom();
+                /* OCI's VOLUMEs have no name: nothing to match. */
+                if (strv_length(parts) < 2 || !pod_manifest_find_volume(m, parts[0]) || !target_is_safe(parts[1]))
+                        continue;
+                for (size_t i = 0; i < app->n_mounts; i++)
+                        taken = taken || streq(app->mounts[i].target, parts[1]);
+                if (taken)
+                        continue;
+                t = reallocarray(app->mounts, app->n_mounts + 1, sizeof(PodMount));
+                if (!t)
+                        return log_oom();
+                app->mounts = t;
+                t[app->n_mounts] = (PodMount) {
+                        .volume = strdup(parts[0]),
+                        .target = strdup(parts[1]),
+                        .read_only = strv_length(parts) > 2 && streq(parts[2], "ro"),
+                };
+                if (!t[app->n_mounts].volume || !t[app->n_mounts].target) {
+                        pod_mount_done(&t[app->n_mounts]);
+                        return log_oom();
+                }
+                app->n_mounts++;
+        }
+        return 0;
+}
+
 /* "docker.io/library/busybox:v2" → "busybox"; anything else reduced to a valid name. */
 static char *app_name_from(const char *image) {
         const char *base = strrchr(image, '/');
@@ -288,6 +323,8 @@ int pod_build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs 
         r = build_mounts(verb, m, d->mounts, d->n_mounts, app);
         if (r >= 0)
                 r = build_mounts(verb, m, aa->mounts, aa->n_mounts, app);
+        if (r >= 0)
+                r = mount_points_by_name(m, cfg->volumes, app);
         return r;
 }
 

@@ -205,6 +205,26 @@ assert_in "state=exited" "$(rocket status Web-2.example)"
 assert_fails_with 2 "a machine name" rocket run --name=my_app --exec /bin/true "$img"
 rocket gc --grace-period=0 >/dev/null
 
+# --- appc's rule for ACIs: a pod volume reaches the image's mount point of the same name without --mount
+# (read-only as the image declares it); a --mount at that path wins --------------------------------------
+mkdir -p "$fx/mpaci"
+rocket image render --rootfs-only busybox:test "$fx/mpaci/rootfs" >/dev/null
+cat >"$fx/mpaci/manifest" <<'M'
+{ "acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/mountpoints",
+  "labels": [ { "name": "os", "value": "linux" }, { "name": "arch", "value": "amd64" } ],
+  "app": { "exec": [ "/bin/sh", "-c", "grep ' /data ' /proc/self/mounts | cut -d' ' -f4 | cut -d, -f1; touch /data/x 2>&1 || true" ],
+           "user": "0", "group": "0",
+           "mountPoints": [ { "name": "data", "path": "/data", "readOnly": true } ] } }
+M
+tar -C "$fx/mpaci" --numeric-owner -cf "$fx/mp.aci" manifest rootfs
+rocket fetch --name=mountpoints:test "$fx/mp.aci" >/dev/null
+out=$(rocket run --volume data,kind=empty mountpoints:test)
+assert_in ro "$out"
+assert_in "Read-only file system" "$out"
+out=$(rocket run --volume data,kind=empty --volume other,kind=empty mountpoints:test --mount volume=other,target=/data)
+assert_eq rw "$out"
+rocket gc --grace-period=0 >/dev/null
+
 # --- an image that a pod uses outlives 'image rm' and 'image gc' until the pod is removed ------------
 printf 'in use\n' >"$fx/inuse-marker"
 bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/inuse" "$fx/inuse-marker"
