@@ -125,22 +125,6 @@ bool pod_annotation_is_valid(const char *kv) {
         return true;
 }
 
-int pod_annotation_set(char ***l, const char *kv) {
-        size_t n = strcspn(kv, "=");
-
-        STRV_FOREACH(e, *l)
-                if (strneq(*e, kv, n) && (*e)[n] == '=') {
-                        char *t = strdup(kv);
-
-                        if (!t)
-                                return -ENOMEM;
-                        free(*e);
-                        *e = t;
-                        return 0;
-                }
-        return strv_extend(l, kv);
-}
-
 int pod_annotations_to_json(json_object *o, const char *key, char *const *l) {
         _cleanup_(json_object_putp) json_object *a = NULL;
 
@@ -175,7 +159,7 @@ static int annotations_from_json(json_object *o, const char *key, char ***ret) {
                         return -ENOMEM;
                 if (!pod_annotation_is_valid(kv))
                         return -EBADMSG;
-                if (pod_annotation_set(ret, kv) < 0)
+                if (strv_set_kv(ret, kv) < 0)
                         return -ENOMEM;
         }
         return 0;

@@ -142,8 +142,6 @@ int pod_manifest_load_summary_at(int dir_fd, const char *path, PodManifest **ret
 /* "NAME=VALUE": NAME of letters, digits, '.', '_', '-' and '/' (at most 253, starting with a letter or
  * digit), VALUE one line of at most 4096 bytes. */
 bool pod_annotation_is_valid(const char *kv) _pure_;
-/* Sets kv in *l, replacing an earlier one of the same NAME. */
-int pod_annotation_set(char ***l, const char *kv);
 /* Adds l to o as key, a JSON object of NAME: VALUE; nothing when l is empty. */
 int pod_annotations_to_json(json_object *o, const char *key, char *const *l);
 

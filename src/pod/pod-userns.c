@@ -60,12 +60,9 @@ int pod_userns_claim(const char *registry_dir, int pods_fd, const char *uuid, co
         r = pods_path(pods_fd, &ours);
         if (r < 0)
                 return r;
-        r = mkdir_p_at(AT_FDCWD, registry_dir, 0700);
-        if (r < 0)
-                return r;
-        reg = open(registry_dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        reg = open_mkdir_at(AT_FDCWD, registry_dir, 0700);
         if (reg < 0)
-                return -errno;
+                return reg;
         /* Host-wide: rocket runs of every pods directory take turns here. */
         if (flock(reg, LOCK_EX) < 0)
                 return -errno;

@@ -128,23 +128,6 @@ static char *app_name_from(const char *image) {
         return n;
 }
 
-/* Sets K=V in env, replacing an earlier K. */
-static int env_set(char ***env, const char *kv) {
-        size_t klen = strcspn(kv, "=");
-
-        STRV_FOREACH(e, *env)
-                if (strneq(*e, kv, klen) && (*e)[klen] == '=') {
-                        char *t = strdup(kv);
-
-                        if (!t)
-                                return -ENOMEM;
-                        free(*e);
-                        *e = t;
-                        return 0;
-                }
-        return strv_extend(env, kv);
-}
-
 int pod_build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs *pa, const AppArgs *aa,
                   PodManifest *m, PodApp *app, char ***image_ports) {
         _cleanup_(image_record_freep) ImageRecord *rec = NULL;
@@ -247,19 +230,19 @@ int pod_build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs 
          * --set-env, --environment. */
         if (pa->inherit_env)
                 for (char **e = environ; e && *e; e++)
-                        if (strchr(*e, '=') && env_set(&app->env, *e) < 0)
+                        if (strchr(*e, '=') && strv_set_kv(&app->env, *e) < 0)
                                 return log_oom();
         STRV_FOREACH(e, cfg->env)
-                if (env_set(&app->env, *e) < 0)
+                if (strv_set_kv(&app->env, *e) < 0)
                         return log_oom();
         STRV_FOREACH(e, pa->env_file)
-                if (env_set(&app->env, *e) < 0)
+                if (strv_set_kv(&app->env, *e) < 0)
                         return log_oom();
         STRV_FOREACH(e, d->env)
-                if (env_set(&app->env, *e) < 0)
+                if (strv_set_kv(&app->env, *e) < 0)
                         return log_oom();
         STRV_FOREACH(e, aa->env)
-                if (env_set(&app->env, *e) < 0)
+                if (strv_set_kv(&app->env, *e) < 0)
                         return log_oom();
 
         if ((aa->working_dir ?: d->working_dir ?: cfg->working_dir) &&

@@ -492,7 +492,7 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                         return log_usage("%s: invalid %s '%s' (NAME=VALUE: NAME of letters, digits, '.', '_', "
                                          "'-' and '/', 253 at the most; VALUE one line).",
                                          where, what[option - ARG_ANNOTATION], arg);
-                return pod_annotation_set(l, arg) < 0 ? log_oom() : 0;
+                return strv_set_kv(l, arg) < 0 ? log_oom() : 0;
         }
         case ARG_VOLUME: {
                 _cleanup_(pod_volume_done) PodVolume v = {};

@@ -70,6 +70,22 @@ int strv_push(char ***l, char *value) {
         return 0;
 }
 
+int strv_set_kv(char ***l, const char *kv) {
+        size_t n = strcspn(kv, "=");
+
+        STRV_FOREACH(e, *l)
+                if (strneq(*e, kv, n) && (*e)[n] == '=') {
+                        char *t = strdup(kv);
+
+                        if (!t)
+                                return -ENOMEM;
+                        free(*e);
+                        *e = t;
+                        return 0;
+                }
+        return strv_extend(l, kv);
+}
+
 int strv_extend(char ***l, const char *value) {
         char *v = strdup(value);
         int r;

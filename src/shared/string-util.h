@@ -21,6 +21,8 @@ int strv_extend(char ***l, const char *value);
 /* A copy of l (NULL for NULL). */
 int strv_copy(char *const *l, char ***ret);
 int strv_push(char ***l, char *value);
+/* Sets "NAME=VALUE" in *l: replaces the entry of the same NAME, else appends (environments, annotations). */
+int strv_set_kv(char ***l, const char *kv);
 bool strv_contains(char *const *l, const char *s) _pure_;
 /* In strcmp() order, in place. */
 void strv_sort(char **l);

@@ -195,12 +195,9 @@ static int admin_key_write(const TrustDirs *d, const char *prefix, const char *l
         r = key_dir(d->admin, prefix, &dir);
         if (r < 0)
                 return r;
-        r = mkdir_p_at(AT_FDCWD, dir, 0775);
-        if (r < 0)
-                return r;
-        fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        fd = open_mkdir_at(AT_FDCWD, dir, 0775);
         if (fd < 0)
-                return -errno;
+                return fd;
         return write_file_atomic_at(fd, lower, data, size, 0644);
 }
 

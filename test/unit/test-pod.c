@@ -143,9 +143,9 @@ TEST(manifest_sandbox_and_io) {
         json_object_put(o);
         o = NULL;
         ASSERT_OK(parse(good, &m));
-        ASSERT_OK(pod_annotation_set(&m->user_labels, "tier=front"));
-        ASSERT_OK(pod_annotation_set(&m->user_labels, "tier=back"));
-        ASSERT_OK(pod_annotation_set(&m->annotations, "io.k8s/name=web"));
+        ASSERT_OK(strv_set_kv(&m->user_labels, "tier=front"));
+        ASSERT_OK(strv_set_kv(&m->user_labels, "tier=back"));
+        ASSERT_OK(strv_set_kv(&m->annotations, "io.k8s/name=web"));
         m->ipc_parent = true;
         m->apps[0].readonly_rootfs = true;
         m->apps[0].supplementary_gids = calloc(2, sizeof(gid_t));

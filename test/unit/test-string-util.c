@@ -123,3 +123,14 @@ TEST(parse_boolean) {
         ASSERT_EQ(parse_boolean("false"), 0);
         ASSERT_ERROR(parse_boolean("maybe"), EINVAL);
 }
+
+TEST(strv_set_kv) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        ASSERT_OK(strv_set_kv(&l, "A=1"));
+        ASSERT_OK(strv_set_kv(&l, "AB=2"));
+        ASSERT_OK(strv_set_kv(&l, "A=3=x"));    /* the name ends at the first '=' */
+        ASSERT_EQ(strv_length(l), 2u);
+        ASSERT_STREQ(l[0], "A=3=x");
+        ASSERT_STREQ(l[1], "AB=2");
+}
