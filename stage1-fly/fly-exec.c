@@ -76,11 +76,11 @@ static _noreturn_ void enter_command(const PodApp *a, const char *root, const Pt
         r = pty_relay_attach(pty);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the terminal: %m");
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         if (pod_app_exec_for_enter(a, root, user, group, cmd, &e, &env) < 0) {
                 log_oom();
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         app_exec(&e);
 }

@@ -105,19 +105,19 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
         int r, status;
 
         if (read(go_fd, &c, 1) != 1)
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         if (asprintf(&root, "%s/stage1/rootfs", pod_dir) < 0 || asprintf(&proc, "%s/stage1/rootfs/proc", pod_dir) < 0)
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         if (mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0) {
                 log_error_errno(errno, "Failed to make / a slave mount: %m");
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         r = mkdir_p_at(AT_FDCWD, root, 0755);
         if (r >= 0)
                 r = mount_rootfs(a, pod_dir, root);
         if (r < 0) {
                 log_error_errno(r, "Failed to mount the app's rootfs: %m");
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         /* A /dev of its own (never the host's: its disks, its /dev/shm, its terminals), the host's /sys
          * read-only, a /proc of the pod's PID namespace. */
@@ -128,20 +128,20 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
                 r = -errno;
         if (r < 0) {
                 log_error_errno(r, "Failed to mount the app's /dev, /sys or /proc: %m");
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         /* On a terminal: one of the pod's own devpts, its master to rocket's side to relay. */
         if (pty_sock >= 0) {
                 _cleanup_free_ char *ptmx = NULL;
 
                 if (asprintf(&ptmx, "%s/dev/pts/ptmx", root) < 0)
-                        _exit(1);
+                        _exit(EXIT_STAGE_ERROR);
                 r = pty_relay_open_at(pty, ptmx);
                 if (r >= 0)
                         r = pty_relay_send_master(pty, pty_sock);
                 if (r < 0) {
                         log_error_errno(r, "Failed to allocate the pod's pseudo-terminal: %m");
-                        _exit(1);
+                        _exit(EXIT_STAGE_ERROR);
                 }
                 safe_close(pty_sock);
         }
@@ -149,7 +149,7 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
         /* PID 1 of the pod: start the app, pass signals on, reap, leave with the app's status. */
         app = fork();
         if (app < 0)
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         if (app == 0) {
                 AppExec e;
 
@@ -157,7 +157,7 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
                 r = pty_relay_attach(pty);
                 if (r < 0) {
                         log_error_errno(r, "Failed to set up the terminal: %m");
-                        _exit(1);
+                        _exit(EXIT_STAGE_ERROR);
                 }
                 pod_app_exec_init(a, root, &e);
                 app_exec(&e);
@@ -322,5 +322,5 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "rocket stage1-fly: unknown entrypoint '%s' (run, enter, stop, gc).\n", name);
                 return 2;
         }
-        return r < 0 ? 1 : r;
+        return r < 0 ? EXIT_STAGE_ERROR : r;
 }

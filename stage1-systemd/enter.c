@@ -76,17 +76,17 @@ static _noreturn_ void exec_command(const EnterContext *c) {
         if (c->userns_fd >= 0 && (setns(c->userns_fd, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0 ||
                                   setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
                 log_error_errno(errno, "Failed to enter the pod's user namespace: %m");
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         r = pty_relay_attach(&c->pty);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the terminal: %m");
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         snprintf(root, sizeof root, STAGE1_STAGE2_DIR "/%s/rootfs", c->app->name);
         if (pod_app_exec_for_enter(c->app, root, c->user, c->group, c->cmd, &e, &env) < 0) {
                 log_oom();
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         app_exec(&e);
 }
@@ -101,16 +101,16 @@ static _noreturn_ void enter_child(EnterContext *c) {
         r = cgroup_join_app(c->leader, c->app->name, "stage1/rootfs");
         if (r == -ESRCH) {
                 log_error("App %s is not running; enter needs its cgroup.", c->app->name);
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         if (r < 0) {
                 log_error_errno(r, "Failed to join the cgroup of app %s: %m", c->app->name);
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         for (size_t i = 0; i < ELEMENTSOF(pod_namespaces); i++)
                 if (setns(c->ns_fds[i], 0) < 0) {
                         log_error_errno(errno, "Failed to enter the pod's %s namespace: %m", pod_namespaces[i]);
-                        _exit(1);
+                        _exit(EXIT_STAGE_ERROR);
                 }
         /* The terminal from the pod's own devpts, so that the command knows it by name (tty(1)). */
         if (c->pty_sock >= 0) {
@@ -119,19 +119,19 @@ static _noreturn_ void enter_child(EnterContext *c) {
                         r = pty_relay_send_master(&c->pty, c->pty_sock);
                 if (r < 0) {
                         log_error_errno(r, "Failed to allocate a pseudo-terminal in the pod: %m");
-                        _exit(1);
+                        _exit(EXIT_STAGE_ERROR);
                 }
         }
         cmd = fork();
         if (cmd < 0) {
                 log_error_errno(errno, "fork: %m");
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         }
         if (cmd == 0)
                 exec_command(c);
         (void) syscall(SYS_close_range, 3U, ~0U, 0U);
         if (waitpid(cmd, &status, 0) < 0)
-                _exit(1);
+                _exit(EXIT_STAGE_ERROR);
         _exit(wait_status_to_exit_code(status));
 }
 

@@ -42,7 +42,7 @@ int main(int argc, char *argv[]) {
         for (size_t i = 0; i < ELEMENTSOF(entrypoints); i++)
                 if (streq(name, entrypoints[i].name)) {
                         r = entrypoints[i].run(argc, argv);
-                        return r < 0 ? 1 : r;
+                        return r < 0 ? EXIT_STAGE_ERROR : r;
                 }
         fprintf(stderr, "rocket stage1-systemd: unknown entrypoint '%s' (run, enter, stop, gc, app-add, app-start, app-stop, app-rm, attach).\n", name);
         return 2;

@@ -275,6 +275,44 @@ static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *ta
 
 /* What each app gets of the pod: /proc, /dev, /sys (read-only), hosts, resolv.conf, hostname, volumes.
  * vol_trees (rocket app add): each of the app's mounts as a detached tree, made on the host side. */
+/* An implicit volume (appc's, for a mount point no volume matched) that is still empty gets what the image has
+ * at the mount point, as docker does for VOLUMEs: the directory's owner and mode, and its tree. vol_fd: the
+ * volume's directory (or a detached mount of it). Nothing there, or not a directory of the image's: nothing
+ * to copy. */
+static int volume_copy_up(int rootfs_fd, const char *target, int vol_fd) {
+        _cleanup_close_ int src = -EBADF, dst = -EBADF;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct stat st, rst;
+        struct dirent *de;
+        int r;
+
+        dst = openat(vol_fd, ".", O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dst < 0)
+                return -errno;
+        r = opendir_at(dst, ".", &d);
+        if (r < 0)
+                return r;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        return 0;       /* not empty: an earlier app's copy, or what the pod wrote */
+        r = openat2_in_root(rootfs_fd, target, O_RDONLY|O_DIRECTORY, &src);
+        if (IN_SET(r, -ENOENT, -ENOTDIR))
+                return 0;
+        if (r < 0)
+                return r;
+        /* The image's own directory, not one of the API filesystems mounted into its rootfs. */
+        if (fstat(src, &st) < 0 || fstat(rootfs_fd, &rst) < 0)
+                return -errno;
+        if (st.st_dev != rst.st_dev)
+                return 0;
+        r = copy_tree_at(src, dst);
+        if (r < 0)
+                return r;
+        if (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0)
+                return -errno;
+        return 0;
+}
+
 static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *root,
                           const char *resolv, const char *hosts, int userns_fd, const int *vol_trees) {
         _cleanup_free_ char *app_root = NULL, *hostname = NULL, *proc = NULL, *dev = NULL, *sys = NULL;
@@ -327,6 +365,23 @@ static int setup_app_root(const PodManifest *m, const PodApp *a, const char *pod
 
                 _cleanup_close_ int src_fd = -EBADF;
 
+                if (pm->copy_up && v->kind == VOLUME_EMPTY) {
+                        _cleanup_close_ int vol = -EBADF;
+                        _cleanup_free_ char *vp = NULL;
+
+                        if (vol_trees) {
+                                vol = fcntl(vol_trees[i], F_DUPFD_CLOEXEC, 3);
+                                r = vol < 0 ? -errno : 0;
+                        } else if (asprintf(&vp, "%s/volumes/%s", pod_dir, v->name) < 0)
+                                return log_oom();
+                        else
+                                r = openat2_in_root_flags(AT_FDCWD, vp, O_PATH, RESOLVE_NO_SYMLINKS, &vol);
+                        if (r >= 0)
+                                r = volume_copy_up(fd, pm->target, vol);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to copy the image's %s of app %s into its volume %s: %m",
+                                                       pm->target, a->name, v->name);
+                }
                 if (vol_trees) {
                         r = bind_in_root(fd, NULL, vol_trees[i], pm->target, MS_NOSUID|MS_NODEV,
                                          v->read_only || pm->read_only, -EBADF);
@@ -604,6 +659,31 @@ static int overlay_detached(const PodApp *a, const char *layers_dir, int upper_f
         return 0;
 }
 
+/* An app added to a running pod may bring an implicit volume (appc's) the pod did not have: its empty
+ * directory, as the pod's start makes them (run.c), the pod root's. */
+static int implicit_volumes_create(const PodManifest *m, const PodApp *a, int pod_fd) {
+        _cleanup_close_ int vols = openat(pod_fd, "volumes", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+        if (vols < 0)
+                return log_error_errno(errno, "Failed to open the pod's volumes directory: %m");
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                const PodVolume *v = pod_manifest_find_volume(m, a->mounts[i].volume);
+                _cleanup_close_ int fd = -EBADF;
+
+                if (!a->mounts[i].copy_up || v->kind != VOLUME_EMPTY)
+                        continue;
+                if (mkdirat(vols, v->name, 0700) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return log_error_errno(errno, "Failed to create volume %s: %m", v->name);
+                }
+                fd = openat(vols, v->name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                if (fd < 0 || fchown(fd, m->userns_base + v->uid, m->userns_base + v->gid) < 0 || fchmod(fd, v->mode) < 0)
+                        return log_error_errno(errno, "Failed to create volume %s: %m", v->name);
+        }
+        return 0;
+}
+
 /* Each of the app's mounts as a detached copy of its source (a host path checked as at the pod's start, or
  * the pod's empty volume), to move into the pod's mount namespace. */
 static int volume_trees(const PodManifest *m, const PodApp *a, int pod_fd, int userns_fd, int *trees) {
@@ -712,7 +792,9 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
         r = overlay_detached(a, layers_dir ?: a->layers_dir, upper, work, &ovl);
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
-        r = volume_trees(m, a, pod_fd, userns_fd, trees);
+        r = implicit_volumes_create(m, a, pod_fd);
+        if (r >= 0)
+                r = volume_trees(m, a, pod_fd, userns_fd, trees);
         if (r < 0)
                 goto finish;
         r = read_net_files(pod_dir, &resolv, &hosts);

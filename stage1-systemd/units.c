@@ -180,8 +180,49 @@ static int helper_exec_options(const PodApp *a, bool with_io, char ***ret) {
         return 0;
 }
 
-static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks, char **ret) {
+/* "PREFIX<helper> exec APP OPTIONS -- ARGV": a command in the app's rootfs and confinement. */
+static int append_helper_exec(char **u, size_t *len, const char *prefix, const PodApp *a, bool with_io, char **argv) {
         _cleanup_strv_free_ char **options = NULL;
+        int r;
+
+        r = append(u, len, prefix);
+        if (r >= 0)
+                r = append(u, len, STAGE1_HELPER " exec ");
+        if (r >= 0)
+                r = append(u, len, a->name);
+        if (r >= 0)
+                r = helper_exec_options(a, with_io, &options);
+        STRV_FOREACH(o, options) {
+                if (r < 0)
+                        break;
+                r = append_quoted(u, len, " ", *o, true);
+        }
+        if (r >= 0)
+                r = append(u, len, " --");
+        STRV_FOREACH(arg, argv) {
+                if (r < 0)
+                        break;
+                r = append_quoted(u, len, " ", *arg, true);
+        }
+        if (r >= 0)
+                r = append(u, len, "\n");
+        return r;
+}
+
+/* The app's end recorded, by the helper outside its confinement ("+"). */
+static int append_app_exited(char **u, size_t *len, const PodManifest *m, const PodApp *a) {
+        int r = append(u, len, "ExecStopPost=+" STAGE1_HELPER " app-exited ");
+
+        if (r >= 0 && m->sandbox)
+                r = append(u, len, "--keep-pod ");
+        if (r >= 0)
+                r = append(u, len, a->name);
+        if (r >= 0)
+                r = append(u, len, "\n");
+        return r;
+}
+
+static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks, char **ret) {
         _cleanup_free_ char *u = NULL, *head = NULL;
         size_t len = 0;
         int r;
@@ -200,12 +241,11 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
                      "StandardError=%s\n"
                      "SyslogIdentifier=%s\n"
                      "TimeoutStopSec=10s\n"
-                     "ExecStopPost=+" STAGE1_HELPER " app-exited %s%s\n"
                      "%s%s%s",
                      m->uuid, a->name, m->name,
                      /* Kept by the helper, its output reaches the journal through the helper's. */
                      a->io[1] == APP_IO_NULL ? "null" : "journal", a->io[2] == APP_IO_NULL ? "null" : "journal",
-                     a->name, m->sandbox ? "--keep-pod " : "", a->name,
+                     a->name,
                      /* In a sandbox apps start later, and again: when is recorded. */
                      m->sandbox ? "ExecStartPost=+" STAGE1_HELPER " app-started " : "", m->sandbox ? a->name : "",
                      m->sandbox ? "\n" : "") < 0)
@@ -243,26 +283,18 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
         r = isolation_directives(a, &u, &len);
         if (r < 0)
                 return r;
-        /* ($AC_APP_NAME: app_exec() sets it from the app's name.) */
-        r = append(&u, &len, "ExecStart=" STAGE1_HELPER " exec ");
+        /* ($AC_APP_NAME: app_exec() sets it from the app's name.) The image's pre-start handler first, its
+         * failure the app's; its post-stop one before the app's end is recorded (which may end the pod),
+         * whatever that end, its own failure ignored. */
+        r = 0;
+        if (a->pre_start)
+                r = append_helper_exec(&u, &len, "ExecStartPre=", a, false, a->pre_start);
         if (r >= 0)
-                r = append(&u, &len, a->name);
+                r = append_helper_exec(&u, &len, "ExecStart=", a, true, a->exec);
+        if (r >= 0 && a->post_stop)
+                r = append_helper_exec(&u, &len, "ExecStopPost=-", a, false, a->post_stop);
         if (r >= 0)
-                r = helper_exec_options(a, true, &options);
-        STRV_FOREACH(o, options) {
-                if (r < 0)
-                        break;
-                r = append_quoted(&u, &len, " ", *o, true);
-        }
-        if (r >= 0)
-                r = append(&u, &len, " --");
-        STRV_FOREACH(arg, a->exec) {
-                if (r < 0)
-                        break;
-                r = append_quoted(&u, &len, " ", *arg, true);
-        }
-        if (r >= 0)
-                r = append(&u, &len, "\n");
+                r = append_app_exited(&u, &len, m, a);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(u);

@@ -71,6 +71,9 @@ void pod_app_done(PodApp *a) {
         free(a->layers_dir);
         strv_free(a->layers);
         strv_free(a->exec);
+        strv_free(a->pre_start);
+        strv_free(a->post_stop);
+        strv_free(a->annotations);
         strv_free(a->env);
         free(a->working_dir);
         free(a->user);
@@ -190,6 +193,28 @@ int pod_manifest_add_app(PodManifest *m, PodApp *a) {
         return 0;
 }
 
+int pod_manifest_add_implicit_volumes(PodManifest *m, const PodApp *a) {
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                PodVolume *t;
+
+                if (!a->mounts[i].copy_up || pod_manifest_find_volume(m, a->mounts[i].volume))
+                        continue;
+                t = reallocarray(m->volumes, m->n_volumes + 1, sizeof(PodVolume));
+                if (!t)
+                        return -ENOMEM;
+                m->volumes = t;
+                t[m->n_volumes] = (PodVolume) {
+                        .name = strdup(a->mounts[i].volume),
+                        .kind = VOLUME_EMPTY,
+                        .mode = POD_VOLUME_MODE_DEFAULT,
+                };
+                if (!t[m->n_volumes].name)
+                        return -ENOMEM;
+                m->n_volumes++;
+        }
+        return 0;
+}
+
 int pod_manifest_remove_app(PodManifest *m, const char *name) {
         for (size_t i = 0; i < m->n_apps; i++)
                 if (streq(m->apps[i].name, name)) {
@@ -263,7 +288,8 @@ static int app_to_json(const PodApp *a, json_object **ret) {
                 }
                 if (json_add_string(mo, "volume", a->mounts[i].volume) < 0 ||
                     json_add_string(mo, "target", a->mounts[i].target) < 0 ||
-                    json_add(mo, "readOnly", json_object_new_boolean(a->mounts[i].read_only)) < 0)
+                    json_add(mo, "readOnly", json_object_new_boolean(a->mounts[i].read_only)) < 0 ||
+                    (a->mounts[i].copy_up && json_add(mo, "copyUp", json_object_new_boolean(true)) < 0))
                         return -ENOMEM;
         }
         r = json_add_string(o, "name", a->name);
@@ -289,6 +315,12 @@ static int app_to_json(const PodApp *a, json_object **ret) {
                 r = add_opt_string(o, "group", a->group);
         if (r >= 0)
                 r = add_opt_string(o, "readyPath", a->ready_path);
+        if (r >= 0)
+                r = pod_annotations_to_json(o, "annotations", a->annotations);
+        if (r >= 0 && a->pre_start)
+                r = json_add(o, "preStart", strv_to_json(a->pre_start));
+        if (r >= 0 && a->post_stop)
+                r = json_add(o, "postStop", strv_to_json(a->post_stop));
         for (int i = 0; i < 3 && r >= 0; i++)
                 if (a->io[i] != (i == 0 ? APP_IO_NULL : APP_IO_LOG))
                         r = json_add_string(o, (const char *[]) { "stdin", "stdout", "stderr" }[i],
@@ -560,6 +592,11 @@ int pod_mount_from_json(json_object *mo, PodMount *ret) {
                 r = json_get_bool(mo, "readOnly", &pm.read_only);
         if (r == -ENOENT)
                 r = 0;
+        if (r >= 0) {
+                r = json_get_bool(mo, "copyUp", &pm.copy_up);
+                if (r == -ENOENT)
+                        r = 0;
+        }
         if (r < 0)
                 return r;
         if (!name_is_valid(pm.volume) || !path_is_safe_absolute(pm.target))
@@ -646,9 +683,23 @@ static int app_from_json(json_object *o, PodApp *a) {
                 if (r == -ENOENT)
                         r = 0;
         }
+        if (r >= 0)
+                r = annotations_from_json(o, "annotations", &a->annotations);
+        if (r >= 0) {
+                r = json_get_strv(o, "preStart", &a->pre_start);
+                if (r == -ENOENT)
+                        r = 0;
+        }
+        if (r >= 0) {
+                r = json_get_strv(o, "postStop", &a->post_stop);
+                if (r == -ENOENT)
+                        r = 0;
+        }
         if (r < 0)
                 return r == -ENOENT ? -EBADMSG : r;
         if (a->ready_path && !path_is_safe_absolute(a->ready_path))
+                return -EBADMSG;
+        if ((a->pre_start && isempty(a->pre_start[0])) || (a->post_stop && isempty(a->post_stop[0])))
                 return -EBADMSG;
         for (int i = 0; i < 3; i++) {
                 const char *v;

@@ -41,6 +41,7 @@ typedef struct PodMount {
         char *volume;
         char *target;           /* absolute, inside the app's rootfs */
         bool read_only;
+        bool copy_up;           /* an empty volume gets what the image has at target, if it is still empty */
 } PodMount;
 
 /* One volume or mount of a manifest's JSON (rocket-stage1(7)), checked: -EBADMSG if it is not valid. */
@@ -69,6 +70,9 @@ typedef struct PodApp {
         PodMount *mounts;
         size_t n_mounts;
         char *ready_path;       /* started once this path exists in the app's rootfs */
+        char **annotations;     /* the image's (an ACI's), "NAME=VALUE" */
+        char **pre_start;       /* the image's event handlers (appc): run in the app's rootfs and confinement */
+        char **post_stop;       /* before it (its failure is the app's) and after it ended (whatever its end) */
         /* Isolation (all decided by stage0; a stage1 applies them as it can). */
         char **caps;            /* the capability bounding set ("CAP_…"), unless caps_all */
         bool caps_all;
@@ -152,6 +156,8 @@ void pod_app_done(PodApp *a);
 
 const PodApp *pod_manifest_find_app(const PodManifest *m, const char *name);
 const PodVolume *pod_manifest_find_volume(const PodManifest *m, const char *name);
+/* appc's implicit volumes: an empty one for each copy-up mount of the app whose volume the pod lacks. */
+int pod_manifest_add_implicit_volumes(PodManifest *m, const PodApp *a);
 /* The 32 hex digits of the UUID: the pod's machine ID. */
 int pod_machine_id(const char *uuid, char ret[static 33]);
 /* The tasks limit of a pod unless --pids-limit says otherwise. */

@@ -65,8 +65,10 @@ static int build_mounts(const char *verb, const PodManifest *m, const PodMount *
 }
 
 /* appc's rule, as rkt had it: a pod volume reaches every mount point of the same name the image declares
- * ("NAME:PATH[:ro]", ACI mountPoints), without a --mount; a --mount at that path wins. */
-static int mount_points_by_name(const PodManifest *m, char *const *points, PodApp *app) {
+ * ("NAME:PATH[:ro]", ACI mountPoints), without a --mount; a --mount at that path wins. A mount point no
+ * volume matches gets an empty one of its name (pod_manifest_add_implicit_volumes()) with the image's data
+ * copied up into it, as docker does for VOLUMEs, where the stage1 has volumes at all. */
+static int mount_points_by_name(const PodArgs *pa, const PodManifest *m, char *const *points, PodApp *app) {
         STRV_FOREACH(p, (char **) points) {
                 _cleanup_strv_free_ char **parts = NULL;
                 PodMount *t;
@@ -74,8 +76,13 @@ static int mount_points_by_name(const PodManifest *m, char *const *points, PodAp
 
                 if (strv_split(*p, ":", &parts) < 0)
                         return log_oom();
+                bool implicit;
+
                 /* OCI's VOLUMEs have no name: nothing to match. */
-                if (strv_length(parts) < 2 || !pod_manifest_find_volume(m, parts[0]) || !target_is_safe(parts[1]))
+                if (strv_length(parts) < 2 || !name_is_valid(parts[0]) || !target_is_safe(parts[1]))
+                        continue;
+                implicit = !pod_manifest_find_volume(m, parts[0]);
+                if (implicit && !pa->stage1_volumes)
                         continue;
                 for (size_t i = 0; i < app->n_mounts; i++)
                         taken = taken || streq(app->mounts[i].target, parts[1]);
@@ -89,6 +96,7 @@ static int mount_points_by_name(const PodManifest *m, char *const *points, PodAp
                         .volume = strdup(parts[0]),
                         .target = strdup(parts[1]),
                         .read_only = strv_length(parts) > 2 && streq(parts[2], "ro"),
+                        .copy_up = implicit,
                 };
                 if (!t[app->n_mounts].volume || !t[app->n_mounts].target) {
                         pod_mount_done(&t[app->n_mounts]);
@@ -258,6 +266,13 @@ int pod_build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs 
 
         if ((aa->ready_path ?: d->ready_path) && !(app->ready_path = strdup(aa->ready_path ?: d->ready_path)))
                 return log_oom();
+        if (strv_copy(cfg->pre_start, &app->pre_start) < 0 || strv_copy(cfg->post_stop, &app->post_stop) < 0)
+                return log_oom();
+        /* The image's annotations, for status and the metadata service; one no pod annotation could be is
+         * left out. */
+        STRV_FOREACH(kv, cfg->annotations)
+                if (pod_annotation_is_valid(*kv) && strv_set_kv(&app->annotations, *kv) < 0)
+                        return log_oom();
         STRV_FOREACH(n, aa->sockets ?: d->sockets)
                 if (strv_extend(&app->sockets, *n) < 0)
                         return log_oom();
@@ -307,7 +322,7 @@ int pod_build_app(const char *verb, RocketContext *ctx, Store *s, const PodArgs 
         if (r >= 0)
                 r = build_mounts(verb, m, aa->mounts, aa->n_mounts, app);
         if (r >= 0)
-                r = mount_points_by_name(m, cfg->volumes, app);
+                r = mount_points_by_name(pa, m, cfg->volumes, app);
         return r;
 }
 
@@ -336,6 +351,9 @@ int pod_build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *
                                                        "Two apps are named '%s'; name one with --name after its image.",
                                                        m->apps[i].name);
         }
+        for (size_t i = 0; i < m->n_apps; i++)
+                if (pod_manifest_add_implicit_volumes(m, &m->apps[i]) < 0)
+                        return log_oom();
         if ((pa->interactive || pa->tty) && pa->n_apps != 1)
                 return log_usage("%s: -i/--interactive and -t/--tty are for a pod of one app.", verb);
         m->uuid = strdup(uuid);
@@ -386,6 +404,8 @@ int pod_check_stage1_features(const char *stage1, char *const *features, const P
                 option = "--stdin/--stdout/--stderr, -i or -t (apps' I/O kept by the stage1)", feature = "app-io";
         else if (n->mutable_pods && !strv_contains(features, "mutable-pods"))
                 option = "a sandbox pod whose apps come and go (rocket app …)", feature = "mutable-pods";
+        else if (n->event_handlers && !strv_contains(features, "event-handlers"))
+                option = "an image's pre-start or post-stop event handler", feature = "event-handlers";
         if (option)
                 return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
                                        "The stage1 at %s cannot honour %s (its stage1.json lists no '%s').", stage1,
@@ -432,6 +452,7 @@ PodNeeds pod_needs_of_manifest(const PodArgs *pa, const PodManifest *m, size_t n
                 n.limits = n.limits || a->memory_max || a->cpu_quota_milli || a->cpu_weight;
                 n.volumes = n.volumes || a->n_mounts > 0;
                 n.sockets = n.sockets || a->sockets;
+                n.event_handlers = n.event_handlers || a->pre_start || a->post_stop;
         }
         n.multiple_apps = m->n_apps > 1;
         n.network = !m->net.host;

@@ -169,6 +169,8 @@ int pod_app_to_json(const Pod *p, size_t i, json_object **ret) {
                 r = json_add_string(o, "image", pa->image_id);
         if (r >= 0 && pa->image_name)
                 r = json_add_string(o, "imageName", pa->image_name);
+        if (r >= 0)
+                r = pod_annotations_to_json(o, "annotations", pa->annotations);
         /* A sandbox's app: when it last started, and its PID (in the pod) while it runs. */
         if (r >= 0 && a->started) {
                 r = json_add_int64(o, "started", (int64_t) a->started_usec);

@@ -205,22 +205,22 @@ static _noreturn_ void exec_entrypoint(const Pod *p, int pod_fd, const char *pat
 
         argv = calloc(n + 2, sizeof(char *));
         if (!argv || asprintf(&name, "%s/%s", p->manifest->stage1, entrypoint) < 0)
-                _exit(EXIT_FAILURE);
+                _exit(EXIT_STAGE_ERROR);
         /* The checked file, under the entrypoint's name: a stage1 may be one binary that goes by it. */
         argv[i++] = name;
         for (size_t j = 0; j < n; j++)
                 argv[i++] = args[j];
         if (fchdir(pod_fd) < 0) {
                 log_error_errno(errno, "Failed to enter the pod directory: %m");
-                _exit(EXIT_FAILURE);
+                _exit(EXIT_STAGE_ERROR);
         }
         if (rocket_fds_arrange(pod_fd, listen_fds, n_listen_fds) < 0) {
                 log_error_errno(errno, "Failed to pass file descriptors to the stage1: %m");
-                _exit(EXIT_FAILURE);
+                _exit(EXIT_STAGE_ERROR);
         }
         execv(path, argv);
         log_error_errno(errno, "Failed to execute the stage1's %s entrypoint %s: %m", entrypoint, path);
-        _exit(EXIT_FAILURE);
+        _exit(EXIT_STAGE_ERROR);
 }
 
 int rocket_stage1_call(int pods_fd, const Pod *p, const char *entrypoint, char *const *args) {

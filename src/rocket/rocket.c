@@ -158,5 +158,5 @@ int main(int argc, char *argv[]) {
                 return EXIT_USAGE;
         if (r == -ERRNO_BAD_DEFINITION)
                 return EXIT_BAD_DEFINITION;
-        return r < 0 ? EXIT_FAILURE : r;
+        return r < 0 ? EXIT_STAGE_ERROR : r;
 }

@@ -53,6 +53,7 @@ typedef struct PodArgs {
         bool private_users;
         uint64_t pids_max;      /* --pids-limit: 0 unset (the default), UINT64_MAX: none */
         bool stage1_device_policy;      /* the stage1 keeps apps to the standard pseudo devices */
+        bool stage1_volumes;            /* and mounts volumes (an ACI's mount points get implicit ones) */
         NetArgs net;
         bool sandbox;           /* rocket app sandbox, or a .pod file without apps */
         bool interactive;       /* run -i: the caller's stdin, stdout and stderr reach the one app */

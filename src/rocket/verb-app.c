@@ -257,6 +257,7 @@ static int app_add(int argc, char *argv[], RocketContext *ctx) {
         if (r < 0)
                 return r;
         a.pod.stage1_device_policy = strv_contains(features, "device-policy");
+        a.pod.stage1_volumes = strv_contains(features, "volumes");
 
         /* The image is got before the lock is taken (a pull may take a while); the store stays locked
          * against image gc until the manifest names it. */
@@ -272,7 +273,8 @@ static int app_add(int argc, char *argv[], RocketContext *ctx) {
                 PodNeeds needs = { .volumes = app.n_mounts > 0, .app_io = pod_app_has_io(&app),
                                    .readonly_rootfs = app.readonly_rootfs,
                                    .limits = app.memory_max || app.cpu_quota_milli || app.cpu_weight,
-                                   .sockets = app.sockets != NULL };
+                                   .sockets = app.sockets != NULL,
+                                   .event_handlers = app.pre_start || app.post_stop };
 
                 r = pod_check_stage1_features(p->manifest->stage1, features, &needs);
                 if (r >= 0 && app.sockets)
@@ -294,7 +296,7 @@ static int app_add(int argc, char *argv[], RocketContext *ctx) {
                 return r;
         }
         args[0] = strdup(app.name);
-        if (!args[0] || pod_manifest_add_app(m, &app) < 0) {
+        if (!args[0] || pod_manifest_add_implicit_volumes(m, &app) < 0 || pod_manifest_add_app(m, &app) < 0) {
                 pod_app_done(&app);
                 free(args[0]);
                 return log_oom();

@@ -558,6 +558,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
                         return r;
         }
         pa.stage1_device_policy = strv_contains(features, "device-policy");
+        pa.stage1_volumes = strv_contains(features, "volumes");
         r = pod_uuid_new(uuid);
         if (r < 0)
                 return log_error_errno(r, "Failed to generate a UUID: %m");

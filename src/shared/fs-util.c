@@ -294,6 +294,108 @@ int opendir_at(int dir_fd, const char *path, DIR **ret) {
         return 0;
 }
 
+#define COPY_TREE_DEPTH_MAX 256
+
+/* Owner, mode (after the owner: chown clears set-ID bits) and times of an open file or directory. */
+static int copy_attrs(int fd, const struct stat *st) {
+        struct timespec ts[2] = { st->st_atim, st->st_mtim };
+
+        if (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0 || futimens(fd, ts) < 0)
+                return -errno;
+        return 0;
+}
+
+static int copy_entry(int src_fd, int dst_fd, const char *name, const struct stat *st, dev_t dev, unsigned depth);
+
+static int copy_dir_contents(int src_fd, int dst_fd, dev_t dev, unsigned depth) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        if (depth > COPY_TREE_DEPTH_MAX)
+                return -ELOOP;
+        r = opendir_at(src_fd, ".", &d);
+        if (r < 0)
+                return r;
+        while ((errno = 0, de = readdir(d))) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                /* What is mounted below is not the tree's (a directory's st_dev is its filesystem's). */
+                if (S_ISDIR(st.st_mode) && st.st_dev != dev)
+                        continue;
+                r = copy_entry(dirfd(d), dst_fd, de->d_name, &st, dev, depth);
+                if (r < 0)
+                        return r;
+        }
+        return errno > 0 ? -errno : 0;
+}
+
+static int copy_entry(int src_fd, int dst_fd, const char *name, const struct stat *st, dev_t dev, unsigned depth) {
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        int r;
+
+        switch (st->st_mode & S_IFMT) {
+        case S_IFDIR:
+                if (mkdirat(dst_fd, name, 0700) < 0)
+                        return -errno;
+                in = openat(src_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                out = openat(dst_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                if (in < 0 || out < 0)
+                        return -errno;
+                r = copy_dir_contents(in, out, dev, depth + 1);
+                return r < 0 ? r : copy_attrs(out, st);
+        case S_IFREG:
+                in = openat(src_fd, name, O_RDONLY|O_NOFOLLOW|O_CLOEXEC);
+                if (in < 0)
+                        return -errno;
+                out = openat(dst_fd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600);
+                if (out < 0)
+                        return -errno;
+                r = copy_bytes(in, out, UINT64_MAX, NULL);
+                return r < 0 ? r : copy_attrs(out, st);
+        case S_IFLNK: {
+                _cleanup_free_ char *target = malloc((size_t) PATH_MAX);
+                struct timespec ts[2] = { st->st_atim, st->st_mtim };
+                ssize_t n;
+
+                if (!target)
+                        return -ENOMEM;
+                n = readlinkat(src_fd, name, target, PATH_MAX - 1);
+                if (n < 0)
+                        return -errno;
+                target[n] = 0;
+                if (symlinkat(target, dst_fd, name) < 0 ||
+                    fchownat(dst_fd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    utimensat(dst_fd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                return 0;
+        }
+        default: {
+                struct timespec ts[2] = { st->st_atim, st->st_mtim };
+
+                /* Device nodes, FIFOs, sockets: the node itself. */
+                if (mknodat(dst_fd, name, (st->st_mode & S_IFMT) | 0600, st->st_rdev) < 0 ||
+                    fchownat(dst_fd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    fchmodat(dst_fd, name, st->st_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    utimensat(dst_fd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                return 0;
+        }
+        }
+}
+
+int copy_tree_at(int src_fd, int dst_fd) {
+        struct stat st;
+
+        if (fstat(src_fd, &st) < 0)
+                return -errno;
+        return copy_dir_contents(src_fd, dst_fd, st.st_dev, 0);
+}
+
 int fd_reopen_read(int fd) {
         char path[sizeof("/proc/self/fd/") + 12];
         int r;

@@ -38,6 +38,12 @@ int fd_reopen_read(int fd);
 /* Copies everything from in_fd to out_fd. */
 int copy_bytes(int in_fd, int out_fd, uint64_t max, uint64_t *ret_copied);
 
+/* Everything in directory src_fd copied into directory dst_fd, recursively, with owners, modes and
+ * times: directories, regular files, symbolic links (as links, never followed), device nodes, FIFOs and
+ * sockets. Nothing may exist in dst_fd under the same names (-EEXIST). Hard links become copies; what is
+ * mounted below src_fd is left out. */
+int copy_tree_at(int src_fd, int dst_fd);
+
 /* opendir() of path relative to dir_fd ("." for dir_fd itself, which stays open and unmoved). */
 int opendir_at(int dir_fd, const char *path, DIR **ret);
 

@@ -48,6 +48,9 @@
 /* Exit codes, mapped in one place (rocket(1), EXIT STATUS). */
 #define EXIT_USAGE 2
 #define EXIT_BAD_DEFINITION 78          /* EX_CONFIG of sysexits.h */
+/* Any other error of rocket's own (stage0, or a stage1 entrypoint before its pod or command runs), as rkt
+ * had it: apart from every status an app's own failure gives (1-125, 126/127, 128 + signal). */
+#define EXIT_STAGE_ERROR 254
 
 static inline int negative_errno(void) {
         /* Some libc functions fail without setting errno; never turn that into success. */

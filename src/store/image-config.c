@@ -20,6 +20,8 @@ ImageConfig *image_config_free(ImageConfig *c) {
         strv_free(c->annotations);
         strv_free(c->isolators);
         strv_free(c->dependencies);
+        strv_free(c->pre_start);
+        strv_free(c->post_stop);
         free(c->architecture);
         free(c->os);
         free(c);
@@ -102,6 +104,37 @@ static int name_value_list(json_object *o, const char *key, char ***ret) {
         return 0;
 }
 
+/* appc's eventHandlers: at most one "pre-start" and one "post-stop", each a non-empty command. */
+static int parse_event_handlers(json_object *app, ImageConfig *c) {
+        json_object *a;
+
+        if (json_get_array(app, "eventHandlers", &a) < 0)
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *h = json_object_array_get_idx(a, i);
+                const char *name;
+                char ***slot;
+                int r;
+
+                if (json_get_string(h, "name", &name) < 0)
+                        return -EBADMSG;
+                if (streq(name, "pre-start"))
+                        slot = &c->pre_start;
+                else if (streq(name, "post-stop"))
+                        slot = &c->post_stop;
+                else
+                        return -EBADMSG;
+                if (*slot)
+                        return -EBADMSG;
+                r = json_get_strv(h, "exec", slot);
+                if (r < 0)
+                        return r == -ENOENT ? -EBADMSG : r;
+                if (!(*slot)[0] || isempty((*slot)[0]))
+                        return -EBADMSG;
+        }
+        return 0;
+}
+
 static int parse_aci(json_object *aci, ImageConfig *c) {
         json_object *app, *a;
         int r;
@@ -125,6 +158,9 @@ static int parse_aci(json_object *aci, ImageConfig *c) {
         if (r < 0)
                 return r;
         r = name_value_list(app, "isolators", &c->isolators);
+        if (r < 0)
+                return r;
+        r = parse_event_handlers(app, c);
         if (r < 0)
                 return r;
 
@@ -289,6 +325,7 @@ int image_config_to_json(const ImageConfig *c, json_object **ret) {
             add_strv(o, "ports", c->ports) < 0 || add_strv(o, "volumes", c->volumes) < 0 ||
             add_strv(o, "labels", c->labels) < 0 || add_strv(o, "annotations", c->annotations) < 0 ||
             add_strv(o, "isolators", c->isolators) < 0 || add_strv(o, "dependencies", c->dependencies) < 0 ||
+            add_strv(o, "preStart", c->pre_start) < 0 || add_strv(o, "postStop", c->post_stop) < 0 ||
             (c->architecture && json_add_string(o, "architecture", c->architecture) < 0) ||
             (c->os && json_add_string(o, "os", c->os) < 0))
                 return -ENOMEM;

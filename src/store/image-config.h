@@ -18,6 +18,8 @@ typedef struct ImageConfig {
         char **annotations;     /* ACI: "K=V" */
         char **isolators;       /* ACI: "NAME=JSON" */
         char **dependencies;    /* ACI: "IMAGENAME[:VERSION]" */
+        char **pre_start;       /* ACI eventHandlers: the pre-start command (argv), run before the app */
+        char **post_stop;       /* and the post-stop one, run after it ended */
         char *architecture;
         char *os;
 } ImageConfig;

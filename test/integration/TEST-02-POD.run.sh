@@ -48,7 +48,7 @@ out=$(FROM_HOST=host rocket run --set-env-file="$fx/env" "$img" --exec /bin/sh -
 assert_eq "$out" "[] /from/file"
 printf 'OK=1\nnot an assignment\n' >"$fx/bad.env"
 assert_fails 2 rocket run --set-env-file="$fx/bad.env" "$img" --exec /bin/true
-assert_fails_with 1 "cannot read environment file" rocket run --set-env-file="$fx/missing.env" "$img" --exec /bin/true
+assert_fails_with 254 "cannot read environment file" rocket run --set-env-file="$fx/missing.env" "$img" --exec /bin/true
 out=$(rocket run --set-env=GREETING=hi --user=app --exec /bin/sh "$img" -- -c 'echo "$(id -u):$(id -g):$(id -G):$GREETING:$HOME:$PATH"; pwd')
 assert_in "1000:1000:1000 50:hi:/home/app:/usr/sbin:/usr/bin:/sbin:/bin" "$out"
 out=$(rocket run --user=app:staff --exec /bin/sh "$img" -- -c 'echo "$(id -u):$(id -g)"; id -G')
@@ -80,7 +80,7 @@ assert_in "app-client=0" "$st"
 assert_in "app-server=143" "$st"
 j=$(journalctl -m _MACHINE_ID="$(rocket status --format=json duo | jq -r .uuid | tr -d -)" -o cat --no-pager -t server -t client)
 assert_eq "$(rocket logs --no-prefix --app=client duo | grep -c '^ns ')" 1
-assert_fails 1 rocket logs --app=nope duo
+assert_fails 254 rocket logs --app=nope duo
 assert_in "hello from the busybox image" "$j"
 assert_in "no server files here" "$j"
 assert_in "duo-host" "$j"
@@ -117,23 +117,23 @@ assert_fails 2 rocket run --volume h,kind=host,source=/tmp,uid=5 "$img"
 u=$(rocket prepare --quiet --name prep --exec /bin/echo "$img" -- prepared-ok)
 [[ "$u" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
 assert_in "state=prepared" "$(rocket status prep)"
-assert_fails_with 1 "has not started" timeout 20 rocket status --wait=1s prep    # --wait's limit holds before the start too
+assert_fails_with 254 "has not started" timeout 20 rocket status --wait=1s prep    # --wait's limit holds before the start too
 assert_eq "$(rocket cat-manifest prep | jq -r '.apps[0].exec | join(" ")')" "/bin/echo prepared-ok"
 assert_eq "$(rocket run-prepared "${u:0:8}")" prepared-ok
 assert_in "state=exited" "$(rocket status "$u")"
-assert_fails 1 rocket run-prepared prep
+assert_fails 254 rocket run-prepared prep
 
 # --- bad input: one line, non-zero, nothing left behind --------------------------------------------
 before=$(pods_on_disk)
 m_before=$(rocket_mounts)
-assert_fails 1 rocket run no-such-image
-assert_fails 1 rocket run ./no-such-file.aci
-assert_fails 1 rocket status no-such-pod
-assert_fails 1 rocket enter no-such-pod
-assert_fails 1 rocket run "$img" --- "$img"                              # two apps named busybox
+assert_fails 254 rocket run no-such-image
+assert_fails 254 rocket run ./no-such-file.aci
+assert_fails 254 rocket status no-such-pod
+assert_fails 254 rocket enter no-such-pod
+assert_fails 254 rocket run "$img" --- "$img"                              # two apps named busybox
 assert_fails 2 rocket run --volume v,kind=empty --mount volume=v,target=../etc "$img"
 assert_fails 2 rocket run --volume v,kind=empty --mount volume=nope,target=/x "$img"
-assert_fails 1 rocket run --volume v,kind=host,source=/no/such/dir --mount volume=v,target=/x "$img"
+assert_fails 254 rocket run --volume v,kind=host,source=/no/such/dir --mount volume=v,target=/x "$img"
 assert_fails 2 rocket run --name Not_Valid "$img"
 assert_fails 2 rocket run --frobnicate "$img"
 rc=0
@@ -146,12 +146,12 @@ u=$(rocket prepare --quiet --name swapped --volume v,kind=host,source="$fx/vol-s
         --mount volume=v,target=/v)
 mv "$fx/vol-src" "$fx/vol-real"
 ln -s /etc "$fx/vol-src"
-assert_fails_with 1 "is a symbolic link now" rocket run-prepared "$u"
+assert_fails_with 254 "is a symbolic link now" rocket run-prepared "$u"
 rocket rm "$u" >/dev/null 2>&1 || true
 rocket run --name busy --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
 wait_until "rocket status busy 2>/dev/null | grep -c state=running >/dev/null"
-assert_fails 1 rocket run --name busy "$img"                             # name in use
-assert_fails 1 rocket rm busy                                            # still running
+assert_fails 254 rocket run --name busy "$img"                             # name in use
+assert_fails 254 rocket rm busy                                            # still running
 rocket stop busy
 wait
 after=$(pods_on_disk)
@@ -225,6 +225,77 @@ out=$(rocket run --volume data,kind=empty --volume other,kind=empty mountpoints:
 assert_eq rw "$out"
 rocket gc --grace-period=0 >/dev/null
 
+# --- a mount point no volume matches gets an empty volume of its name, the image's files copied up into it
+# (owner and mode too); two apps of the pod share it, the first one's copy is the one --------------------
+mkdir -p "$fx/cuaci/rootfs"
+cp -a "$fx/mpaci/rootfs/." "$fx/cuaci/rootfs/"
+mkdir -p "$fx/cuaci/rootfs/srv/cache"
+echo from-image >"$fx/cuaci/rootfs/srv/cache/seed"
+ln -s seed "$fx/cuaci/rootfs/srv/cache/link"
+chown -R 1234:1235 "$fx/cuaci/rootfs/srv/cache"
+chmod 0750 "$fx/cuaci/rootfs/srv/cache"
+cat >"$fx/cuaci/manifest" <<'M'
+{ "acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/copyup",
+  "labels": [ { "name": "os", "value": "linux" }, { "name": "arch", "value": "amd64" } ],
+  "app": { "exec": [ "/bin/sh", "-c", "cat /srv/cache/link; stat -c '%u:%g %a' /srv/cache; echo \"$AC_APP_NAME\" >>/srv/cache/seen; grep -c ' /srv/cache ' /proc/self/mounts" ],
+           "user": "0", "group": "0",
+           "mountPoints": [ { "name": "cache", "path": "/srv/cache" } ] } }
+M
+tar -C "$fx/cuaci" --numeric-owner -cf "$fx/cu.aci" manifest rootfs
+rocket fetch --name=copyup:test "$fx/cu.aci" >/dev/null
+out=$(rocket run --name=copyup copyup:test)
+assert_eq "$out" "$(printf 'from-image\n1234:1235 750\n1')"
+uuid=$(rocket status --format=json copyup | jq -r .uuid)
+assert_eq "$(rocket cat-manifest copyup | jq -c '.volumes[] | select(.name == "cache") | .kind')" '"empty"'
+vol=$(find "$ROCKET_DIR/pods" -mindepth 2 -maxdepth 2 -name "$uuid")/volumes/cache
+assert_eq "$(cat "$vol/seed" "$vol/seen")" "$(printf 'from-image\ncopyup')"
+[ -L "$vol/link" ]
+# Two apps with the same mount point: one volume, copied up once, written by both.
+rocket run --name=copyup2 copyup:test --name=one --- copyup:test --name=two >/dev/null
+uuid=$(rocket status --format=json copyup2 | jq -r .uuid)
+vol=$(find "$ROCKET_DIR/pods" -mindepth 2 -maxdepth 2 -name "$uuid")/volumes/cache
+assert_eq "$(sort "$vol/seen" | tr '\n' ' ')" "one two "
+assert_eq "$(rocket cat-manifest copyup2 | jq '[.volumes[] | select(.name == "cache")] | length')" 1
+# An explicit volume of that name wins: nothing copied into it.
+out=$(rocket run --volume cache,kind=empty copyup:test 2>&1 || true)
+assert_in "No such file or directory" "$out"
+rocket gc --grace-period=0 >/dev/null
+
+# --- ACI event handlers: pre-start runs in the app's rootfs before it (its failure is the app's), post-stop
+# after it, whatever its end; the image's annotations in the pod's status ----------------------------------
+evh_image() {   # NAME PRE-START-SCRIPT APP-SCRIPT
+        mkdir -p "$fx/evh-$1"
+        cp -a "$fx/mpaci/rootfs" "$fx/evh-$1/"
+        jq -n --arg n "example.com/evh-$1" --arg pre "$2" --arg app "$3" '
+          { acKind: "ImageManifest", acVersion: "0.8.11", name: $n,
+            labels: [ { name: "os", value: "linux" }, { name: "arch", value: "amd64" } ],
+            annotations: [ { name: "authors", value: "rocket tests" }, { name: "bad name", value: "left out" } ],
+            app: { exec: [ "/bin/sh", "-c", $app ], user: "0", group: "0",
+                   mountPoints: [ { name: "out", path: "/out" } ],
+                   eventHandlers: [ { name: "pre-start", exec: [ "/bin/sh", "-c", $pre ] },
+                                    { name: "post-stop", exec: [ "/bin/sh", "-c", "echo post-stop saw $(cat /out/log | tr \"\\n\" \" \") >>/out/log" ] } ] } }' \
+          >"$fx/evh-$1/manifest"
+        tar -C "$fx/evh-$1" --numeric-owner -cf "$fx/evh-$1.aci" manifest rootfs
+        rocket fetch --name="evh-$1:test" "$fx/evh-$1.aci" >/dev/null
+}
+evh_image ok 'echo "pre-start as $(id -u) in $AC_APP_NAME" >/out/log; touch /pre-ran' '[ -e /pre-ran ] && echo app >>/out/log; exit 3'
+evh_image fail 'echo pre-start-failing >/out/log; exit 5' 'echo app-ran >>/out/log'
+rc=0; rocket run --name=evh evh-ok:test || rc=$?
+assert_eq "$rc" 3
+uuid=$(rocket status --format=json evh | jq -r .uuid)
+vol=$(find "$ROCKET_DIR/pods" -mindepth 2 -maxdepth 2 -name "$uuid")/volumes/out
+assert_eq "$(cat "$vol/log")" "$(printf 'pre-start as 0 in evh-ok\napp\npost-stop saw pre-start as 0 in evh-ok app')"
+assert_eq "$(rocket cat-manifest evh | jq -c '.apps[0] | [.preStart[0], .postStop[0]]')" '["/bin/sh","/bin/sh"]'
+assert_eq "$(rocket status --format=json evh | jq -c '.apps[0].annotations')" '{"authors":"rocket tests"}'
+rc=0; rocket run --name=evhfail evh-fail:test || rc=$?
+assert_eq "$rc" 1       # the app never ran: recorded as failed with 1 (the handler's own status is in the journal)
+assert_in "app-evh-fail=1" "$(rocket status evhfail)"
+uuid=$(rocket status --format=json evhfail | jq -r .uuid)
+vol=$(find "$ROCKET_DIR/pods" -mindepth 2 -maxdepth 2 -name "$uuid")/volumes/out
+assert_eq "$(cat "$vol/log")" "$(printf 'pre-start-failing\npost-stop saw pre-start-failing')"
+assert_fails_with 254 "pre-start or post-stop event handler" rocket run --stage1-name=fly evh-ok:test
+rocket gc --grace-period=0 >/dev/null
+
 # --- an image that a pod uses outlives 'image rm' and 'image gc' until the pod is removed ------------
 printf 'in use\n' >"$fx/inuse-marker"
 bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/inuse" "$fx/inuse-marker"
@@ -234,7 +305,7 @@ rocket run --name=inuse --exec /bin/sleep inuse:test -- 1000 >/dev/null 2>&1 &
 wait_until "machinectl show inuse >/dev/null 2>&1"
 assert_eq "$(rocket image rm inuse:other)" inuse:other                # one of its names: only that name goes
 rocket image list --no-legend | grep -c inuse:test >/dev/null
-assert_fails_with 1 "used by a pod" rocket image rm "$id"              # by ID, with all names, in use: refused
+assert_fails_with 254 "used by a pod" rocket image rm "$id"              # by ID, with all names, in use: refused
 assert_eq "$(rocket image rm --force "$id" 2>/dev/null)" "$id"          # names gone, data kept
 ! rocket image list --no-legend | grep -c inuse: >/dev/null
 rocket image gc --grace-period=0

@@ -103,8 +103,8 @@ assert_eq "$(rocket cat-manifest --uuid-file="$fx/uf.uuid" | jq -r .name)" uf
 assert_eq "$(rocket enter --uuid-file="$fx/uf.uuid" /bin/echo entered)" entered
 assert_fails_with 2 "give exactly one POD" rocket status --uuid-file="$fx/uf.uuid" uf
 echo not-a-uuid >"$fx/bad.uuid"
-assert_fails_with 1 "holds no pod UUID" rocket status --uuid-file="$fx/bad.uuid"
-assert_fails_with 1 "cannot read UUID file" rocket stop --uuid-file="$fx/missing.uuid"
+assert_fails_with 254 "holds no pod UUID" rocket status --uuid-file="$fx/bad.uuid"
+assert_fails_with 254 "cannot read UUID file" rocket stop --uuid-file="$fx/missing.uuid"
 assert_eq "$(rocket stop --uuid-file="$fx/uf.uuid")" "$(cat "$fx/uf.uuid")"
 wait "$uf_pid" || true
 rocket rm --uuid-file="$fx/uf.uuid" >/dev/null
@@ -118,9 +118,9 @@ assert_in "state=running" "$(rocket status --wait-ready=30s rdy)"
 rocket enter rdy /bin/true                                      # ready means its apps have started
 rocket stop rdy >/dev/null
 wait "$rdy_pid" || true
-assert_fails_with 1 "is exited: it did not become ready" rocket status --wait-ready=5s rdy
+assert_fails_with 254 "is exited: it did not become ready" rocket status --wait-ready=5s rdy
 rocket prepare --quiet --name notready --exec /bin/true "$img" >/dev/null
-assert_fails_with 1 "is not ready in time" rocket status --wait-ready=1s notready
+assert_fails_with 254 "is not ready in time" rocket status --wait-ready=1s notready
 assert_fails_with 2 "exclude each other" rocket status --wait --wait-ready notready
 rocket rm notready >/dev/null
 

@@ -116,14 +116,14 @@ assert_eq "$(grep -c EPERM <<<"$out")" 2
 assert_in "app-attack=4" "$(rocket status flying)"
 ! machinectl show flying >/dev/null 2>&1
 # What fly cannot honour it refuses in one line instead of ignoring it: volumes, limits, several apps.
-assert_fails_with 1 "cannot honour --memory" rocket run --stage1-name=fly --memory=64M --exec /bin/true attack:test
-assert_fails 1 rocket run --stage1-name=fly --pids-limit=100 --exec /bin/true attack:test
-assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --cpu=500m
-assert_fails 1 rocket run --stage1-name=fly --volume v,kind=empty --exec /bin/true attack:test --mount volume=v,target=/v
-assert_fails 1 rocket run --stage1-name=fly --exec /bin/true attack:test --- attack:test --name=two
-assert_fails_with 1 "readonly-rootfs" rocket run --stage1-name=fly --readonly-rootfs --exec /bin/true attack:test
+assert_fails_with 254 "cannot honour --memory" rocket run --stage1-name=fly --memory=64M --exec /bin/true attack:test
+assert_fails 254 rocket run --stage1-name=fly --pids-limit=100 --exec /bin/true attack:test
+assert_fails 254 rocket run --stage1-name=fly --exec /bin/true attack:test --cpu=500m
+assert_fails 254 rocket run --stage1-name=fly --volume v,kind=empty --exec /bin/true attack:test --mount volume=v,target=/v
+assert_fails 254 rocket run --stage1-name=fly --exec /bin/true attack:test --- attack:test --name=two
+assert_fails_with 254 "readonly-rootfs" rocket run --stage1-name=fly --readonly-rootfs --exec /bin/true attack:test
 # ... before any image is looked up (or fetched): the image here does not even exist.
-assert_fails_with 1 "cannot honour --volume/--mount" rocket run --stage1-name=fly --volume v,kind=empty no-such:image
+assert_fails_with 254 "cannot honour --volume/--mount" rocket run --stage1-name=fly --volume v,kind=empty no-such:image
 # The image's users and groups, looked up as stage1-systemd does (supplementary groups too).
 out=$(rocket run --stage1-name=fly --user=app --exec /bin/sh attack:test -- -c 'echo "$(id -u):$(id -g):$(id -G):$HOME"')
 assert_eq "$out" "1000:1000:1000 50:/home/app"

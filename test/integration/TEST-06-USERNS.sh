@@ -196,7 +196,7 @@ rm /etc/rocket/pods/userns.pod
 
 # A stage1 without user namespaces says so, in one line, and leaves no pod behind.
 n=$(rocket list --no-legend | wc -l)
-assert_fails 1 rocket run --private-users --stage1-name=fly "$img"
+assert_fails 254 rocket run --private-users --stage1-name=fly "$img"
 assert_eq "$(rocket list --no-legend | wc -l)" "$n"
 
 # gc frees the ranges: the next pod gets the first one again.

@@ -69,13 +69,13 @@ printf '#!/bin/sh\ntouch /run/pwned\n' >"$pod/apps/attack/upper/evil-stage1/stop
 chmod 0755 "$pod/apps/attack/upper/evil-stage1/stop"
 cp "$pod/pod" "$fx/manifest.good"
 jq --arg s "$pod/apps/attack/upper/evil-stage1" '.stage1 = $s' "$fx/manifest.good" >"$pod/pod"
-assert_fails_with 1 "Refusing to run the stop entrypoint" rocket stop evil
+assert_fails_with 254 "Refusing to run the stop entrypoint" rocket stop evil
 # Nor a directory anybody may write to, outside the pods.
 mkdir -p /tmp/evil-stage1
 cp "$pod/apps/attack/upper/evil-stage1/stop" /tmp/evil-stage1/stop
 jq '.stage1 = "/tmp/evil-stage1"' "$fx/manifest.good" >"$pod/pod"
-assert_fails 1 rocket stop evil
-assert_fails 1 rocket enter evil /bin/true
+assert_fails 254 rocket stop evil
+assert_fails 254 rocket enter evil /bin/true
 [ ! -e /run/pwned ]
 cp "$fx/manifest.good" "$pod/pod"
 rocket stop evil >/dev/null

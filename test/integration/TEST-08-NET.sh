@@ -100,7 +100,7 @@ assert_in "out0" "$(rocket run --net=host "$img" --exec /bin/sh -- -c 'ls /sys/c
 
 # --- fly has only the host's network: its default, and anything else refused in one line -----------
 assert_in "out0" "$(rocket run --stage1-name=fly "$img" --exec /bin/ls -- /sys/class/net)"
-assert_fails_with 1 "cannot honour a network of the pod's own" rocket run --stage1-name=fly --net=default "$img" --exec /bin/true
+assert_fails_with 254 "cannot honour a network of the pod's own" rocket run --stage1-name=fly --net=default "$img" --exec /bin/true
 
 # --- ports: by the image's name and by number, from 127.0.0.1 and the host's address; clashes refused --
 serve pweb --port=80-tcp:8080 --port=8081:80
@@ -108,15 +108,15 @@ wait_until "busybox wget -qO- http://127.0.0.1:8080/index.html | grep -q 'pod pw
 assert_in "pod pweb" "$(busybox wget -qO- http://192.0.2.1:8081/index.html)"
 assert_in "pod pweb" "$(ip netns exec outside busybox wget -qO- http://192.0.2.1:8080/index.html)"
 assert_in "pod pweb" "$(rocket run "$img" --exec /bin/wget -- -qO- http://192.0.2.1:8081/index.html)"
-assert_fails_with 1 "Host port 8080/tcp is in use" rocket run --port=8080:80 "$img" --exec /bin/true
+assert_fails_with 254 "Host port 8080/tcp is in use" rocket run --port=8080:80 "$img" --exec /bin/true
 busybox nc -l -p 8090 </dev/null >/dev/null 2>&1 & ncpid=$!
 sleep 0.2
-assert_fails_with 1 "Host port 8090/tcp is in use" rocket run --port=8090:80 "$img" --exec /bin/true
+assert_fails_with 254 "Host port 8090/tcp is in use" rocket run --port=8090:80 "$img" --exec /bin/true
 kill $ncpid 2>/dev/null || true
 wait $ncpid 2>/dev/null || true
-assert_fails_with 1 "no image of the pod declares a port of that name" rocket run --port=http:8082 "$img" --exec /bin/true
+assert_fails_with 254 "no image of the pod declares a port of that name" rocket run --port=http:8082 "$img" --exec /bin/true
 assert_fails_with 2 "invalid pod port" rocket run --port=80:x "$img" --exec /bin/true
-assert_fails_with 1 "has the host's ports already" rocket run --net=host --port=8083:80 "$img" --exec /bin/true
+assert_fails_with 254 "has the host's ports already" rocket run --net=host --port=8083:80 "$img" --exec /bin/true
 iptables-save -t nat | grep -q 'dport 8080'
 rocket stop pweb
 wait_until "! rocket status pweb | grep -q state=running"
@@ -161,19 +161,19 @@ assert_eq "$(rocket run --net=br-test --dns-search=other.test "$img" --exec /bin
 
 # --- bad configurations: one line naming the network, nothing left behind --------------------------
 echo '{ not json' >/etc/rocket/net.d/broken.conf
-assert_fails_with 1 "Network 'broken'" rocket run --net=broken "$img" --exec /bin/true
+assert_fails_with 254 "Network 'broken'" rocket run --net=broken "$img" --exec /bin/true
 cat >/etc/rocket/net.d/noplug.conf <<'EOF'
 { "cniVersion": "1.0.0", "name": "noplug", "type": "no-such-plugin" }
 EOF
-assert_fails_with 1 "plugin 'no-such-plugin' is not installed" rocket run --net=noplug "$img" --exec /bin/true
-assert_fails_with 1 "no configuration has that name" rocket run --net=nosuch "$img" --exec /bin/true
+assert_fails_with 254 "plugin 'no-such-plugin' is not installed" rocket run --net=noplug "$img" --exec /bin/true
+assert_fails_with 254 "no configuration has that name" rocket run --net=nosuch "$img" --exec /bin/true
 cat >/etc/rocket/net.d/fails.conflist <<'EOF'
 { "cniVersion": "1.0.0", "name": "fails", "plugins": [
   { "type": "ptp", "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.99.0.0/30", "rangeStart": "10.99.0.9" }]],
     "dataDir": "/var/lib/rocket/networks" } } ] }
 EOF
 running_before=$(ls /var/lib/rocket/pods/run | wc -l)
-assert_fails_with 1 "Network 'fails': plugin ptp" rocket run --net=fails "$img" --exec /bin/true
+assert_fails_with 254 "Network 'fails': plugin ptp" rocket run --net=fails "$img" --exec /bin/true
 assert_eq "$(ls /var/lib/rocket/pods/run | wc -l)" "$running_before"
 rm -f /etc/rocket/net.d/broken.conf /etc/rocket/net.d/noplug.conf /etc/rocket/net.d/fails.conflist
 
@@ -190,7 +190,7 @@ Image=$img
 Exec=/bin/sh
 Args=-c 'grep -q pod.test /etc/hosts && grep -q 192.0.2.53 /etc/resolv.conf && echo "pod file" >/tmp/index.html && exec httpd -f -p 80 -h /tmp'
 EOF
-assert_fails_with 1 "none of the pod's networks maps ports" rocket run --net=br-test --port=8084:80 "$img" --exec /bin/true
+assert_fails_with 254 "none of the pod's networks maps ports" rocket run --net=br-test --port=8084:80 "$img" --exec /bin/true
 rocket run --pod=/etc/rocket/netpod.pod >/dev/null 2>&1 &
 wait_until "busybox wget -qO- http://127.0.0.1:8085/index.html | grep -q 'pod file'"
 rocket stop netpod
@@ -216,7 +216,7 @@ rocket gc --grace-period=0 >/dev/null
 # --- CHECK notices a route gone behind the pod's back -------------------------------------------------
 uuid2=$(rocket status --format=json web2 | jq -r .uuid)
 ip netns exec "rocket-$uuid2" ip route del default
-assert_fails_with 1 "Network 'default' of pod $uuid2: CHECK failed" rocket status --check-networks web2
+assert_fails_with 254 "Network 'default' of pod $uuid2: CHECK failed" rocket status --check-networks web2
 
 # --- machinectl terminate ends the pod, and its networks with it -----------------------------------
 serve term --port=8087:80

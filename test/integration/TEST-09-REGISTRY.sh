@@ -112,7 +112,7 @@ echo '{"default": [{"type": "insecureAcceptAnything"}]}' >/etc/rocket/policy.jso
 
 # --- Plain HTTP: only when asked for; the ID (the manifest's digest) alone on stdout; named as typed,
 # normalised.
-assert_fails_with 1 "TLS with 127.0.0.1:5000 failed" rocket fetch docker://127.0.0.1:5000/test/busybox:1
+assert_fails_with 254 "TLS with 127.0.0.1:5000 failed" rocket fetch docker://127.0.0.1:5000/test/busybox:1
 out=$(rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/busybox:1 2>"$fx/err")
 assert_eq "$out" "$bb_id"
 assert_in "layer sha256:" "$(cat "$fx/err")"        # one line per layer when stderr is no terminal
@@ -132,7 +132,7 @@ assert_eq "$(ls "$ROCKET_DIR/store/layers" | wc -l)" 2
 gets=$(grep -c '"GET /v2/test/busybox/manifests/' "$reg/plain.log")
 rocket fetch -q --pull-policy=new docker://127.0.0.1:5000/test/busybox:1
 assert_eq "$(grep -c '"GET /v2/test/busybox/manifests/' "$reg/plain.log")" "$gets"
-assert_fails_with 1 "pull policy is 'never'" rocket fetch --pull-policy=never docker://127.0.0.1:5000/test/none:1
+assert_fails_with 254 "pull policy is 'never'" rocket fetch --pull-policy=never docker://127.0.0.1:5000/test/none:1
 assert_fails_with 2 "invalid pull policy" rocket fetch --pull-policy=sometimes docker://127.0.0.1:5000/test/busybox:1
 
 # A pod straight from the registry (run's default policy: new, pulls what is missing).
@@ -154,18 +154,18 @@ out=$(rocket run --pod=/etc/rocket-test.pod 2>&1)
 assert_in "rocket rocket" "${out:0:2000}"
 
 # --- Errors: one line each, the store untouched.
-assert_fails_with 1 "has no 127.0.0.1:5000/test/nothere:1 (manifest unknown)" \
+assert_fails_with 254 "has no 127.0.0.1:5000/test/nothere:1 (manifest unknown)" \
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/nothere:1
-assert_fails_with 1 "cannot reach 127.0.0.1:5999" rocket fetch --insecure-options=http docker://127.0.0.1:5999/x:1
-assert_fails_with 1 "Invalid image reference" rocket fetch docker://127.0.0.1:5000/Test/UPPER:1
-assert_fails_with 1 "Docker schema 1 manifest" rocket fetch --insecure-options=http docker://127.0.0.1:5007/test/old:1
+assert_fails_with 254 "cannot reach 127.0.0.1:5999" rocket fetch --insecure-options=http docker://127.0.0.1:5999/x:1
+assert_fails_with 254 "Invalid image reference" rocket fetch docker://127.0.0.1:5000/Test/UPPER:1
+assert_fails_with 254 "Docker schema 1 manifest" rocket fetch --insecure-options=http docker://127.0.0.1:5007/test/old:1
 # A registry that serves a wrong blob: refused, nothing kept (no image, no layer, no partial download).
 bad_layer=$(jq -r '.layers[-1].digest' "$fx/bad/blobs/sha256/$(jq -r '.manifests[0].digest' "$fx/bad/index.json" | cut -d: -f2)" | cut -d: -f2)
 bad_data=$reg/data/docker/registry/v2/blobs/sha256/${bad_layer:0:2}/$bad_layer/data
 head -c "$(stat -c %s "$bad_data")" /dev/urandom >"$fx/garbage"
 cp "$fx/garbage" "$bad_data"
 layers=$(ls "$ROCKET_DIR/store/layers" | wc -l)
-assert_fails_with 1 "blob sha256:$bad_layer: the registry sent content whose digest is" \
+assert_fails_with 254 "blob sha256:$bad_layer: the registry sent content whose digest is" \
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/bad:1
 assert_eq "$(ls "$ROCKET_DIR/store/layers" | wc -l)" "$layers"
 [ -z "$(ls "$ROCKET_DIR/store/tmp")" ]
@@ -173,19 +173,19 @@ assert_eq "$(ls "$ROCKET_DIR/store/layers" | wc -l)" "$layers"
 rocket image verify
 
 # --- TLS: the system CAs do not know ours; --insecure-options=tls, or the CA in certs.d.
-assert_fails_with 1 "TLS with 127.0.0.1:5001 failed" rocket fetch docker://127.0.0.1:5001/test/busybox:1
+assert_fails_with 254 "TLS with 127.0.0.1:5001 failed" rocket fetch docker://127.0.0.1:5001/test/busybox:1
 assert_eq "$(rocket fetch -q --insecure-options=tls docker://127.0.0.1:5001/test/busybox:1)" "$bb_id"
 mkdir -p /etc/rocket/certs.d/127.0.0.1:5001 /etc/rocket/certs.d/127.0.0.1:5002 \
         /etc/rocket/certs.d/127.0.0.1:5003 /etc/rocket/certs.d/127.0.0.1:5004
 for d in /etc/rocket/certs.d/*; do cp "$reg/ca.crt" "$d/ca.crt"; done
 assert_eq "$(rocket fetch -q docker://127.0.0.1:5001/test/busybox:1)" "$bb_id"
 # Never downgraded: plain HTTP is not tried when TLS fails.
-assert_fails_with 1 "TLS with 127.0.0.1:5000 failed" rocket fetch docker://127.0.0.1:5000/test/busybox:1
+assert_fails_with 254 "TLS with 127.0.0.1:5000 failed" rocket fetch docker://127.0.0.1:5000/test/busybox:1
 
 # --- Basic auth: no credentials, wrong ones (and where they came from), login, rkt's auth.d, logout.
-assert_fails_with 1 "without credentials (none found for 127.0.0.1:5002" \
+assert_fails_with 254 "without credentials (none found for 127.0.0.1:5002" \
         rocket fetch docker://127.0.0.1:5002/test/busybox:1
-assert_fails_with 1 "Login to 127.0.0.1:5002 failed" \
+assert_fails_with 254 "Login to 127.0.0.1:5002 failed" \
         sh -c 'echo wrong | rocket login -u alice --password-stdin 127.0.0.1:5002'
 [ ! -e /etc/rocket/auth.json ]
 assert_fails_with 2 "--password-stdin" rocket login -u alice 127.0.0.1:5002 </dev/null
@@ -195,14 +195,14 @@ assert_eq "$(jq -r '.auths["127.0.0.1:5002"].auth' /etc/rocket/auth.json | base6
 ! grep -q wonderland /etc/rocket/auth.json
 assert_eq "$(rocket fetch -q docker://127.0.0.1:5002/test/busybox:1)" "$bb_id"
 rocket logout 127.0.0.1:5002
-assert_fails_with 1 "Not logged in to 127.0.0.1:5002" rocket logout 127.0.0.1:5002
-assert_fails_with 1 "without credentials" rocket fetch docker://127.0.0.1:5002/test/busybox:1
+assert_fails_with 254 "Not logged in to 127.0.0.1:5002" rocket logout 127.0.0.1:5002
+assert_fails_with 254 "without credentials" rocket fetch docker://127.0.0.1:5002/test/busybox:1
 mkdir -p /etc/rocket/auth.d
 cat >/etc/rocket/auth.d/test.json <<EOF
 {"rktKind": "dockerAuth", "rktVersion": "v1", "registries": ["127.0.0.1:5002"],
  "credentials": {"user": "alice", "password": "not-it"}}
 EOF
-assert_fails_with 1 "with the credentials of user 'alice' from /etc/rocket/auth.d/test.json" \
+assert_fails_with 254 "with the credentials of user 'alice' from /etc/rocket/auth.d/test.json" \
         rocket fetch docker://127.0.0.1:5002/test/busybox:1
 sed -i 's/not-it/wonderland/' /etc/rocket/auth.d/test.json
 assert_eq "$(rocket fetch -q docker://127.0.0.1:5002/test/busybox:1)" "$bb_id"
@@ -216,7 +216,7 @@ assert_eq "$(HOME=$fx/home rocket fetch -q docker://127.0.0.1:5002/test/busybox:
 # pull, reused for every blob.
 export ROCKET_DIR=$fx/store-token
 assert_eq "$(rocket fetch -q docker://127.0.0.1:5003/public/busybox:1)" "$bb_id"
-assert_fails_with 1 "127.0.0.1:5003 refused access to" rocket fetch docker://127.0.0.1:5003/test/app:1
+assert_fails_with 254 "127.0.0.1:5003 refused access to" rocket fetch docker://127.0.0.1:5003/test/app:1
 echo wonderland | rocket login -u alice --password-stdin 127.0.0.1:5003
 : >"$reg/issuer.log"
 rocket fetch -q docker://127.0.0.1:5003/test/app:1
@@ -227,7 +227,7 @@ export ROCKET_DIR=$fx/store
 # --- A multi-platform index: this machine's platform, another on request, and what it has when none fits.
 assert_eq "$(rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/multi)" "$amd64"
 assert_eq "$(rocket fetch -q --insecure-options=http --platform=linux/arm64 docker://127.0.0.1:5000/test/multi)" "$arm64"
-assert_fails_with 1 "has no image for linux/s390x (it has: linux/amd64, linux/arm64/v8)" \
+assert_fails_with 254 "has no image for linux/s390x (it has: linux/amd64, linux/arm64/v8)" \
         rocket fetch --insecure-options=http --arch=s390x docker://127.0.0.1:5000/test/multi
 
 # --- Concurrency: three pulls of the same image at once end with one copy, and a clean store.
@@ -294,7 +294,7 @@ mkdir -p "$fx/small"
 mount -t tmpfs -o size=16m tmpfs "$fx/small"
 export ROCKET_DIR=$fx/small/rocket
 rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/busybox:1 >/dev/null
-assert_fails_with 1 "No space left on device" rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/big:1
+assert_fails_with 254 "No space left on device" rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/big:1
 rocket image verify
 assert_eq "$(rocket image list --no-legend | wc -l)" 1
 rocket image gc >/dev/null
@@ -342,12 +342,12 @@ assert_eq "$(rocket fetch -q --insecure-options=image aci.test/busybox:1.0)" "$i
 grep -q '"GET /busybox?ac-discovery=1' "$reg/https.log"
 assert_in "aci aci.test/other 2.0" "$(rocket --insecure-options=image run --net=host aci.test/other:2.0 2>/dev/null)"
 grep -q '"GET /?ac-discovery=1' "$reg/https.log"
-assert_fails_with 1 "aci.test answered HTTP 404 for https://aci.test/images/aci.test/nothing-1-linux-amd64.aci" \
+assert_fails_with 254 "aci.test answered HTTP 404 for https://aci.test/images/aci.test/nothing-1-linux-amd64.aci" \
         rocket fetch --insecure-options=image aci.test/nothing:1
-assert_fails_with 1 "--insecure-options=http" rocket fetch http://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci
-assert_fails_with 1 "No image is named 'nodomain'" rocket run nodomain
-assert_fails_with 1 "No image is named 'aci.test/busybox:2.0'" rocket fetch --pull-policy=never aci.test/busybox:2.0
-assert_fails_with 1 "the pull policy is 'never'" \
+assert_fails_with 254 "--insecure-options=http" rocket fetch http://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci
+assert_fails_with 254 "No image is named 'nodomain'" rocket run nodomain
+assert_fails_with 254 "No image is named 'aci.test/busybox:2.0'" rocket fetch --pull-policy=never aci.test/busybox:2.0
+assert_fails_with 254 "the pull policy is 'never'" \
         rocket fetch --pull-policy=never https://aci.test/images/aci.test/busybox-1.0-linux-amd64.aci
 
 # --- Members of group rocket may pull; others may not.
@@ -358,7 +358,7 @@ as() { setpriv --reuid="$(id -u "$1")" --regid="$(id -g "$1")" --init-groups env
 assert_eq "$(as puller-member rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/app:1)" \
         "$(jq -r '.manifests[0].digest' "$fx/app/index.json")"
 stranger=(setpriv --reuid="$(id -u puller-stranger)" --regid="$(id -g puller-stranger)" --init-groups)
-assert_fails_with 1 "Permission denied" "${stranger[@]}" env ROCKET_DIR=/var/lib/rocket \
+assert_fails_with 254 "Permission denied" "${stranger[@]}" env ROCKET_DIR=/var/lib/rocket \
         rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/app:1
 # A member may write in the store's tmp/, but a partial download planted there is replaced, not trusted.
 big_layer=$(jq -r '.layers[-1].digest' "$fx/big/blobs/sha256/${big_id#sha256:}" | cut -d: -f2)

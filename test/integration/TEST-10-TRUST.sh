@@ -77,15 +77,15 @@ pids+=($!)
 wait_until "curl -s --cacert $fx/ca.crt -o /dev/null https://aci.test/"
 
 # --- Nothing trusted yet: refused, saying which key signed and which prefix it would need.
-assert_fails_with 1 "signed by key $good, which is not trusted for 'aci.test/signed' (rocket trust --prefix=aci.test/signed" \
+assert_fails_with 254 "signed by key $good, which is not trusted for 'aci.test/signed' (rocket trust --prefix=aci.test/signed" \
         rocket fetch aci.test/signed:1.0
-assert_fails_with 1 "has no signature" rocket fetch aci.test/plain:1.0
+assert_fails_with 254 "has no signature" rocket fetch aci.test/plain:1.0
 [ -z "$(rocket image list --no-legend)" ]
 
 # --- rocket trust: no terminal, no review; a stranger may not; discovery of the prefix's keys.
-assert_fails_with 1 "no terminal to review key $good" rocket trust --prefix=aci.test/signed "$fx/good.pub" </dev/null
+assert_fails_with 254 "no terminal to review key $good" rocket trust --prefix=aci.test/signed "$fx/good.pub" </dev/null
 useradd -M trust-stranger
-assert_fails_with 1 "needs root or group rocket-admin" \
+assert_fails_with 254 "needs root or group rocket-admin" \
         setpriv --reuid="$(id -u trust-stranger)" --regid="$(id -g trust-stranger)" --init-groups \
         rocket trust --prefix=aci.test/signed --skip-fingerprint-review "$fx/good.pub"
 # A member of rocket-admin may; tmpfiles made the directory for that group.
@@ -112,9 +112,9 @@ wait_until "journalctl -q IMAGE_SIGNED_BY=$good MESSAGE_ID=30dba63510654eb1ba349
 
 # --- Tampered, another prefix's key, a root key.
 rocket trust --prefix=aci.test/tampered --skip-fingerprint-review "$fx/good.pub" 2>/dev/null
-assert_fails_with 1 "does not match its content" rocket fetch aci.test/tampered:1.0
+assert_fails_with 254 "does not match its content" rocket fetch aci.test/tampered:1.0
 rocket trust --prefix=example.org --skip-fingerprint-review "$fx/other.pub" 2>/dev/null
-assert_fails_with 1 "signed by key $other, which is not trusted for 'aci.test/other'" rocket fetch aci.test/other:1.0
+assert_fails_with 254 "signed by key $other, which is not trusted for 'aci.test/other'" rocket fetch aci.test/other:1.0
 rocket trust --root --skip-fingerprint-review "$fx/other.pub" 2>/dev/null
 rocket fetch -q aci.test/other:1.0 >/dev/null
 assert_in "(root)" "$(rocket trust --list)"
@@ -122,26 +122,26 @@ assert_in "(root)" "$(rocket trust --list)"
 # --- An expired key, a key revoked after it was trusted.
 rocket trust --prefix=aci.test/old --skip-fingerprint-review "$fx/expiring.pub" 2>/dev/null
 sleep 5
-assert_fails_with 1 "signed by key $expiring, which has expired" rocket fetch aci.test/old:1.0
+assert_fails_with 254 "signed by key $expiring, which has expired" rocket fetch aci.test/old:1.0
 rocket trust --prefix=aci.test/gone --skip-fingerprint-review "$fx/revoked.pub" 2>/dev/null
 sed '/^:/s/^://' "$GNUPGHOME/openpgp-revocs.d/$revoked.rev" | gpg --batch --import 2>/dev/null
 gpg --armor --export revoked@rocket.test \
         >"/etc/rocket/trustedkeys/prefix.d/aci.test/gone/$(echo "$revoked" | tr A-F a-f)"
-assert_fails_with 1 "signed by key $revoked, which is revoked" rocket fetch aci.test/gone:1.0
-assert_fails_with 1 "is revoked; not trusting it" \
+assert_fails_with 254 "signed by key $revoked, which is revoked" rocket fetch aci.test/gone:1.0
+assert_fails_with 254 "is revoked; not trusting it" \
         rocket trust --prefix=aci.test/gone --skip-fingerprint-review "/etc/rocket/trustedkeys/prefix.d/aci.test/gone/$(echo "$revoked" | tr A-F a-f)"
 
 # --- Removing a key: no longer trusted.
 rocket trust --remove "$good"
-assert_fails_with 1 "not trusted for 'aci.test/signed'" rocket fetch --pull-policy=update \
+assert_fails_with 254 "not trusted for 'aci.test/signed'" rocket fetch --pull-policy=update \
         https://aci.test/images/aci.test/signed-1.0-linux-amd64.aci
-assert_fails_with 1 "no trusted key has the fingerprint" rocket trust --remove "$good"
+assert_fails_with 254 "no trusted key has the fingerprint" rocket trust --remove "$good"
 
 # --- Local files are taken as given, unless a signature is asked for; --signature= checks one.
 rocket fetch -q "$www/images/plain-1.0-linux-amd64.aci" >/dev/null
 rocket trust --prefix=aci.test --skip-fingerprint-review "$fx/good.pub" 2>/dev/null
 rocket fetch -q --signature="$www/images/signed-1.0-linux-amd64.aci.asc" "$www/images/signed-1.0-linux-amd64.aci" >/dev/null
-assert_fails_with 1 "does not match its content" rocket fetch --signature="$www/images/signed-1.0-linux-amd64.aci.asc" \
+assert_fails_with 254 "does not match its content" rocket fetch --signature="$www/images/signed-1.0-linux-amd64.aci.asc" \
         "$www/images/tampered-1.0-linux-amd64.aci"
 
 # --- --insecure-options=image, per verb and global (rkt's form), also in rocket version.
@@ -181,11 +181,11 @@ ls -R /var/lib/rocket-sigs | grep -q signature-1
 bb_id=$(jq -r '.manifests[0].digest' "$fx/busybox/index.json")
 
 export ROCKET_DIR=$fx/store-docker
-assert_fails_with 1 "the signature policy /usr/" rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
-assert_fails_with 1 "rejects it (scope 'default'); add a signedBy requirement for it to /etc/rocket/policy.json, or pass --insecure-options=image" \
+assert_fails_with 254 "the signature policy /usr/" rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
+assert_fails_with 254 "rejects it (scope 'default'); add a signedBy requirement for it to /etc/rocket/policy.json, or pass --insecure-options=image" \
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
 [ -z "$(rocket image list --no-legend)" ]
-assert_fails_with 1 "--signature= checks ACI files" \
+assert_fails_with 254 "--signature= checks ACI files" \
         rocket fetch --signature=/dev/null --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
 # rkt's command lines, unchanged.
 assert_eq "$(rocket --insecure-options=image,http fetch -q docker://127.0.0.1:5000/test/unsigned:1)" "$bb_id"
@@ -206,11 +206,11 @@ JSON
 export ROCKET_DIR=$fx/store-policy
 assert_eq "$(rocket fetch -q --insecure-options=http docker://127.0.0.1:5000/test/signed:1)" "$bb_id"
 assert_eq "$(rocket image list --format=json | jq -r '.[0].signedBy')" "$good"
-assert_fails_with 1 "(scope '127.0.0.1:5000/test/signed') refuses it: no signature of it by a key its signedBy requirement names (signature 1 is by key $other)" \
+assert_fails_with 254 "(scope '127.0.0.1:5000/test/signed') refuses it: no signature of it by a key its signedBy requirement names (signature 1 is by key $other)" \
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/signed:2
-assert_fails_with 1 "rejects it (scope 'default')" rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
+assert_fails_with 254 "rejects it (scope 'default')" rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/unsigned:1
 # The same manifest under another tag: its signature does not vouch for that name.
-assert_fails_with 1 "signature 1 is for '127.0.0.1:5000/test/signed:1'" \
+assert_fails_with 254 "signature 1 is for '127.0.0.1:5000/test/signed:1'" \
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/signed:copied
 rocket image verify
 
@@ -221,7 +221,7 @@ cat >/etc/rocket/policy.json <<JSON
 {"default": [{"type": "reject"}],
  "transports": {"oci": {"$fx/untrusted": [{"type": "reject"}], "": [{"type": "insecureAcceptAnything"}]}}}
 JSON
-assert_fails_with 1 "rejects it (oci scope '$fx/untrusted')" rocket fetch "oci:$fx/untrusted/bb:latest"
+assert_fails_with 254 "rejects it (oci scope '$fx/untrusted')" rocket fetch "oci:$fx/untrusted/bb:latest"
 assert_eq "$(rocket fetch -q "oci:$fx/busybox:latest")" "$bb_id"
 assert_eq "$(rocket fetch -q --insecure-options=image "oci:$fx/untrusted/bb:latest")" "$bb_id"
 rocket fetch -q "docker-archive:/nonexistent.tar" 2>/dev/null && exit 1

@@ -115,21 +115,44 @@ rocket app start sb --app=ro
 wait_until "rocket logs sb --app=ro | grep -q 'Read-only file system'"
 rocket app rm --timeout=0 sb --app=ro
 
+# --- an ACI added live: its unmatched mount point gets a new empty volume with the image's files copied up,
+# its pre-start handler runs before it and its post-stop one after it ------------------------------------------
+mkdir -p "$fx/aci"
+rocket image render --rootfs-only "$img" "$fx/aci/rootfs" >/dev/null
+mkdir -p "$fx/aci/rootfs/cache" && echo from-image >"$fx/aci/rootfs/cache/seed"
+jq -n '{ acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/live",
+         labels: [ { name: "os", value: "linux" }, { name: "arch", value: "amd64" } ],
+         app: { exec: [ "/bin/sh", "-c", "cat /cache/seed /cache/pre; exec sleep 1000" ], user: "0", group: "0",
+                mountPoints: [ { name: "cache", path: "/cache" } ],
+                eventHandlers: [ { name: "pre-start", exec: [ "/bin/sh", "-c", "echo pre >/cache/pre" ] },
+                                 { name: "post-stop", exec: [ "/bin/sh", "-c", "echo post >/cache/post" ] } ] } }' \
+        >"$fx/aci/manifest"
+tar -C "$fx/aci" --numeric-owner -cf "$fx/live.aci" manifest rootfs
+rocket fetch --name=live:test "$fx/live.aci" >/dev/null
+rocket app add sb live:test
+assert_eq "$(rocket cat-manifest sb | jq -c '[.volumes[] | select(.name == "cache") | .kind]')" '["empty"]'
+rocket app start sb --app=live
+wait_until "rocket logs --no-prefix sb --app=live | grep -qx pre"
+assert_eq "$(rocket logs --no-prefix sb --app=live)" "$(printf 'from-image\npre')"
+rocket app stop sb --app=live
+assert_eq "$(cat "$ROCKET_DIR/pods/run/$uuid/volumes/cache/post")" post
+rocket app rm sb --app=live
+
 # --- bad input: one line, non-zero, the pod and its apps untouched -----------------------------------------
-assert_fails_with 1 "already" rocket app add sb "$img" --name=web --exec /bin/true
-assert_fails_with 1 "has no app 'nope'" rocket app start sb --app=nope
-assert_fails_with 1 "has no app 'nope'" rocket app rm sb --app=nope
+assert_fails_with 254 "already" rocket app add sb "$img" --name=web --exec /bin/true
+assert_fails_with 254 "has no app 'nope'" rocket app start sb --app=nope
+assert_fails_with 254 "has no app 'nope'" rocket app rm sb --app=nope
 assert_fails_with 2 "--app" rocket app start sb
-assert_fails_with 1 "is running already" rocket app start sb --app=web
+assert_fails_with 254 "is running already" rocket app start sb --app=web
 rocket app add sb "$img" --name=idle --exec /bin/true
-assert_fails_with 1 "not running" rocket app stop sb --app=idle
-assert_fails_with 1 "no-such-image" rocket app add sb no-such-image:1
-assert_fails 1 rocket app add no-such-pod "$img"
+assert_fails_with 254 "not running" rocket app stop sb --app=idle
+assert_fails_with 254 "no-such-image" rocket app add sb no-such-image:1
+assert_fails 254 rocket app add no-such-pod "$img"
 assert_fails_with 2 "invalid app name" rocket app add sb "$img" --name=Bad_Name
-assert_fails_with 1 "mutable-pods" rocket app sandbox --stage1-name=fly
+assert_fails_with 254 "mutable-pods" rocket app sandbox --stage1-name=fly
 rocket run --name=fixed "$img" --exec /bin/true
-assert_fails_with 1 "not a sandbox" rocket app add fixed "$img"
-assert_fails_with 1 "not a sandbox" rocket app list fixed
+assert_fails_with 254 "not a sandbox" rocket app add fixed "$img"
+assert_fails_with 254 "not a sandbox" rocket app list fixed
 assert_eq running "$(app_state sb web)"
 assert_eq running "$(app_state sb cli)"
 
@@ -167,10 +190,10 @@ sb_pid=
 assert_eq 0 "$rc"
 assert_eq exited "$(rocket status --format=json --uuid-file="$fx/sb.uuid" | jq -r .state)"
 # A stopped sandbox takes no more changes; what it had is still listed.
-assert_fails_with 1 "not running" rocket app add sb "$img" --name=late
-assert_fails_with 1 "not running" rocket app start sb --app=web
+assert_fails_with 254 "not running" rocket app add sb "$img" --name=late
+assert_fails_with 254 "not running" rocket app start sb --app=web
 rocket app list --no-legend sb | grep -q '^web '
-assert_fails_with 1 "not running" rocket attach sb --app=web
+assert_fails_with 254 "not running" rocket attach sb --app=web
 rocket gc --grace-period=0
 rocket gc --grace-period=0
 [ ! -e "/var/lib/rocket/pods/run/$uuid" ] && [ ! -e "/var/lib/rocket/pods/exited-garbage/$uuid" ]

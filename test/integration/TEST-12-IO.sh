@@ -75,14 +75,14 @@ rocket logs st | grep -q shared-line
 rocket run --name=plain "$img" --exec /bin/sleep -- 1000 >/dev/null 2>&1 &
 bg=$!
 wait_until "rocket status plain 2>/dev/null | grep -q '=running'"
-assert_fails_with 1 "no app with a terminal or streams" rocket attach plain
-assert_fails_with 1 "journal" rocket attach plain --app=busybox
+assert_fails_with 254 "no app with a terminal or streams" rocket attach plain
+assert_fails_with 254 "journal" rocket attach plain --app=busybox
 rocket stop plain >/dev/null
 wait "$bg" || true
 bg=
-assert_fails_with 1 "not running" rocket attach plain
+assert_fails_with 254 "not running" rocket attach plain
 assert_fails_with 2 "invalid --stdin" rocket run "$img" --stdin=log --exec /bin/true
 assert_fails_with 2 "--stdout=tty" rocket run "$img" --stdin=tty --exec /bin/true
 # fly keeps no app I/O: refused in one line, as anything else it cannot honour.
-assert_fails_with 1 "app-io" rocket run -i --stage1-name=fly "$img" --exec /bin/true
-assert_fails_with 1 "app-io" rocket run --stage1-name=fly "$img" --stdout=stream --exec /bin/true
+assert_fails_with 254 "app-io" rocket run -i --stage1-name=fly "$img" --exec /bin/true
+assert_fails_with 254 "app-io" rocket run --stage1-name=fly "$img" --stdout=stream --exec /bin/true

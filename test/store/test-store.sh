@@ -34,15 +34,15 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done; }
 # check DESCRIPTION COMMAND...: a shell condition.
 check() { local what=$1; shift; if out=$("$@" 2>&1); then ok "$what"; else not_ok "$what" "$out"; fi; }
-# fails_with DESCRIPTION PATTERN CMD...: exit 1, one line on stderr matching PATTERN, nothing on stdout.
+# fails_with DESCRIPTION PATTERN CMD...: exit 254 (an error of rocket's own), one line on stderr matching PATTERN, nothing on stdout.
 fails_with() {
         local what=$1 pat=$2 rc=0
         shift 2
         "$@" >"$work/out" 2>"$work/err" || rc=$?
-        if [ "$rc" -eq 1 ] && [ ! -s "$work/out" ] && [ "$(wc -l <"$work/err")" -eq 1 ] && grep -Eq -- "$pat" "$work/err"; then
+        if [ "$rc" -eq 254 ] && [ ! -s "$work/out" ] && [ "$(wc -l <"$work/err")" -eq 1 ] && grep -Eq -- "$pat" "$work/err"; then
                 ok "$what"
         else
-                not_ok "$what" "exit $rc, wanted 1" "stdout: $(cat "$work/out")" "stderr: $(cat "$work/err")" "pattern: $pat"
+                not_ok "$what" "exit $rc, wanted 254" "stdout: $(cat "$work/out")" "stderr: $(cat "$work/err")" "pattern: $pat"
         fi
 }
 # The store's visible content, for before/after comparisons (tmp/ must be empty again too).
@@ -167,7 +167,7 @@ rm -rf "$work/r" && "$rocket" image render --rootfs-only "$id_app" "$work/r" &&
 short=${id_oci:7:10}
 [ "$("$rocket" image inspect "$short" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')" = "$id_oci" ] &&
         ok "unique ID prefixes resolve" || not_ok "ID prefix"
-fails_with "unknown image: one line, exit 1" "No image is named 'nope'" "$rocket" image inspect nope
+fails_with "unknown image: one line, exit 254" "No image is named 'nope'" "$rocket" image inspect nope
 fails_with "missing file" "busybox-missing.aci" "$rocket" fetch "$fx/busybox-missing.aci"
 fails_with "unsupported transport" "docker://" "$rocket" fetch docker://busybox
 head -c 70000 "$fx/busybox.docker.tar" >"$work/truncated.docker.tar"
@@ -240,7 +240,7 @@ check "image verify is clean after the storm and a kill -9" "$rocket" image veri
 blob=$(ls "$ROCKET_DIR/store/blobs/sha256" | head -1)
 chmod u+w "$ROCKET_DIR/store/blobs/sha256/$blob" && echo garbage >>"$ROCKET_DIR/store/blobs/sha256/$blob"
 rc=0; "$rocket" image verify >"$work/out" 2>"$work/err" || rc=$?
-[ $rc -eq 1 ] && grep -q "sha256:$blob: content does not match its digest" "$work/err" &&
+[ $rc -eq 254 ] && grep -q "sha256:$blob: content does not match its digest" "$work/err" &&
         grep -q 'The store has 1 problem' "$work/err" && ok "image verify names the corrupted blob" \
         || not_ok "image verify reports a corrupted blob" "exit $rc" "$(cat "$work/err")"
 chmod u+w "$ROCKET_DIR/store/blobs/sha256/$blob" && truncate -s -8 "$ROCKET_DIR/store/blobs/sha256/$blob"
@@ -270,7 +270,7 @@ out=$("$rocket" image rm extra:two 2>&1)
 "$rocket" image tag oci:latest extra:three >/dev/null
 out=$("$rocket" image rm "$id_oci" 2>&1)
 rc=0; "$rocket" image cat-manifest extra:three >/dev/null 2>&1 || rc=$?
-[ "$out" = "$id_oci" ] && [ $rc -eq 1 ] && [ ! -e "$ROCKET_DIR/store/refs/oci:latest" ] &&
+[ "$out" = "$id_oci" ] && [ $rc -eq 254 ] && [ ! -e "$ROCKET_DIR/store/refs/oci:latest" ] &&
         ok "image rm ID removes the image with all its names" || not_ok "image rm ID" "$out" "rc $rc"
 rc=0; "$rocket" image tag "$id_docker2" "Bad Name" 2>/dev/null || rc=$?
 [ $rc -eq 2 ] && ok "image tag refuses a bad name as a usage error" || not_ok "image tag bad name" "exit $rc"

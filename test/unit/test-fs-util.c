@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* read_file_or_empty_at(); rm_rf_at(): every kind of entry goes, read-only directories too, and nothing a link points at. */
+/* read_file_or_empty_at(); rm_rf_at(): every kind of entry goes, read-only directories too, and nothing a link points at;
+ * copy_tree_at(): owners, modes, links as links, special files, nothing overwritten. */
 #define TESTS_MAIN
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,4 +56,60 @@ TEST(rm_rf) {
         ASSERT_OK(rm_rf_at(AT_FDCWD, base));
         ASSERT_TRUE(access(base, F_OK) < 0);
         ASSERT_OK(rm_rf_at(AT_FDCWD, base));   /* gone already: fine */
+}
+
+TEST(copy_tree) {
+        char base[] = "/tmp/test-fs-util.XXXXXX", p[256], link[64];
+        _cleanup_close_ int src = -EBADF, dst = -EBADF;
+        struct stat st;
+        ssize_t n;
+        int fd;
+
+        ASSERT_NOT_NULL(mkdtemp(base));
+        snprintf(p, sizeof p, "%s/src/dir/sub", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0755));
+        snprintf(p, sizeof p, "%s/src/dir/file", base);
+        fd = open(p, O_WRONLY|O_CREAT|O_CLOEXEC, 0640);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(write(fd, "data", 4), 4);
+        close(fd);
+        ASSERT_OK(chown(p, 4321, 4322));
+        ASSERT_OK(chmod(p, 04750));            /* set after the owner: chown would clear the set-ID bit */
+        snprintf(p, sizeof p, "%s/src/dir/link", base);
+        ASSERT_OK(symlink("/etc/passwd", p));   /* copied as a link, never followed */
+        snprintf(p, sizeof p, "%s/src/dir/fifo", base);
+        ASSERT_OK(mkfifo(p, 0604));
+        snprintf(p, sizeof p, "%s/src/dir/sub", base);
+        ASSERT_OK(chmod(p, 0500));
+        snprintf(p, sizeof p, "%s/dst", base);
+        ASSERT_OK(mkdir(p, 0755));
+
+        snprintf(p, sizeof p, "%s/src", base);
+        src = open(p, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        snprintf(p, sizeof p, "%s/dst", base);
+        dst = open(p, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        ASSERT_TRUE(src >= 0 && dst >= 0);
+        ASSERT_OK(copy_tree_at(src, dst));
+
+        snprintf(p, sizeof p, "%s/dst/dir/file", base);
+        ASSERT_OK(lstat(p, &st));
+        ASSERT_TRUE(S_ISREG(st.st_mode) && (st.st_mode & 07777) == 04750 && st.st_uid == 4321 && st.st_gid == 4322 &&
+                    st.st_size == 4);
+        snprintf(p, sizeof p, "%s/dst/dir/link", base);
+        n = readlink(p, link, sizeof link - 1);
+        ASSERT_TRUE(n == (ssize_t) strlen("/etc/passwd") && strncmp(link, "/etc/passwd", (size_t) n) == 0);
+        snprintf(p, sizeof p, "%s/dst/dir/fifo", base);
+        ASSERT_OK(lstat(p, &st));
+        ASSERT_TRUE(S_ISFIFO(st.st_mode) && (st.st_mode & 07777) == 0604);
+        snprintf(p, sizeof p, "%s/dst/dir/sub", base);
+        ASSERT_OK(lstat(p, &st));
+        ASSERT_TRUE(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0500);
+        /* A second copy onto the first: nothing overwritten. */
+        ASSERT_ERROR(copy_tree_at(src, dst), EEXIST);
+
+        snprintf(p, sizeof p, "%s/src/dir/sub", base);
+        ASSERT_OK(chmod(p, 0755));
+        snprintf(p, sizeof p, "%s/dst/dir/sub", base);
+        ASSERT_OK(chmod(p, 0755));
+        ASSERT_OK(rm_rf_at(AT_FDCWD, base));
 }
