@@ -47,8 +47,29 @@ int fly_load_pod(PodManifest **ret, char mid[static 33]) {
 }
 
 /* The app's rootfs: its layers under the pod's writable layer, at stage1/rootfs. */
-static int mount_rootfs(const PodApp *a, const char *pod_dir, const char *root) {
+static int mount_rootfs(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *root) {
         _cleanup_free_ char *lower = NULL, *opts = NULL, *upper = NULL, *work = NULL;
+
+        /* --no-overlay: a copy of the layers in the app's directory, bind-mounted. */
+        if (m->no_overlay) {
+                _cleanup_close_ int app_fd = -EBADF, tree = -EBADF;
+                char p[64];
+                int r;
+
+                if (asprintf(&upper, "%s/apps/%s", pod_dir, a->name) < 0)
+                        return -ENOMEM;
+                r = mkdir_p_at(AT_FDCWD, upper, 0755);
+                if (r < 0)
+                        return r;
+                app_fd = open(upper, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                if (app_fd < 0)
+                        return -errno;
+                r = pod_app_rootfs_copy(a, app_fd, &tree);
+                if (r < 0)
+                        return r;
+                snprintf(p, sizeof p, "/proc/self/fd/%i", tree);
+                return mount(p, root, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+        }
 
         if (pod_app_lowerdir(a, &lower) < 0)
                 return -ENOMEM;
@@ -114,7 +135,7 @@ static _noreturn_ void child(const PodManifest *m, const char *pod_dir, int go_f
         }
         r = mkdir_p_at(AT_FDCWD, root, 0755);
         if (r >= 0)
-                r = mount_rootfs(a, pod_dir, root);
+                r = mount_rootfs(m, a, pod_dir, root);
         if (r < 0) {
                 log_error_errno(r, "Failed to mount the app's rootfs: %m");
                 _exit(EXIT_STAGE_ERROR);

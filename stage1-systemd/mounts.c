@@ -236,12 +236,30 @@ static int idmap_layer(int userns_fd, const char *layers_dir, const char *name, 
  * string is limited to a page; absolute paths would allow far fewer layers). With a user namespace, the
  * idmapped layers by the same names in scratch, or, where a layer cannot be idmapped, the layers as they
  * are (the caller shifts the owners through the overlay then). */
-static int mount_app_rootfs(const PodApp *a, const char *pod_dir, const char *target, int userns_fd,
+static int mount_app_rootfs(const PodManifest *m, const PodApp *a, const char *pod_dir, const char *target, int userns_fd,
                             const char *scratch) {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
         _cleanup_close_ int cwd = -EBADF;
         const char *dir = a->layers_dir;
         int r;
+
+        /* --no-overlay: a copy of the layers in the app's directory, bind-mounted (with a user namespace the
+         * pod's start shifts it, as it does what it writes into an overlay). */
+        if (m->no_overlay) {
+                _cleanup_close_ int app_fd = -EBADF, root = -EBADF;
+                char p[64];
+
+                if (asprintf(&upper, "%s/apps/%s", pod_dir, a->name) < 0)
+                        return -ENOMEM;
+                app_fd = open(upper, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                if (app_fd < 0)
+                        return -errno;
+                r = pod_app_rootfs_copy(a, app_fd, &root);
+                if (r < 0)
+                        return r;
+                snprintf(p, sizeof p, "/proc/self/fd/%i", root);
+                return mount(p, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+        }
 
         if (pod_app_lowerdir(a, &lower) < 0)
                 return -ENOMEM;
@@ -483,7 +501,7 @@ int pod_mount_all(const PodManifest *m, const char *pod_dir, const char *root, i
                 if (r < 0)
                         return log_error_errno(r, "Failed to create %s/%s: %m", root, p);
                 snprintf(p, sizeof p, "%s/opt/stage2/%s/rootfs", root, a->name);
-                r = mount_app_rootfs(a, pod_dir, p, userns_fd, scratch);
+                r = mount_app_rootfs(m, a, pod_dir, p, userns_fd, scratch);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
         }
@@ -659,6 +677,16 @@ static int overlay_detached(const PodApp *a, const char *layers_dir, int upper_f
         return 0;
 }
 
+/* A clone of a host mount (open_tree) is a peer of the mount it copies: what is mounted on it in the pod
+ * would show up on the host's too. Its own, propagating nothing. */
+static int mount_make_private(int mnt_fd) {
+        struct mount_attr attr = { .propagation = MS_PRIVATE };
+
+        if (syscall(SYS_mount_setattr, mnt_fd, "", AT_EMPTY_PATH|AT_RECURSIVE, &attr, sizeof attr) < 0)
+                return -errno;
+        return 0;
+}
+
 /* An app added to a running pod may bring an implicit volume (appc's) the pod did not have: its empty
  * directory, as the pod's start makes them (run.c), the pod root's. */
 static int implicit_volumes_create(const PodManifest *m, const PodApp *a, int pod_fd) {
@@ -712,8 +740,9 @@ static int volume_trees(const PodManifest *m, const PodApp *a, int pod_fd, int u
                 }
                 trees[i] = (int) syscall(SYS_open_tree, src, "",
                                          OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE|AT_EMPTY_PATH);
-                if (trees[i] < 0)
-                        return log_error_errno(errno, "Volume %s: cannot copy its mount: %m", v->name);
+                r = trees[i] < 0 ? -errno : mount_make_private(trees[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Volume %s: cannot copy its mount: %m", v->name);
         }
         return 0;
 }
@@ -737,7 +766,8 @@ static int userns_layers(const PodManifest *m, const PodApp *a, const char *pod_
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL) < 0 ||
             mount("tmpfs", scratch, "tmpfs", MNT_FLAGS_SAFE, "mode=0700") < 0)
                 return log_error_errno(errno, "Failed to set up %s: %m", scratch);
-        STRV_FOREACH(l, a->layers) {
+        /* (--no-overlay: the copy is shifted instead; the user namespace is for the volumes.) */
+        STRV_FOREACH(l, m->no_overlay ? NULL : a->layers) {
                 r = idmap_layer(userns, a->layers_dir, *l, scratch);
                 if (r < 0)
                         break;
@@ -789,7 +819,17 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
         if (upper < 0 || work < 0 || fchown(upper, m->userns_base, m->userns_base) < 0 || fchmod(upper, 0755) < 0 ||
             (m->userns_base && fchown(app_fd, m->userns_base, m->userns_base) < 0))
                 return log_error_errno(errno, "Failed to create the writable layer of app %s: %m", a->name);
-        r = overlay_detached(a, layers_dir ?: a->layers_dir, upper, work, &ovl);
+        if (m->no_overlay) {
+                /* A copy of its layers, shifted by the pod's start's way (below) with a user namespace. */
+                _cleanup_close_ int root = -EBADF;
+
+                r = pod_app_rootfs_copy(a, app_fd, &root);
+                if (r >= 0) {
+                        ovl = (int) syscall(SYS_open_tree, root, "", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_EMPTY_PATH);
+                        r = ovl < 0 ? -errno : mount_make_private(ovl);
+                }
+        } else
+                r = overlay_detached(a, layers_dir ?: a->layers_dir, upper, work, &ovl);
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
         r = implicit_volumes_create(m, a, pod_fd);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "fs-util.h"
 #include "pod-manifest.h"
 #include "string-util.h"
 
@@ -256,19 +259,6 @@ int pod_machine_id(const char *uuid, char ret[static 33]) {
         return 0;
 }
 
-static json_object *strv_to_json(char *const *l) {
-        json_object *a = json_object_new_array();
-
-        if (!a)
-                return NULL;
-        STRV_FOREACH(s, (char **) l)
-                if (json_object_array_add(a, json_object_new_string(*s)) < 0) {
-                        json_object_put(a);
-                        return NULL;
-                }
-        return a;
-}
-
 static int add_opt_string(json_object *o, const char *key, const char *v) {
         return v ? json_add_string(o, key, v) : 0;
 }
@@ -440,6 +430,8 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                 r = json_add_string(o, "hostname", m->hostname);
         if (r >= 0 && m->ipc_parent)
                 r = json_add_string(o, "ipc", "parent");
+        if (r >= 0 && m->no_overlay)
+                r = json_add(o, "noOverlay", json_object_new_boolean(true));
         if (r >= 0)
                 r = json_add_string(o, "stage1", m->stage1);
         if (r >= 0)
@@ -835,6 +827,9 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                                 return -EBADMSG;
                         m->ipc_parent = streq(ipc, "parent");
                 }
+                r = json_get_bool(o, "noOverlay", &m->no_overlay);
+                if (r == -ENOENT)
+                        r = 0;
         }
         if (r >= 0)
                 r = get_req_string(o, "stage1", &m->stage1);
@@ -1040,6 +1035,30 @@ bool pod_app_io_is_valid(const AppIOMode io[static 3]) {
         if (io[0] == APP_IO_LOG)
                 return false;
         return (io[0] == APP_IO_TTY) == (io[1] == APP_IO_TTY) && (io[2] != APP_IO_TTY || io[1] == APP_IO_TTY);
+}
+
+int pod_app_rootfs_copy(const PodApp *a, int app_dir_fd, int *ret_fd) {
+        _cleanup_close_ int layers = -EBADF, root = -EBADF;
+        int r;
+
+        if (mkdirat(app_dir_fd, "rootfs", 0755) < 0)
+                return -errno;
+        root = openat(app_dir_fd, "rootfs", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        layers = open(a->layers_dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (root < 0 || layers < 0)
+                return -errno;
+        STRV_FOREACH(l, a->layers) {
+                _cleanup_close_ int fd = openat(layers, *l, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+
+                if (fd < 0)
+                        return -errno;
+                r = copy_layer_merge_at(fd, root);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_fd)
+                *ret_fd = TAKE_FD(root);
+        return 0;
 }
 
 int pod_app_lowerdir(const PodApp *a, char **ret) {

@@ -118,6 +118,7 @@ typedef struct PodManifest {
         char **user_annotations;        /* "NAME=VALUE" each, names unique */
         char **user_labels;
         bool ipc_parent;        /* --ipc=parent: the pod stays in the host's IPC namespace */
+        bool no_overlay;        /* --no-overlay: each app's layers copied into its directory, no overlayfs */
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);
@@ -172,6 +173,10 @@ int pod_machine_id(const char *uuid, char ret[static 33]);
 bool pod_app_has_io(const PodApp *a) _pure_;
 /* The I/O modes hang together: stdin is never "log"; a tty is stdin's and stdout's both. */
 bool pod_app_io_is_valid(const AppIOMode io[static 3]) _pure_;
+
+/* --no-overlay: the app's layers copied, bottom first, into a new directory "rootfs" of app_dir_fd (-EEXIST if
+ * there is one), whiteouts applied; *ret_fd (if not NULL): that directory. */
+int pod_app_rootfs_copy(const PodApp *a, int app_dir_fd, int *ret_fd);
 
 /* overlayfs' lowerdir= for the app: its layer names, top first, ':'-separated (relative to layers_dir). */
 int pod_app_lowerdir(const PodApp *a, char **ret);

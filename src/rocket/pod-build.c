@@ -375,6 +375,7 @@ int pod_build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *
         m->created_usec = now_realtime_usec();
         m->sandbox = pa->sandbox;
         m->ipc_parent = pa->ipc_parent;
+        m->no_overlay = pa->no_overlay;
         if (strv_copy(pa->annotations, &m->annotations) < 0 ||
             strv_copy(pa->user_annotations, &m->user_annotations) < 0 ||
             strv_copy(pa->user_labels, &m->user_labels) < 0)
@@ -404,6 +405,8 @@ int pod_check_stage1_features(const char *stage1, char *const *features, const P
                 option = "--stdin/--stdout/--stderr, -i or -t (apps' I/O kept by the stage1)", feature = "app-io";
         else if (n->mutable_pods && !strv_contains(features, "mutable-pods"))
                 option = "a sandbox pod whose apps come and go (rocket app …)", feature = "mutable-pods";
+        else if (n->no_overlay && !strv_contains(features, "no-overlay"))
+                option = "--no-overlay", feature = "no-overlay";
         else if (n->event_handlers && !strv_contains(features, "event-handlers"))
                 option = "an image's pre-start or post-stop event handler", feature = "event-handlers";
         if (option)
@@ -429,6 +432,7 @@ PodNeeds pod_needs_of_args(const PodArgs *pa, size_t n_sockets) {
                 .app_io = pa->interactive || pa->tty || pa->defaults.io_given[0] || pa->defaults.io_given[1] ||
                           pa->defaults.io_given[2],
                 .readonly_rootfs = pa->defaults.readonly_rootfs,
+                .no_overlay = pa->no_overlay,
         };
 
         for (size_t i = 0; i < pa->n_apps; i++) {

@@ -90,6 +90,7 @@ static const struct {
         { "PrivateUsers", ARG_PRIVATE_USERS, true },
         { "PidsLimit", ARG_PIDS_LIMIT, true },
         { "IPC", ARG_IPC, true },
+        { "NoOverlay", ARG_NO_OVERLAY, true },
         { "Annotation", ARG_ANNOTATION, true },
         { "UserAnnotation", ARG_USER_ANNOTATION, true },
         { "UserLabel", ARG_USER_LABEL, true },

@@ -15,6 +15,7 @@
 #include "pod-userns.h"
 #include "log.h"
 #include "rocket-pod.h"
+#include "run-args.h"
 #include "stage1-abi.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -66,20 +67,45 @@ int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret) {
         return 0;
 }
 
-int rocket_stage1_find(const char *path, const char *name, char **ret) {
-        _cleanup_free_ char *dir = NULL, *abs = NULL, *run = NULL, *json = NULL;
+int rocket_stage1_dir(const RocketContext *ctx, const Stage1Choice *c, char **ret) {
+        _cleanup_free_ char *dir = NULL, *name = NULL;
+        const char *images = ctx->config.stage1_images ?: ROCKET_STAGE1_DIR, *e = getenv("ROCKET_STAGE1_PATH");
 
-        if (path)
-                dir = strdup(path);
-        else if (name) {
-                if (!name_is_valid(name))
-                        return log_usage("Invalid stage1 name '%s'.", name);
-                if (asprintf(&dir, "%s/stage1-%s", ROCKET_STAGE1_DIR, name) < 0)
+        /* The command line's, then the environment's, then the configuration's (stage1.d), then ours. */
+        if (c->path)
+                dir = strdup(c->path);
+        else if (c->name || (!c->from_dir && isempty(e) && !ctx->config.stage1_location && ctx->config.stage1_name)) {
+                if (stage1_name_normalize(c->name ?: ctx->config.stage1_name, &name) < 0)
+                        return log_usage("Invalid stage1 name '%s'.", c->name ?: ctx->config.stage1_name);
+                if (asprintf(&dir, "%s/stage1-%s", images, name) < 0)
+                        dir = NULL;
+        } else if (c->from_dir) {
+                /* rkt's: a stage1 in the stage1 images directory, by its file name ("stage1-fly.aci" is our
+                 * directory stage1-fly). */
+                _cleanup_free_ char *base = strndup(c->from_dir, strlen(c->from_dir) -
+                                                    (endswith(c->from_dir, ".aci") ? strlen(".aci") : 0));
+
+                if (!base)
+                        return log_oom();
+                if (isempty(base) || strchr(base, '/') || streq(base, ".") || streq(base, ".."))
+                        return log_usage("Invalid stage1 directory name '%s'.", c->from_dir);
+                if (asprintf(&dir, "%s/%s", images, base) < 0)
                         dir = NULL;
         } else
-                dir = strdup(getenv("ROCKET_STAGE1_PATH") ?: ROCKET_STAGE1_DEFAULT);
+                dir = strdup(!isempty(e) ? e : ctx->config.stage1_location ?: ROCKET_STAGE1_DEFAULT);
         if (!dir)
                 return log_oom();
+        *ret = TAKE_PTR(dir);
+        return 0;
+}
+
+int rocket_stage1_find(const RocketContext *ctx, const Stage1Choice *c, char **ret) {
+        _cleanup_free_ char *dir = NULL, *abs = NULL, *run = NULL, *json = NULL;
+        int r;
+
+        r = rocket_stage1_dir(ctx, c, &dir);
+        if (r < 0)
+                return r;
         abs = realpath(dir, NULL);
         if (!abs)
                 return log_error_errno(errno, "No stage1 at '%s': %m", dir);

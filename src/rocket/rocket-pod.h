@@ -15,8 +15,16 @@ int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret);
 /* Both: the pods directory (if any) and the pod what in it. */
 int rocket_pod_find(RocketContext *ctx, const char *what, int *ret_pods_fd, Pod **ret);
 
-/* The stage1 directory for --stage1-path/--stage1-name (NULL: the default), checked to be one. */
-int rocket_stage1_find(const char *path, const char *name, char **ret);
+/* What the command line asks for: at most one of them; none: $ROCKET_STAGE1_PATH, stage1.d's, ours. */
+typedef struct Stage1Choice {
+        const char *path;       /* --stage1-path: a stage1 directory */
+        const char *name;       /* --stage1-name: an installed one, rkt's image names too */
+        const char *from_dir;   /* --stage1-from-dir: a directory in the stage1 images directory */
+} Stage1Choice;
+
+/* The directory of the stage1 chosen, unchecked; the same, checked to be a stage1. Log. */
+int rocket_stage1_dir(const RocketContext *ctx, const Stage1Choice *c, char **ret);
+int rocket_stage1_find(const RocketContext *ctx, const Stage1Choice *c, char **ret);
 /* The "features" stage1.json of the stage1 in dir lists (rocket-stage1(7)); NULL for none. Logs. */
 int rocket_stage1_features(const char *dir, char ***ret);
 

@@ -25,6 +25,7 @@ static const Verb verbs[] = {
         { "rm", verb_rm, "Remove pods that are not running" },
         { "gc", verb_gc, "Remove exited and expired pods" },
         { "cat-manifest", verb_cat_manifest, "Print a pod's manifest" },
+        { "export", verb_export, "Write an app of an exited pod as an ACI" },
         { "fetch", verb_fetch, "Pull or import images into the store and print their IDs" },
         { "login", verb_login, "Keep credentials for a registry" },
         { "logout", verb_logout, "Remove the credentials for a registry" },
@@ -32,6 +33,7 @@ static const Verb verbs[] = {
         { "image", verb_image, "Manage images: list, rm, cat-manifest, inspect, export, render, gc, verify" },
         { "version", verb_version, "Print version, features and default stage1" },
         { "completion", verb_completion, "Print the bash or zsh completion script" },
+        { "config", verb_config, "Print the configuration in effect, as JSON" },
         { "help", verb_help_cmd, "Show this help" },
         {}
 };
@@ -49,7 +51,7 @@ static void help(void) {
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --version           Print the version\n"
-               "     --dir=PATH          Data directory (default: %s, or $ROCKET_DIR)\n"
+               "     --dir=PATH          Data directory (default: $ROCKET_DIR, paths.d's, or %s)\n"
                "     --debug             Print debug messages\n"
                "     --log-target=TARGET Where messages go: auto, console, journal\n"
                "     --insecure-options=OPTION,...  Switch secure defaults off for the command\n"
@@ -134,12 +136,23 @@ static int parse_argv(int argc, char *argv[], RocketContext *ctx) {
                         return getopt_error(NULL, c, argv);
                 }
 
+        return 1;
+}
+
+/* The vendor's and the administrator's configuration; the data directory from it unless given. */
+static int load_config(RocketContext *ctx) {
+        static const char *const dirs[] = { ROCKET_VENDOR_CONFIG_DIR, ROCKET_LOCAL_CONFIG_DIR, NULL };
+        int r;
+
+        r = rocket_config_load(dirs, &ctx->config);
+        if (r < 0)
+                return r;
         if (!ctx->dir) {
-                ctx->dir = strdup(ROCKET_DEFAULT_DIR);
+                ctx->dir = strdup(ctx->config.data ?: ROCKET_DEFAULT_DIR);
                 if (!ctx->dir)
                         return log_oom();
         }
-        return 1;
+        return 0;
 }
 
 int main(int argc, char *argv[]) {
@@ -149,10 +162,14 @@ int main(int argc, char *argv[]) {
         log_setup("rocket");
 
         r = parse_argv(argc, argv, &ctx);
-        if (r > 0)
-                r = verbs_dispatch(verbs, "command", argc - optind, argv + optind, &ctx);
+        if (r > 0) {
+                r = load_config(&ctx);
+                if (r >= 0)
+                        r = verbs_dispatch(verbs, "command", argc - optind, argv + optind, &ctx);
+        }
 
         free(ctx.dir);
+        rocket_config_done(&ctx.config);
 
         if (r == -ERRNO_USAGE)
                 return EXIT_USAGE;

@@ -38,6 +38,7 @@ void pod_args_done(PodArgs *p) {
         strv_free(p->env_file);
         free(p->stage1_path);
         free(p->stage1_name);
+        free(p->stage1_from_dir);
         free(p->pod_file);
         free(p->pod_manifest);
         strv_free(p->annotations);
@@ -99,6 +100,31 @@ int pod_args_add_app(PodArgs *p, const char *image, AppArgs **ret) {
                 return log_oom();
         p->n_apps++;
         *ret = t;
+        return 0;
+}
+
+/* A stage1 named as rkt named its images: "coreos.com/rkt/stage1-fly:1.30.0", "stage1-fly" and "fly" are all
+ * the installed stage1 "fly"; "coreos.com/rkt/stage1-coreos" (or -host, -src) is "systemd". */
+int stage1_name_normalize(const char *name, char **ret) {
+        const char *base = strrchr(name, '/');
+        _cleanup_free_ char *n = NULL;
+
+        base = base ? base + 1 : name;
+        n = strndup(base, strcspn(base, ":"));
+        if (!n)
+                return -ENOMEM;
+        if (startswith(n, "stage1-") && n[strlen("stage1-")])
+                memmove(n, n + strlen("stage1-"), strlen(n) - strlen("stage1-") + 1);
+        if (!name_is_valid(n))
+                return -EINVAL;
+        /* rkt's systemd-nspawn flavours are all our systemd stage1. */
+        if (streq(n, "coreos") || streq(n, "host") || streq(n, "src")) {
+                free(n);
+                n = strdup("systemd");
+                if (!n)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(n);
         return 0;
 }
 
@@ -506,10 +532,21 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                 return set_string(&p->uuid_file, arg);
         case ARG_STAGE1_PATH:
                 return set_string(&p->stage1_path, arg);
-        case ARG_STAGE1_NAME:
-                if (!name_is_valid(arg))
+        case ARG_STAGE1_NAME: {
+                _cleanup_free_ char *n = NULL;
+
+                r = stage1_name_normalize(arg, &n);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
                         return log_usage("%s: invalid stage1 name '%s'.", where, arg);
                 return set_string(&p->stage1_name, arg);
+        }
+        case ARG_STAGE1_FROM_DIR:
+                if (isempty(arg) || strchr(arg, '/') || streq(arg, ".") || streq(arg, ".."))
+                        return log_usage("%s: --stage1-from-dir= takes the name of a stage1 in the stage1 images "
+                                         "directory, got '%s'.", where, arg);
+                return set_string(&p->stage1_from_dir, arg);
         case ARG_MEMORY:
         case ARG_CPU:
         case ARG_CPU_SHARES: {
@@ -527,6 +564,8 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                 if (p->pull_policy < 0)
                         return log_usage("%s: invalid pull policy '%s' (never, new, update).", where, arg);
                 return 0;
+        case ARG_NO_OVERLAY:
+                return parse_flag(where, arg, &p->no_overlay);
         case ARG_IPC:
                 /* rkt's values; auto is what both stage1s do by default: an IPC namespace of the pod's. */
                 if (!streq(arg, "auto") && !streq(arg, "private") && !streq(arg, "parent"))

@@ -39,6 +39,7 @@ typedef struct PodArgs {
         char *uuid_file;
         char *stage1_path;
         char *stage1_name;
+        char *stage1_from_dir;
         PodVolume *volumes;     /* parsed and checked where given (a host source as given, not resolved) */
         size_t n_volumes;
         bool keep_unit;
@@ -59,6 +60,7 @@ typedef struct PodArgs {
         bool interactive;       /* run -i: the caller's stdin, stdout and stderr reach the one app */
         bool tty;               /* run -t: through a terminal of the pod's */
         bool ipc_parent;        /* --ipc=parent: the host's IPC namespace (auto and private: one of its own) */
+        bool no_overlay;        /* --no-overlay: the apps' layers copied, no overlayfs */
         char **annotations;     /* --annotation, --user-annotation, --user-label: "NAME=VALUE", a later NAME */
         char **user_annotations;        /* replacing an earlier one (pod-manifest.h) */
         char **user_labels;
@@ -75,6 +77,7 @@ enum {
         ARG_UUID_FILE,
         ARG_STAGE1_PATH,
         ARG_STAGE1_NAME,
+        ARG_STAGE1_FROM_DIR,
         ARG_KEEP_UNIT,
         ARG_QUIET,
         ARG_EXEC,
@@ -117,6 +120,7 @@ enum {
         ARG_SUPPLEMENTARY_GIDS,
         ARG_OOM_SCORE_ADJ,
         ARG_IPC,
+        ARG_NO_OVERLAY,
 };
 
 
@@ -156,6 +160,10 @@ int pod_args_add_volume(const char *where, PodArgs *p, PodVolume *v);
 int app_args_add_mount(const char *where, AppArgs *a, PodMount *pm);
 /* Adds a new, empty app for image. */
 int pod_args_add_app(PodArgs *p, const char *image, AppArgs **ret);
+
+/* A stage1 named as rkt named its images ("coreos.com/rkt/stage1-fly:1.30.0", "stage1-fly") → "fly", its
+ * nspawn flavours (coreos, host, src) → "systemd"; -EINVAL if no valid name is left. */
+int stage1_name_normalize(const char *name, char **ret);
 
 /* One option (an ARG_* value) with its argument; where prefixes error messages ("run", "web.pod:3"). Logs
  * and returns -ERRNO_USAGE on bad input. */

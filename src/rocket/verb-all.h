@@ -6,6 +6,8 @@
 /* Every verb's entry point: verb-NAME.c each (verb-run.c has run, prepare, run-prepared and app sandbox). */
 int verb_version(int argc, char *argv[], RocketContext *ctx);
 int verb_completion(int argc, char *argv[], RocketContext *ctx);
+int verb_config(int argc, char *argv[], RocketContext *ctx);
+int verb_export(int argc, char *argv[], RocketContext *ctx);
 int verb_fetch(int argc, char *argv[], RocketContext *ctx);
 int verb_login(int argc, char *argv[], RocketContext *ctx);
 int verb_logout(int argc, char *argv[], RocketContext *ctx);

@@ -54,13 +54,15 @@ static void help(const char *verb) {
                "                          Define a volume the apps can mount\n"
                "     --uuid-file-save=FILE  Write the pod's UUID to FILE\n"
                "     --stage1-path=DIR    Use the stage1 in DIR\n"
-               "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd)\n"
+               "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd, or stage1.d's)\n"
+               "     --stage1-from-dir=NAME  Use the stage1 directory NAME of the stage1 images directory\n"
                "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
                "     --pod-manifest=FILE  Take the pod from a JSON pod manifest (rocket-stage1(7))\n"
                "     --private-users[=BOOL]  Run the pod in a user namespace of its own (a range of\n"
                "                          65536 host UIDs, picked free)\n"
                "     --pids-limit=N|max   The pod's tasks limit (default 4096)\n"
                "     --ipc=auto|private|parent  An IPC namespace of the pod's (auto, private), or the host's\n"
+               "     --no-overlay         Copy the images into the pod instead of stacking them with overlayfs\n"
                "     --net[=NAME[:ARGS],...|host|none|all]\n"
                "                          The pod's networks (default: default, a network of its own)\n"
                "     --port=NAME:[HOSTIP:]HOSTPORT | [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
@@ -133,6 +135,7 @@ static void help(const char *verb) {
         { "uuid-file-save", required_argument, NULL, ARG_UUID_FILE },                   \
         { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },                    \
         { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },                    \
+        { "stage1-from-dir", required_argument, NULL, ARG_STAGE1_FROM_DIR },            \
         { "pod", required_argument, NULL, ARG_POD },                                    \
         { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },                  \
         APP_OPTIONS,                                                                    \
@@ -148,6 +151,7 @@ static void help(const char *verb) {
         { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },                      \
         { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },                    \
         { "ipc", required_argument, NULL, ARG_IPC },                                    \
+        { "no-overlay", no_argument, NULL, ARG_NO_OVERLAY },                            \
         ANNOTATION_OPTIONS
 
 static const struct option run_options[] = {
@@ -167,6 +171,7 @@ static const struct option sandbox_options[] = {
         { "uuid-file-save", required_argument, NULL, ARG_UUID_FILE },
         { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },
         { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },
+        { "stage1-from-dir", required_argument, NULL, ARG_STAGE1_FROM_DIR },
         { "pod", required_argument, NULL, ARG_POD },
         { "memory", required_argument, NULL, ARG_MEMORY },
         { "cpu", required_argument, NULL, ARG_CPU },
@@ -180,6 +185,7 @@ static const struct option sandbox_options[] = {
         { "dns-opt", required_argument, NULL, ARG_DNS_OPT },
         { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },
         { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },
+        { "no-overlay", no_argument, NULL, ARG_NO_OVERLAY },
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
         ANNOTATION_OPTIONS,
         {}
@@ -193,7 +199,8 @@ void help_sandbox_options(void) {
                "                          Define a volume the apps can mount\n"
                "     --uuid-file-save=FILE  Write the pod's UUID to FILE\n"
                "     --stage1-path=DIR    Use the stage1 in DIR\n"
-               "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd)\n"
+               "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd, or stage1.d's)\n"
+               "     --stage1-from-dir=NAME  Use the stage1 directory NAME of the stage1 images directory\n"
                "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
                "     --memory=SIZE        The pod's memory limit (256M, 1G)\n"
                "     --cpu=AMOUNT         The pod's CPU limit (500m, 2)\n"
@@ -208,6 +215,7 @@ void help_sandbox_options(void) {
                "     --dns-search=DOMAIN  --dns-opt=OPTION  --dns-domain=DOMAIN\n"
                "                          The pod's resolv.conf search, options and domain\n"
                "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts\n"
+               "     --no-overlay         Copy the apps' images into the pod instead of stacking them\n"
                "     --annotation=NAME=VALUE  --user-annotation=NAME=VALUE  --user-label=NAME=VALUE\n"
                "                          The pod's annotations, user annotations and labels\n"
                "     --keep-unit          Stay in the systemd unit rocket runs in\n");
@@ -292,8 +300,8 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                                     sandbox ? help_sandbox : prepare ? help_prepare : help_run, parse_pod_option, &c);
         if (r <= 0)
                 return r;
-        if (p->stage1_path && p->stage1_name)
-                return log_usage("%s: --stage1-path and --stage1-name exclude each other.", verb);
+        if (!!p->stage1_path + !!p->stage1_name + !!p->stage1_from_dir > 1)
+                return log_usage("%s: --stage1-path, --stage1-name and --stage1-from-dir exclude each other.", verb);
         if ((p->pod_file || p->pod_manifest) && optind < argc)
                 return log_usage("%s: --pod=/--pod-manifest= define the apps; give no IMAGE.", verb);
         if (p->pod_file && p->pod_manifest)
@@ -543,7 +551,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         (void) sd_notify(false, "STATUS=Preparing the pod");
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "%s: running pods needs root.", verb);
-        r = rocket_stage1_find(pa.stage1_path, pa.stage1_name, &stage1);
+        r = rocket_stage1_find(ctx, &(Stage1Choice) { pa.stage1_path, pa.stage1_name, pa.stage1_from_dir }, &stage1);
         if (r < 0)
                 return r;
         r = rocket_stage1_features(stage1, &features);

@@ -6,6 +6,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "rocket.h"
+#include "rocket-pod.h"
 #include "verb-all.h"
 
 /* What was compiled in, systemd-style: +FEATURE or -FEATURE. Every library here is required by the build,
@@ -28,7 +29,7 @@ int verb_version(int argc, char *argv[], RocketContext *ctx) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        _cleanup_free_ char *insecure = NULL;
+        _cleanup_free_ char *insecure = NULL, *stage1 = NULL;
         int r;
 
         r = verb_parse_options("version", argc, argv, options, help, NULL, NULL);
@@ -39,8 +40,12 @@ int verb_version(int argc, char *argv[], RocketContext *ctx) {
 
         printf("rocket %s\n", ROCKET_VERSION);
         printf("Features: %s\n", features);
-        printf("Default stage1: %s\n", ROCKET_STAGE1_DEFAULT);
-        printf("Data directory: %s\n", ROCKET_DEFAULT_DIR);
+        /* As a pod would get them: $ROCKET_STAGE1_PATH, the configuration, ours. */
+        r = rocket_stage1_dir(ctx, &(Stage1Choice) {}, &stage1);
+        if (r < 0)
+                return r;
+        printf("Default stage1: %s\n", stage1);
+        printf("Data directory: %s\n", ctx->dir);
         r = isolation_insecure_to_string(ctx->insecure, &insecure);
         if (r < 0)
                 return log_oom();

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fs-util.h"
@@ -305,9 +307,10 @@ static int copy_attrs(int fd, const struct stat *st) {
         return 0;
 }
 
-static int copy_entry(int src_fd, int dst_fd, const char *name, const struct stat *st, dev_t dev, unsigned depth);
+static int copy_entry(int src_fd, int dst_fd, const char *name, const struct stat *st, dev_t dev, bool merge,
+                      unsigned depth);
 
-static int copy_dir_contents(int src_fd, int dst_fd, dev_t dev, unsigned depth) {
+static int copy_dir_contents(int src_fd, int dst_fd, dev_t dev, bool merge, unsigned depth) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int r;
@@ -327,16 +330,46 @@ static int copy_dir_contents(int src_fd, int dst_fd, dev_t dev, unsigned depth) 
                 /* What is mounted below is not the tree's (a directory's st_dev is its filesystem's). */
                 if (S_ISDIR(st.st_mode) && st.st_dev != dev)
                         continue;
-                r = copy_entry(dirfd(d), dst_fd, de->d_name, &st, dev, depth);
+                r = copy_entry(dirfd(d), dst_fd, de->d_name, &st, dev, merge, depth);
                 if (r < 0)
                         return r;
         }
         return errno > 0 ? -errno : 0;
 }
 
-static int copy_entry(int src_fd, int dst_fd, const char *name, const struct stat *st, dev_t dev, unsigned depth) {
+static int copy_entry(int src_fd, int dst_fd, const char *name, const struct stat *st, dev_t dev, bool merge,
+                      unsigned depth) {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
+        struct stat dst_st;
         int r;
+
+        /* Merging a layer over what is there: its whiteouts (overlayfs' form) remove what they hide, an
+         * opaque directory replaces what was, a directory goes into a directory, anything else replaces. */
+        if (merge && fstatat(dst_fd, name, &dst_st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                char opaque = 0;
+                bool keep = S_ISDIR(st->st_mode) && S_ISDIR(dst_st.st_mode);
+
+                if (keep) {
+                        in = openat(src_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                        if (in < 0)
+                                return -errno;
+                        keep = fgetxattr(in, "trusted.overlay.opaque", &opaque, 1) != 1 || opaque != 'y';
+                }
+                if (!keep) {
+                        r = rm_rf_at(dst_fd, name);
+                        if (r < 0)
+                                return r;
+                } else {
+                        out = openat(dst_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+                        if (out < 0)
+                                return -errno;
+                        r = copy_dir_contents(in, out, dev, merge, depth + 1);
+                        return r < 0 ? r : copy_attrs(out, st);
+                }
+                in = safe_close(in);
+        }
+        if (merge && S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0))
+                return 0;       /* a whiteout: what it hid is gone (or never was) */
 
         switch (st->st_mode & S_IFMT) {
         case S_IFDIR:
@@ -346,7 +379,7 @@ static int copy_entry(int src_fd, int dst_fd, const char *name, const struct sta
                 out = openat(dst_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
                 if (in < 0 || out < 0)
                         return -errno;
-                r = copy_dir_contents(in, out, dev, depth + 1);
+                r = copy_dir_contents(in, out, dev, merge, depth + 1);
                 return r < 0 ? r : copy_attrs(out, st);
         case S_IFREG:
                 in = openat(src_fd, name, O_RDONLY|O_NOFOLLOW|O_CLOEXEC);
@@ -393,7 +426,28 @@ int copy_tree_at(int src_fd, int dst_fd) {
 
         if (fstat(src_fd, &st) < 0)
                 return -errno;
-        return copy_dir_contents(src_fd, dst_fd, st.st_dev, 0);
+        return copy_dir_contents(src_fd, dst_fd, st.st_dev, false, 0);
+}
+
+int copy_layer_merge_at(int src_fd, int dst_fd) {
+        struct stat st;
+
+        if (fstat(src_fd, &st) < 0)
+                return -errno;
+        return copy_dir_contents(src_fd, dst_fd, st.st_dev, true, 0);
+}
+
+int readdir_names_sorted(DIR *d, const char *suffix, char ***ret) {
+        _cleanup_strv_free_ char **names = NULL;
+
+        for (struct dirent *de; (errno = 0, de = readdir(d)); )
+                if (de->d_name[0] != '.' && endswith(de->d_name, suffix) && strv_extend(&names, de->d_name) < 0)
+                        return -ENOMEM;
+        if (errno > 0)
+                return -errno;
+        strv_sort(names);
+        *ret = TAKE_PTR(names);
+        return 0;
 }
 
 int fd_reopen_read(int fd) {

@@ -44,6 +44,14 @@ int copy_bytes(int in_fd, int out_fd, uint64_t max, uint64_t *ret_copied);
  * mounted below src_fd is left out. */
 int copy_tree_at(int src_fd, int dst_fd);
 
+/* The same for an image layer over the layers below it, already in dst_fd: its overlayfs whiteouts (0/0
+ * character devices) remove what they name, an opaque directory (trusted.overlay.opaque) replaces the one
+ * below, other directories merge, anything else replaces what is there. */
+int copy_layer_merge_at(int src_fd, int dst_fd);
+
+/* The names in d (read from where it is) ending in suffix, hidden ones left out, sorted: a conf.d's files. */
+int readdir_names_sorted(DIR *d, const char *suffix, char ***ret);
+
 /* opendir() of path relative to dir_fd ("." for dir_fd itself, which stays open and unmoved). */
 int opendir_at(int dir_fd, const char *path, DIR **ret);
 

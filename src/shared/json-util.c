@@ -168,3 +168,16 @@ int json_write_file_atomic_at(int dir_fd, const char *name, json_object *o, int 
         text[len] = '\n';
         return write_file_atomic_at(dir_fd, name, text, len + 1, mode);
 }
+
+json_object *strv_to_json(char *const *l) {
+        json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        STRV_FOREACH(s, (char **) l)
+                if (json_object_array_add(a, json_object_new_string(*s)) < 0) {
+                        json_object_put(a);
+                        return NULL;
+                }
+        return a;
+}

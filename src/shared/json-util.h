@@ -22,6 +22,8 @@ int json_get_int64(json_object *o, const char *key, int64_t *ret);
 int json_get_bool(json_object *o, const char *key, bool *ret);
 /* An array of strings, copied into a NULL-terminated strv. */
 int json_get_strv(json_object *o, const char *key, char ***ret);
+/* A new array of l's strings; NULL on OOM. */
+json_object *strv_to_json(char *const *l);
 
 /* Adds key → value, taking the reference on value even on failure. */
 int json_add(json_object *o, const char *key, json_object *value);

@@ -170,14 +170,46 @@ int credentials_find(const char *registry, Credentials *ret) {
         d = opendir(FETCH_AUTH_DIR);
         if (!d)
                 return 0;
-        for (struct dirent *de; (de = readdir(d)); )
-                if (endswith(de->d_name, ".json") && de->d_name[0] != '.' && strv_extend(&names, de->d_name) < 0)
-                        return -ENOMEM;
-        strv_sort(names);
+        r = readdir_names_sorted(d, ".json", &names);
+        if (r < 0)
+                return r;
         STRV_FOREACH(n, names) {
                 r = find_in_rkt_file(dirfd(d), *n, registry, ret);
                 if (r != 0)
                         return r;
+        }
+        return 0;
+}
+
+int credentials_rkt_to_json(json_object *array) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_(closedirp) DIR *d = opendir(FETCH_AUTH_DIR);
+        int r;
+
+        if (!d)
+                return 0;
+        r = readdir_names_sorted(d, ".json", &names);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(n, names) {
+                _cleanup_(json_object_putp) json_object *root = NULL, *entry = NULL;
+                json_object *registries, *creds, *user;
+                const char *kind;
+
+                if (json_parse_file_at(dirfd(d), *n, AUTH_FILE_MAX, &root) < 0 ||
+                    json_get_string(root, "rktKind", &kind) < 0 || !streq(kind, "dockerAuth") ||
+                    json_get_array(root, "registries", &registries) < 0 || json_get_object(root, "credentials", &creds) < 0 ||
+                    !json_object_object_get_ex(creds, "user", &user))
+                        continue;
+                entry = json_object_new_object();
+                if (!entry || json_add_string(entry, "rktKind", "dockerAuth") < 0 ||
+                    json_add_string(entry, "rktVersion", "v1") < 0 ||
+                    json_add(entry, "registries", json_object_get(registries)) < 0 ||
+                    json_add(entry, "credentials", json_object_new_object()) < 0 ||
+                    json_add(json_object_object_get(entry, "credentials"), "user", json_object_get(user)) < 0 ||
+                    json_object_array_add(array, entry) < 0)
+                        return -ENOMEM;
+                TAKE_PTR(entry);
         }
         return 0;
 }

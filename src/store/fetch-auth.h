@@ -8,6 +8,8 @@
  *                                                  "credentials": {"user": …, "password": …}})
  * and the WWW-Authenticate challenges a registry answers with. */
 
+#include <json-c/json.h>
+
 #include "macro.h"
 
 #define FETCH_AUTH_FILE "/etc/rocket/auth.json"
@@ -24,6 +26,10 @@ void credentials_done(Credentials *c);
 /* 1 and c filled if some file has credentials for registry ("docker.io", "host:5000"), 0 if none. A file
  * that cannot be parsed is skipped with a warning. */
 int credentials_find(const char *registry, Credentials *ret);
+
+/* rkt config's dockerAuth entries: one object per auth.d file of that kind, appended to array, with the user
+ * but never the password. Files that are not dockerAuth ones, or cannot be read, are left out. */
+int credentials_rkt_to_json(json_object *array);
 
 /* Where `rocket login` writes: $REGISTRY_AUTH_FILE, else /etc/rocket/auth.json for root, else
  * $XDG_RUNTIME_DIR/containers/auth.json (podman's). */

@@ -296,6 +296,97 @@ assert_eq "$(cat "$vol/log")" "$(printf 'pre-start-failing\npost-stop saw pre-st
 assert_fails_with 254 "pre-start or post-stop event handler" rocket run --stage1-name=fly evh-ok:test
 rocket gc --grace-period=0 >/dev/null
 
+# --- export: an exited pod's app as an ACI of its root as the app left it (files added and removed), which
+# runs again as it ran; running pods, several apps without --app and an existing file are refused -----------
+rocket run --name=exp --exec /bin/sh --set-env=EXPORTED=yes "$img" -- \
+        -c 'echo made-in-pod >/root/new; rm -r /home/app; echo "$EXPORTED"'
+rocket export exp "$fx/exp.aci"
+tar -tf "$fx/exp.aci" >"$fx/exp.list"
+grep -qx rootfs/root/new "$fx/exp.list"
+grep -qE '^rootfs/home/?$' "$fx/exp.list"
+assert_not grep -q '^rootfs/home/app' "$fx/exp.list"
+grep -qx rootfs/bin/busybox "$fx/exp.list"
+assert_eq "$(tar -xOf "$fx/exp.aci" manifest | jq -c '[.acKind, .app.exec[0], (.app.environment[] | select(.name == "EXPORTED") | .value)]')" \
+        '["ImageManifest","/bin/sh","yes"]'
+assert_eq "$(tar -xOf "$fx/exp.aci" rootfs/root/new)" made-in-pod
+assert_fails_with 254 "exists; use --overwrite" rocket export exp "$fx/exp.aci"
+rocket export --overwrite exp "$fx/exp.aci"
+rocket fetch --insecure-options=image --name=exported:test "$fx/exp.aci" >/dev/null
+assert_eq "$(rocket run exported:test --exec /bin/cat -- /root/new)" made-in-pod
+rocket run --name=exp2 "$img" --name=a --exec /bin/true --- "$img" --name=b --exec /bin/true
+assert_fails_with 2 "has apps a, b; choose one with --app=" rocket export exp2 "$fx/two.aci"
+rocket export --app=b exp2 "$fx/two.aci"
+assert_fails_with 254 "has no app 'c'" rocket export --app=c exp2 "$fx/three.aci"
+rocket run --name=exp-running --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
+wait_until "machinectl show exp-running >/dev/null 2>&1"
+assert_fails_with 254 "is running; export takes a pod that has exited" rocket export exp-running "$fx/run.aci"
+[ ! -e "$fx/run.aci" ]
+[ ! -e "$fx/run.aci.rocket-export" ]
+rocket stop exp-running >/dev/null
+wait
+assert_fails_with 254 "No pod" rocket export no-such-pod "$fx/x.aci"
+rocket gc --grace-period=0 >/dev/null
+
+# --- --no-overlay: the app's image copied into its pod directory, a later layer's whiteouts applied (a file
+# gone, a directory made opaque), no overlayfs under it, written in place and exported from there; fly too --
+bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/nov-base" >/dev/null
+mkdir -p "$fx/nov-layer/etc" "$fx/nov-layer/home"
+: >"$fx/nov-layer/etc/.wh.group"
+: >"$fx/nov-layer/home/.wh..wh..opq"
+echo layered >"$fx/nov-layer/home/new"
+cat >"$fx/nov-layer/check.sh" <<'S'
+awk '$2 == "/" { print $3 }' /proc/self/mounts
+ls /home
+test -e /etc/group || echo no-group
+echo in-place >/root/w
+S
+python3 "$ROCKET_TEST_DIR/fixtures/oci-derive.py" add-dir "$fx/nov-base" "$fx/nov" "$fx/nov-layer" '["/bin/sh", "/check.sh"]'
+rocket fetch --name=nov:test "oci:$fx/nov:latest" >/dev/null
+assert_eq "$(rocket run --name=ov nov:test)" "$(printf 'overlay\nnew\nno-group')"
+out=$(rocket run --name=nov --no-overlay nov:test)
+assert_eq "$(sed 1d <<<"$out")" "$(printf 'new\nno-group')"
+assert_not_in overlay "$(head -n1 <<<"$out")"
+assert_eq "$(rocket cat-manifest nov | jq .noOverlay)" true
+uuid=$(rocket status --format=json nov | jq -r .uuid)
+assert_eq "$(cat "$(find "$ROCKET_DIR/pods" -mindepth 2 -maxdepth 2 -name "$uuid")/apps/nov/rootfs/root/w")" in-place
+rocket export nov "$fx/nov.aci"
+assert_eq "$(tar -xOf "$fx/nov.aci" rootfs/root/w)" in-place
+assert_eq "$(rocket run --stage1-name=fly --no-overlay nov:test | sed 1d)" "$(printf 'new\nno-group')"
+rocket gc --grace-period=0 >/dev/null
+
+# --- rkt's configuration: stage1.d's default stage1 (rkt's image names taken), paths.d's data directory,
+# rocket config with dockerAuth users but no passwords; --stage1-from-dir; a broken file stops every verb ------
+stage1_of() { rocket cat-manifest "$1" | jq -r .stage1; }
+mkdir -p /etc/rocket/stage1.d /etc/rocket/paths.d /etc/rocket/auth.d
+echo '{ "rktKind": "stage1", "rktVersion": "v1", "name": "coreos.com/rkt/stage1-fly", "version": "1.30.0" }' \
+        >/etc/rocket/stage1.d/fly.json
+echo '{ "rktKind": "dockerAuth", "rktVersion": "v1", "registries": [ "registry.example" ],
+        "credentials": { "user": "cfg-user", "password": "cfg-secret" } }' >/etc/rocket/auth.d/cfg.json
+rocket run --name=cfg-default --exec /bin/true "$img"
+[[ "$(stage1_of cfg-default)" == */stage1-fly ]]
+rocket run --name=cfg-coreos --stage1-name=coreos.com/rkt/stage1-coreos:1.30.0 --exec /bin/true "$img"
+[[ "$(stage1_of cfg-coreos)" == */stage1-systemd ]]
+rocket run --name=cfg-fromdir --stage1-from-dir=stage1-systemd.aci --exec /bin/true "$img"
+[[ "$(stage1_of cfg-fromdir)" == */stage1-systemd ]]
+assert_fails_with 2 "exclude each other" rocket run --stage1-name=fly --stage1-from-dir=stage1-fly "$img"
+assert_fails_with 254 "No stage1 at" rocket run --stage1-from-dir=stage1-nothere "$img"
+cfg=$(rocket config)
+assert_eq "$(jq -c '.stage0[1] | [.name, .version]' <<<"$cfg")" '["coreos.com/rkt/stage1-fly","1.30.0"]'
+assert_eq "$(jq -c '.stage0[2] | [.registries, .credentials]' <<<"$cfg")" '[["registry.example"],{"user":"cfg-user"}]'
+[[ "$cfg" != *cfg-secret* ]]
+[[ "$(rocket version | grep '^Default stage1: ')" == */stage1-fly ]]
+echo '{ "rktKind": "paths", "rktVersion": "v1", "data": "/var/lib/rocket-cfg" }' >/etc/rocket/paths.d/data.json
+data_dir() { rocket "$@" version | sed -n 's/^Data directory: //p'; }
+assert_eq "$(ROCKET_DIR= data_dir)" /var/lib/rocket-cfg
+assert_eq "$(data_dir)" "$ROCKET_DIR"                                 # $ROCKET_DIR wins, --dir over both
+assert_eq "$(data_dir --dir=/srv/x)" /srv/x
+env -u ROCKET_DIR rocket fetch --name=cfg:test "oci:$fx/nov-base:latest" >/dev/null
+[ -d /var/lib/rocket-cfg/store ]
+echo '{ "rktKind": "paths", "rktVersion": "v1", "data": "/var/lib/other" }' >/etc/rocket/paths.d/more.json
+assert_fails_with 254 '/etc/rocket/paths.d/more.json: "data" is set in /etc/rocket/paths.d/data.json already' rocket list
+rm -rf /etc/rocket/stage1.d /etc/rocket/paths.d /etc/rocket/auth.d/cfg.json /var/lib/rocket-cfg
+rocket gc --grace-period=0 >/dev/null
+
 # --- an image that a pod uses outlives 'image rm' and 'image gc' until the pod is removed ------------
 printf 'in use\n' >"$fx/inuse-marker"
 bash "$ROCKET_TEST_DIR/fixtures/mkbusybox.sh" "$fx/inuse" "$fx/inuse-marker"
@@ -307,7 +398,7 @@ assert_eq "$(rocket image rm inuse:other)" inuse:other                # one of i
 rocket image list --no-legend | grep -c inuse:test >/dev/null
 assert_fails_with 254 "used by a pod" rocket image rm "$id"              # by ID, with all names, in use: refused
 assert_eq "$(rocket image rm --force "$id" 2>/dev/null)" "$id"          # names gone, data kept
-! rocket image list --no-legend | grep -c inuse: >/dev/null
+assert_not_in inuse: "$(rocket image list --no-legend)"
 rocket image gc --grace-period=0
 assert_eq "$(rocket enter inuse /bin/cat /usr/local/bin/inuse-marker)" "in use"
 rocket stop inuse >/dev/null

@@ -57,7 +57,7 @@ assert_in "web-up" "$(cat "$fx/web.out")"
 assert_in "web-got-term" "$(cat "$fx/web.out")"
 assert_eq "$(state web)" exited
 assert_in "app-busybox=3" "$(rocket status web)"
-! machinectl show web >/dev/null 2>&1
+assert_not machinectl show web
 
 # --- machinectl terminate kills it; rocket still records the pod as exited --------------------------
 rocket run --name victim --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
@@ -66,7 +66,7 @@ wait_until "machinectl show victim >/dev/null 2>&1"
 machinectl terminate victim
 wait "$v_pid" || true
 wait_until "[ \"\$(state victim)\" = exited ]"
-! machinectl show victim >/dev/null 2>&1
+assert_not machinectl show victim
 
 # --- rocket stop; --force ------------------------------------------------------------------------
 rocket run --name s1 --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
@@ -108,7 +108,7 @@ assert_fails_with 254 "cannot read UUID file" rocket stop --uuid-file="$fx/missi
 assert_eq "$(rocket stop --uuid-file="$fx/uf.uuid")" "$(cat "$fx/uf.uuid")"
 wait "$uf_pid" || true
 rocket rm --uuid-file="$fx/uf.uuid" >/dev/null
-! rocket status uf 2>/dev/null
+assert_not rocket status uf
 
 # --- status --wait-ready: returns once every app has started; a pod that is not started times out -----
 rocket run --name rdy --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &
@@ -134,7 +134,7 @@ rocket gc --grace-period=1h --expire-prepared=1h
 assert_eq "$(state stale)" prepared
 assert_eq "$(state sig)" exited-garbage
 rocket gc --grace-period=1h --expire-prepared=0
-! rocket status stale 2>/dev/null
+assert_not rocket status stale
 assert_eq "$(state sig)" exited-garbage
 j=$(journalctl -m _MACHINE_ID="$(tr -d - <"$fx/sig.uuid")" -t busybox -o cat --no-pager)
 assert_in "sig-got-term" "$j"                                   # the journal link followed the pod
@@ -178,7 +178,7 @@ wait_until "systemctl status rocket-ku2.service --no-pager | grep -c 'sleep 1000
 rocket stop ku2 >/dev/null
 wait_until "! systemctl is-active -q rocket-ku2.service"
 assert_eq "$(systemctl show rocket-ku2.service -p Result --value)" success
-! machinectl show ku2 >/dev/null 2>&1
+assert_not machinectl show ku2
 
 # --- machinectl shell and login, systemctl -M, systemd-run -M: the pod's bus, socket-activated --------
 rocket run --name=shelly --exec /bin/sleep "$img" -- 1000 >/dev/null 2>&1 &

@@ -56,7 +56,7 @@ assert_eq "$(systemctl show pod@web -p Result --value)" success
 st=$(rocket status web)
 assert_in "state=exited" "$st"
 assert_in "app-sidecar=143 (killed SIGTERM)" "$st"
-! machinectl show web >/dev/null 2>&1
+assert_not machinectl show web
 
 # --- enabled at boot: wanted by machines.target ------------------------------------------------
 systemctl enable pod@web
@@ -81,7 +81,7 @@ systemctl stop pod@crashy
 # --- a bad .pod file: file:line, and the unit fails without starting anything ----------------------
 printf '[Pod]\nHostname=ok\n\n[App bad]\nImage=busybox:test\nFrobnicate=yes\n' >/etc/rocket/pods/broken.pod
 before=$(ls /var/lib/rocket/pods/*/ | sort)
-! systemctl start pod@broken
+assert_not systemctl start pod@broken
 assert_in "/etc/rocket/pods/broken.pod:6: unknown key Frobnicate= in [App bad]" \
         "$(journalctl -u pod@broken -o cat --no-pager)"
 assert_eq "$(ls /var/lib/rocket/pods/*/ | sort)" "$before"
@@ -123,7 +123,7 @@ printf '[App web]\nImage=sockserv:test\nExec=/usr/local/bin/sockserv\n' >/etc/ro
 printf '[Socket]\nListenStream=127.0.0.1:18090\nFileDescriptorName=http\n' >/etc/systemd/system/pod@sock.socket
 systemctl daemon-reload
 systemctl start pod@sock.socket
-! systemctl is-active -q pod@sock.service
+assert_not systemctl is-active -q pod@sock.service
 reply=$(busybox nc 127.0.0.1 18090 </dev/null)
 [[ "$reply" =~ ^socket-activated:\ http\ pid\ [0-9]+$ ]]
 systemctl is-active -q pod@sock.service

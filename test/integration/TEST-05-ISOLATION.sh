@@ -114,7 +114,7 @@ assert_in "Seccomp:	2" "$out"
 assert_in "NoNewPrivs:	1" "$out"
 assert_eq "$(grep -c EPERM <<<"$out")" 2
 assert_in "app-attack=4" "$(rocket status flying)"
-! machinectl show flying >/dev/null 2>&1
+assert_not machinectl show flying
 # What fly cannot honour it refuses in one line instead of ignoring it: volumes, limits, several apps.
 assert_fails_with 254 "cannot honour --memory" rocket run --stage1-name=fly --memory=64M --exec /bin/true attack:test
 assert_fails 254 rocket run --stage1-name=fly --pids-limit=100 --exec /bin/true attack:test

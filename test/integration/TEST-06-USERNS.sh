@@ -83,7 +83,8 @@ read -r inside_a base_a size_a <"/proc/$la/uid_map"
 read -r _ base_b _ <"/proc/$lb/uid_map"
 assert_eq "$inside_a $size_a" "0 65536"
 assert_eq "$(tr -s ' ' <"/proc/$la/gid_map" | sed 's/^ //')" "0 $base_a 65536"
-[ "$base_a" -ge 65536 ] && [ "$base_b" -ge 65536 ]
+[ "$base_a" -ge 65536 ]
+[ "$base_b" -ge 65536 ]
 diff=$((base_a > base_b ? base_a - base_b : base_b - base_a))
 [ "$diff" -ge 65536 ]
 host_uid() { sed -n 's/^Uid:\t\([0-9]*\).*/\1/p' "/proc/$1/status"; }
@@ -122,7 +123,7 @@ wait_until "rocket status orphan | grep -c state=exited >/dev/null"
 kill -0 "$leader"                       # still running, unmanaged
 rocket gc --grace=0s >/dev/null
 wait_until "! kill -0 $leader 2>/dev/null"
-! machinectl show orphan >/dev/null 2>&1
+assert_not machinectl show orphan
 
 # The store's layers were never chowned.
 assert_eq "$(find /var/lib/rocket/store \( -uid +$((0x70000000 - 1)) -o -gid +$((0x70000000 - 1)) \) | head -1)" ""
@@ -229,3 +230,21 @@ rocket app status --format=json usb --app=u | jq -e '.state == "exited" and .exi
 rocket app rm usb --app=u
 rocket stop usb >/dev/null
 wait "$usb" || true
+
+# --no-overlay in a user namespace: the copies of the images (at the start and added later) are the pod's,
+# shifted into its range.
+rocket app sandbox --private-users --no-overlay --name=unov >/dev/null 2>&1 &
+unov=$!
+wait_until "rocket status --wait-ready=1s unov >/dev/null 2>&1"
+nbase=$(rocket status unov | sed -n 's/^private-users=\([0-9]*\):.*/\1/p')
+nuuid=$(rocket status --format=json unov | jq -r .uuid)
+rocket app add unov "$img" --name=n --exec /bin/sh -- -c 'stat -c "%u %g" /bin/busybox; touch /x && echo wrote'
+rocket app start unov --app=n
+wait_until "rocket logs --no-prefix unov --app=n | grep -qx wrote"
+assert_eq "0 0" "$(rocket logs --no-prefix unov --app=n | head -n1)"
+assert_eq "$nbase" "$(stat -c %u "/var/lib/rocket/pods/run/$nuuid/apps/n/rootfs/x")"
+assert_eq "$nbase" "$(stat -c %u "/var/lib/rocket/pods/run/$nuuid/apps/n/rootfs/bin/busybox")"
+rocket stop unov >/dev/null
+wait "$unov" || true
+out=$(rocket run --private-users --no-overlay --exec /bin/sh "$img" -- -c 'stat -c "%u %g" /bin/busybox; touch /y && echo wrote')
+assert_eq "$out" "$(printf '0 0\nwrote')"

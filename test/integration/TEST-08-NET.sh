@@ -121,7 +121,7 @@ iptables-save -t nat | grep -q 'dport 8080'
 rocket stop pweb
 wait_until "! rocket status pweb | grep -q state=running"
 sleep 0.5
-! iptables-save -t nat | grep -q 'dport 8080'
+assert_not_in 'dport 8080' "$(iptables-save -t nat)"
 
 # --- DNS and hosts -----------------------------------------------------------------------------------
 cat /etc/resolv.conf >"$fx/host-resolv" 2>/dev/null || true

@@ -169,7 +169,7 @@ assert_fails_with 254 "blob sha256:$bad_layer: the registry sent content whose d
         rocket fetch --insecure-options=http docker://127.0.0.1:5000/test/bad:1
 assert_eq "$(ls "$ROCKET_DIR/store/layers" | wc -l)" "$layers"
 [ -z "$(ls "$ROCKET_DIR/store/tmp")" ]
-! rocket image list | grep -q test/bad
+assert_not_in test/bad "$(rocket image list)"
 rocket image verify
 
 # --- TLS: the system CAs do not know ours; --insecure-options=tls, or the CA in certs.d.
@@ -192,7 +192,7 @@ assert_fails_with 2 "--password-stdin" rocket login -u alice 127.0.0.1:5002 </de
 echo wonderland | rocket login -u alice --password-stdin 127.0.0.1:5002
 assert_eq "$(stat -c %a /etc/rocket/auth.json)" 600
 assert_eq "$(jq -r '.auths["127.0.0.1:5002"].auth' /etc/rocket/auth.json | base64 -d)" alice:wonderland
-! grep -q wonderland /etc/rocket/auth.json
+assert_not grep -q wonderland /etc/rocket/auth.json
 assert_eq "$(rocket fetch -q docker://127.0.0.1:5002/test/busybox:1)" "$bb_id"
 rocket logout 127.0.0.1:5002
 assert_fails_with 254 "Not logged in to 127.0.0.1:5002" rocket logout 127.0.0.1:5002

@@ -91,10 +91,10 @@ assert_eq running "$(app_state sb web)"
 n=$(rocket logs sb --app=cli | grep -c 'hello from web')
 rocket app rm sb --app=cli
 rocket app rm sb --app=bad
-! rocket app list --no-legend sb | grep -q '^cli '
-! pod_mounts sb | grep -q /opt/stage2/cli
+assert_not grep -q '^cli ' <<<"$(rocket app list --no-legend sb)"
+assert_not_in /opt/stage2/cli "$(pod_mounts sb)"
 [ ! -e "/var/lib/rocket/pods/run/$uuid/apps/cli" ]
-! $unified || ! machinectl status sb --no-pager | grep -q cli.service
+! $unified || assert_not_in cli.service "$(machinectl status sb --no-pager)"
 rocket app add sb "$img" --name=cli --exec /bin/sh -- -c 'wget -qO- http://127.0.0.1:8080/i.html; exec sleep 1000'
 rocket app start sb --app=cli
 wait_until "rocket logs sb --app=cli 2>/dev/null | grep -c 'hello from web' | grep -qx $((n + 1))"
@@ -181,6 +181,20 @@ wait_until "rocket logs --no-prefix sb2 --app=h | grep -qx sandbox-two"
 rocket stop sb2 >/dev/null
 wait "$sb2" || true
 
+# --- --no-overlay: an app added later gets a copy of its image in its directory, written in place -----------
+rocket app sandbox --name=sbnov --no-overlay >/dev/null 2>&1 &
+sbnov=$!
+wait_until "rocket status --wait-ready=1s sbnov >/dev/null 2>&1"
+rocket app add sbnov "$img" --name=c --exec /bin/sh -- -c 'awk '"'"'$2 == "/" { print $3 }'"'"' /proc/self/mounts; echo in-place >/root/w'
+# Nothing mounted for it in the pod shows up on the host (its copy is no peer of the host's mount).
+assert_not_in "pods/run/$(rocket status --format=json sbnov | jq -r .uuid)/" "$(findmnt -rn -o TARGET)"
+rocket app start sbnov --app=c
+wait_until "[ \"\$(app_state sbnov c)\" = exited ]"
+assert_not_in overlay "$(rocket logs --no-prefix sbnov --app=c)"
+assert_eq in-place "$(cat "$ROCKET_DIR/pods/run/$(rocket status --format=json sbnov | jq -r .uuid)/apps/c/rootfs/root/w")"
+rocket stop sbnov >/dev/null
+wait "$sbnov" || true
+
 # --- the pod stops; gc leaves nothing ---------------------------------------------------------------------
 rocket stop sb
 # Its apps were stopped cleanly or never started: the sandbox ends with 0.
@@ -196,6 +210,7 @@ rocket app list --no-legend sb | grep -q '^web '
 assert_fails_with 254 "not running" rocket attach sb --app=web
 rocket gc --grace-period=0
 rocket gc --grace-period=0
-[ ! -e "/var/lib/rocket/pods/run/$uuid" ] && [ ! -e "/var/lib/rocket/pods/exited-garbage/$uuid" ]
-! findmnt -rn -o TARGET | grep -q "$uuid"
-! machinectl show sb 2>/dev/null
+[ ! -e "/var/lib/rocket/pods/run/$uuid" ]
+[ ! -e "/var/lib/rocket/pods/exited-garbage/$uuid" ]
+assert_not_in "$uuid" "$(findmnt -rn -o TARGET)"
+assert_not machinectl show sb

@@ -30,6 +30,23 @@ assert_in() {
         fi
 }
 
+# assert_not_in NEEDLE HAYSTACK
+assert_not_in() {
+        if [[ "$2" == *"$1"* ]]; then
+                echo "assertion failed: '$1' found in:" >&2
+                printf '%s\n' "$2" >&2
+                return 1
+        fi
+}
+
+# assert_not CMD...: the command must fail (its output discarded). A bare '! CMD' never fails a 'set -e' script.
+assert_not() {
+        if "$@" >/dev/null 2>&1; then
+                echo "assertion failed: this succeeded: $*" >&2
+                return 1
+        fi
+}
+
 # assert_fails EXPECTED_EXIT CMD...: the command must exit with that status and say one line on stderr.
 assert_fails() {
         local want=$1 rc=0 err

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* read_file_or_empty_at(); rm_rf_at(): every kind of entry goes, read-only directories too, and nothing a link points at;
- * copy_tree_at(): owners, modes, links as links, special files, nothing overwritten. */
+ * copy_tree_at(): owners, modes, links as links, special files, nothing overwritten; copy_layer_merge_at(): whiteouts,
+ * opaque directories, replacements. */
 #define TESTS_MAIN
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fs-util.h"
@@ -111,5 +114,67 @@ TEST(copy_tree) {
         ASSERT_OK(chmod(p, 0755));
         snprintf(p, sizeof p, "%s/dst/dir/sub", base);
         ASSERT_OK(chmod(p, 0755));
+        ASSERT_OK(rm_rf_at(AT_FDCWD, base));
+}
+
+TEST(copy_layer_merge) {
+        char base[] = "/tmp/test-fs-util.XXXXXX", p[256];
+        _cleanup_close_ int lower = -EBADF, upper = -EBADF, dst = -EBADF;
+        struct stat st;
+        int fd;
+
+        ASSERT_NOT_NULL(mkdtemp(base));
+        /* lower: a/keep, a/gone, b/old, c (a file), d/x */
+        snprintf(p, sizeof p, "%s/lower/a", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0755));
+        snprintf(p, sizeof p, "%s/lower/b", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0755));
+        snprintf(p, sizeof p, "%s/lower/d", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0755));
+        for (const char *const *f = (const char *const[]) { "a/keep", "a/gone", "b/old", "c", "d/x", NULL }; *f; f++) {
+                snprintf(p, sizeof p, "%s/lower/%s", base, *f);
+                fd = open(p, O_WRONLY|O_CREAT|O_CLOEXEC, 0644);
+                ASSERT_TRUE(fd >= 0);
+                close(fd);
+        }
+        /* upper: a/gone whited out, b opaque with b/new, c now a directory, d/x replaced by a link */
+        snprintf(p, sizeof p, "%s/upper/a", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0755));
+        snprintf(p, sizeof p, "%s/upper/a/gone", base);
+        ASSERT_OK(mknod(p, S_IFCHR|0000, makedev(0, 0)));
+        snprintf(p, sizeof p, "%s/upper/b", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0755));
+        ASSERT_OK(setxattr(p, "trusted.overlay.opaque", "y", 1, 0));
+        snprintf(p, sizeof p, "%s/upper/b/new", base);
+        fd = open(p, O_WRONLY|O_CREAT|O_CLOEXEC, 0644);
+        ASSERT_TRUE(fd >= 0);
+        close(fd);
+        snprintf(p, sizeof p, "%s/upper/c", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0700));
+        snprintf(p, sizeof p, "%s/upper/d", base);
+        ASSERT_OK(mkdir_p_at(AT_FDCWD, p, 0755));
+        snprintf(p, sizeof p, "%s/upper/d/x", base);
+        ASSERT_OK(symlink("elsewhere", p));
+        snprintf(p, sizeof p, "%s/dst", base);
+        ASSERT_OK(mkdir(p, 0755));
+
+        snprintf(p, sizeof p, "%s/lower", base);
+        lower = open(p, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        snprintf(p, sizeof p, "%s/upper", base);
+        upper = open(p, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        snprintf(p, sizeof p, "%s/dst", base);
+        dst = open(p, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        ASSERT_TRUE(lower >= 0 && upper >= 0 && dst >= 0);
+        ASSERT_OK(copy_layer_merge_at(lower, dst));
+        ASSERT_OK(copy_layer_merge_at(upper, dst));
+
+        ASSERT_OK(fstatat(dst, "a/keep", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_ERROR(fstatat(dst, "a/gone", &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0, ENOENT);
+        ASSERT_ERROR(fstatat(dst, "b/old", &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0, ENOENT);
+        ASSERT_OK(fstatat(dst, "b/new", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_OK(fstatat(dst, "c", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
+        ASSERT_OK(fstatat(dst, "d/x", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISLNK(st.st_mode));
         ASSERT_OK(rm_rf_at(AT_FDCWD, base));
 }

@@ -151,8 +151,9 @@ TEST(pod_files) {
         pod_args_done(&p);
         p = (PodArgs) {};
         /* No app: a sandbox, whose apps come later. */
-        ASSERT_OK(load_pod_text("[Pod]\nHostname=x\n", &p));
+        ASSERT_OK(load_pod_text("[Pod]\nHostname=x\nNoOverlay=yes\n", &p));
         ASSERT_EQ(p.n_apps, 0u);
+        ASSERT_TRUE(p.no_overlay);
         pod_args_done(&p);
         /* The I/O keys mean what --stdin/--stdout/--stderr mean. */
         p = (PodArgs) {};
@@ -205,4 +206,28 @@ TEST(pod_files) {
         p = (PodArgs) {};
         ASSERT_EQ(load_pod_text("[Pod]\nNetwork=host,default\n[App a]\nImage=busybox:latest\n", &p), -ERRNO_USAGE);
         pod_args_done(&p);
+}
+
+TEST(stage1_name_normalize) {
+        static const struct { const char *in, *out; } cases[] = {
+                { "fly", "fly" },
+                { "stage1-fly", "fly" },
+                { "coreos.com/rkt/stage1-fly:1.30.0", "fly" },
+                { "coreos.com/rkt/stage1-coreos:1.30.0", "systemd" },
+                { "stage1-host", "systemd" },
+                { "systemd", "systemd" },
+                { "example.com/stage1-custom", "custom" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *n = NULL;
+
+                ASSERT_OK(stage1_name_normalize(cases[i].in, &n));
+                ASSERT_STREQ(n, cases[i].out);
+        }
+        for (const char *const *bad = (const char *const[]) { "", "a b", "x/", ":1", "Upper Case", NULL }; *bad; bad++) {
+                _cleanup_free_ char *n = NULL;
+
+                ASSERT_ERROR(stage1_name_normalize(*bad, &n), EINVAL);
+        }
 }
