@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
         build-essential meson ninja-build pkg-config clang
         libsystemd-dev libseccomp-dev libcap-dev libarchive-dev libssl-dev
-        libjson-c-dev libcurl4-openssl-dev libxml2-dev libgpgme-dev libyaml-dev libinih-dev
+        libjson-c-dev libcurl4-openssl-dev libxml2-dev libgpgme-dev libyaml-dev libinih-dev libmicrohttpd-dev
         xsltproc docbook-xsl docbook-xml
         dbus-daemon libpam-modules
 )

@@ -878,9 +878,16 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
                 }
         }
         if (r >= 0) {
-                r = units_write_app(root_fd, m, a, NULL, 0, false);
+                _cleanup_free_ char *mds_url = NULL;
+
+                r = pod_mds_url(m, pod_fd, &mds_url);
                 if (r < 0)
-                        log_error_errno(r, "Failed to write the unit of app %s: %m", a->name);
+                        log_error_errno(r, "Failed to read the pod's metadata service token and address: %m");
+                else {
+                        r = units_write_app(root_fd, m, a, mds_url, NULL, 0, false);
+                        if (r < 0)
+                                log_error_errno(r, "Failed to write the unit of app %s: %m", a->name);
+                }
         }
         if (r < 0)
                 (void) pod_umount_app_live(a->name);

@@ -50,6 +50,7 @@ void pod_net_run_done(PodNetRun *r) {
         free(r->reserved);
         free(r->ifindices);
         strv_free(r->addresses);
+        free(r->gateway);
         *r = (PodNetRun) {};
 }
 
@@ -128,6 +129,16 @@ static int note_result(PodNetRun *run, json_object *result) {
         r = cni_result_summary(result, NULL, &addresses, &host);
         if (r < 0)
                 return r;
+        if (!run->gateway) {
+                json_object *ips = NULL;
+                const char *gw;
+
+                (void) json_get_array(result, "ips", &ips);
+                for (size_t i = 0; ips && i < json_object_array_length(ips) && !run->gateway; i++)
+                        if (json_get_string(json_object_array_get_idx(ips, i), "gateway", &gw) >= 0 &&
+                            !(run->gateway = strdup(gw)))
+                                return -ENOMEM;
+        }
         STRV_FOREACH(a, addresses) {
                 _cleanup_free_ char *ip = strndup(*a, strcspn(*a, "/"));
 
@@ -461,5 +472,38 @@ int pod_net_write_files(const PodManifest *m, int pod_fd, const PodNetRun *run) 
                 r = write_file_atomic_at(pod_fd, STAGE1_POD_NET "/hosts", hosts, strlen(hosts), 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to compose the pod's resolv.conf and hosts: %m");
+        /* Where the apps reach the metadata service: the host as their network's gateway, or itself. */
+        if (m->mds_register) {
+                const char *host = m->net.host ? "127.0.0.1" : run->gateway;
+
+                if (!host)
+                        return log_error_errno(SYNTHETIC_ERRNO(EADDRNOTAVAIL),
+                                               "--mds-register: none of the pod's networks gives a gateway to reach the host by.");
+                r = write_file_atomic_at(pod_fd, STAGE1_POD_MDS_HOST, host, strlen(host), 0644);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to record the metadata service's address: %m");
+        }
+        return 0;
+}
+
+int pod_mds_url(const PodManifest *m, int pod_fd, char **ret) {
+        _cleanup_free_ char *token = NULL, *host = NULL;
+        int r;
+
+        if (!m->mds_register) {
+                *ret = NULL;
+                return 0;
+        }
+        r = read_full_file_at(pod_fd, STAGE1_POD_MDS_TOKEN, 256, &token, NULL);
+        if (r >= 0)
+                r = read_full_file_at(pod_fd, STAGE1_POD_MDS_HOST, 256, &host, NULL);
+        if (r < 0)
+                return r;
+        token[strcspn(token, "\n")] = 0;
+        host[strcspn(host, "\n")] = 0;
+        if (isempty(token) || strpbrk(token, "/?# ") || isempty(host))
+                return -EBADMSG;
+        if (asprintf(ret, strchr(host, ':') ? "http://[%s]:%u/%s" : "http://%s:%u/%s", host, STAGE1_MDS_PORT, token) < 0)
+                return -ENOMEM;
         return 0;
 }

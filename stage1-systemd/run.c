@@ -135,8 +135,12 @@ static _noreturn_ void child_main(const PodManifest *m, const char *pod_dir, con
                 child_fail(err_fd, r, NULL);
         {
                 _cleanup_close_ int root_fd = open(root, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+                _cleanup_free_ char *mds_url = NULL;
 
-                r = root_fd < 0 ? -errno : units_write(root_fd, m, socks, n_socks);
+                r = pod_mds_url(m, STAGE1_POD_FD, &mds_url);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to read the pod's metadata service token and address");
+                r = root_fd < 0 ? -errno : units_write(root_fd, m, mds_url, socks, n_socks);
                 if (r < 0)
                         child_fail(err_fd, r, "Failed to write the pod's units");
         }

@@ -31,12 +31,12 @@ int passed_sockets_take(const PodManifest *m, PassedSocket **ret, size_t *ret_n)
 void passed_sockets_free(PassedSocket *l, size_t n);
 
 /* units.c: writes APP.service for every app, and a .socket unit per passed socket, into the pod root's
- * /etc/systemd/system. */
-int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks);
+ * /etc/systemd/system. mds_url: the apps' $AC_METADATA_URL (pod_mds_url()), or NULL. */
+int units_write(int root_fd, const PodManifest *m, const char *mds_url, const PassedSocket *socks, size_t n_socks);
 /* One app's unit and shell-entry files; at_start: linked into default.target.wants (started with the pod).
  * For rocket app add/rm too, from within the running pod's mount namespace. */
-int units_write_app(int root_fd, const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks,
-                    bool at_start);
+int units_write_app(int root_fd, const PodManifest *m, const PodApp *a, const char *mds_url, const PassedSocket *socks,
+                    size_t n_socks, bool at_start);
 int units_remove_app(int root_fd, const char *app);
 /* Quotes one word for an Exec*= or Environment= line (systemd's quoting, % and $ escaped). */
 int unit_quote(const char *s, bool exec, char **ret);
@@ -64,6 +64,7 @@ typedef struct PodNetRun {
         int *ifindices;         /* the host-side interfaces of its networks, for machined */
         size_t n_ifindices;
         char **addresses;       /* its addresses, first network first */
+        char *gateway;          /* the first network's gateway: the host, as the pod reaches it */
 } PodNetRun;
 void pod_net_run_done(PodNetRun *r);
 /* /run/netns/rocket-UUID. */
@@ -76,6 +77,9 @@ int pod_net_setup(const PodManifest *m, int pod_fd, pid_t child, PodNetRun *run)
 /* net/resolv.conf (absent with --dns=none) and net/hosts in the pod directory, which the child installs
  * into each app. */
 int pod_net_write_files(const PodManifest *m, int pod_fd, const PodNetRun *run);
+/* --mds-register: the apps' $AC_METADATA_URL, http://HOST:18112/TOKEN (NULL without); -ENOENT if the pod's
+ * token or host address is missing. */
+int pod_mds_url(const PodManifest *m, int pod_fd, char **ret);
 /* Every network DELeted (last first, with its cached result) and the namespace's name removed; best effort,
  * also for a pod that died without it (gc). quiet: a DEL that fails is logged at debug level only (after a
  * failed setup, whose own error is what counts). < 0 when something of it is left. */

@@ -222,7 +222,8 @@ static int append_app_exited(char **u, size_t *len, const PodManifest *m, const 
         return r;
 }
 
-static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks, char **ret) {
+static int app_unit(const PodManifest *m, const PodApp *a, const char *mds_url, const PassedSocket *socks, size_t n_socks,
+                    char **ret) {
         _cleanup_free_ char *u = NULL, *head = NULL;
         size_t len = 0;
         int r;
@@ -258,6 +259,19 @@ static int app_unit(const PodManifest *m, const PodApp *a, const PassedSocket *s
                 if (r < 0)
                         return r;
                 r = append(&u, &len, "\n");
+                if (r < 0)
+                        return r;
+        }
+        /* appc's metadata service, where the pod is registered with it: after the app's own environment,
+         * which cannot replace it. */
+        if (mds_url) {
+                _cleanup_free_ char *e = NULL;
+
+                if (asprintf(&e, "AC_METADATA_URL=%s", mds_url) < 0)
+                        return -ENOMEM;
+                r = append_quoted(&u, &len, "Environment=", e, false);
+                if (r >= 0)
+                        r = append(&u, &len, "\n");
                 if (r < 0)
                         return r;
         }
@@ -355,7 +369,8 @@ static int shell_files_write(int root_fd, const PodApp *a) {
         return r;
 }
 
-int units_write_app(int root_fd, const PodManifest *m, const PodApp *a, const PassedSocket *socks, size_t n_socks,
+int units_write_app(int root_fd, const PodManifest *m, const PodApp *a, const char *mds_url, const PassedSocket *socks,
+                    size_t n_socks,
                     bool at_start) {
         _cleanup_close_ int dir = -EBADF, wants = -EBADF;
         _cleanup_free_ char *unit = NULL, *name = NULL, *target = NULL;
@@ -364,7 +379,7 @@ int units_write_app(int root_fd, const PodManifest *m, const PodApp *a, const Pa
         dir = open_mkdir_at(root_fd, "etc/systemd/system", 0755);
         if (dir < 0)
                 return dir;
-        r = app_unit(m, a, socks, n_socks, &unit);
+        r = app_unit(m, a, mds_url, socks, n_socks, &unit);
         if (r < 0)
                 return r;
         if (asprintf(&name, "%s.service", a->name) < 0 || asprintf(&target, "../%s.service", a->name) < 0)
@@ -403,7 +418,7 @@ int units_remove_app(int root_fd, const char *app) {
         return r;
 }
 
-int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, size_t n_socks) {
+int units_write(int root_fd, const PodManifest *m, const char *mds_url, const PassedSocket *socks, size_t n_socks) {
         _cleanup_close_ int dir = -EBADF, swants = -EBADF, shell = -EBADF;
         int r;
 
@@ -411,7 +426,7 @@ int units_write(int root_fd, const PodManifest *m, const PassedSocket *socks, si
         if (dir < 0)
                 return dir;
         for (size_t i = 0; i < m->n_apps; i++) {
-                r = units_write_app(root_fd, m, &m->apps[i], socks, n_socks, true);
+                r = units_write_app(root_fd, m, &m->apps[i], mds_url, socks, n_socks, true);
                 if (r < 0)
                         return r;
         }

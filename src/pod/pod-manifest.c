@@ -432,6 +432,8 @@ int pod_manifest_to_json(const PodManifest *m, json_object **ret) {
                 r = json_add_string(o, "ipc", "parent");
         if (r >= 0 && m->no_overlay)
                 r = json_add(o, "noOverlay", json_object_new_boolean(true));
+        if (r >= 0 && m->mds_register)
+                r = json_add(o, "mdsRegister", json_object_new_boolean(true));
         if (r >= 0)
                 r = json_add_string(o, "stage1", m->stage1);
         if (r >= 0)
@@ -830,6 +832,11 @@ int pod_manifest_from_json(json_object *o, PodManifest **ret) {
                 r = json_get_bool(o, "noOverlay", &m->no_overlay);
                 if (r == -ENOENT)
                         r = 0;
+                if (r >= 0) {
+                        r = json_get_bool(o, "mdsRegister", &m->mds_register);
+                        if (r == -ENOENT)
+                                r = 0;
+                }
         }
         if (r >= 0)
                 r = get_req_string(o, "stage1", &m->stage1);

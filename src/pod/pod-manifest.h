@@ -119,6 +119,8 @@ typedef struct PodManifest {
         char **user_labels;
         bool ipc_parent;        /* --ipc=parent: the pod stays in the host's IPC namespace */
         bool no_overlay;        /* --no-overlay: each app's layers copied into its directory, no overlayfs */
+        bool mds_register;      /* --mds-register: registered with the metadata service, whose token the pod
+                                 * directory keeps (mds-token); the apps get $AC_METADATA_URL */
 } PodManifest;
 
 PodManifest *pod_manifest_free(PodManifest *m);

@@ -376,6 +376,9 @@ int pod_build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *
         m->sandbox = pa->sandbox;
         m->ipc_parent = pa->ipc_parent;
         m->no_overlay = pa->no_overlay;
+        m->mds_register = pa->mds_register;
+        if (m->mds_register && !m->net.host && m->net.n_networks == 0)
+                return log_usage("%s: --mds-register needs a network the pod reaches the host on (not --net=none).", verb);
         if (strv_copy(pa->annotations, &m->annotations) < 0 ||
             strv_copy(pa->user_annotations, &m->user_annotations) < 0 ||
             strv_copy(pa->user_labels, &m->user_labels) < 0)
@@ -405,6 +408,8 @@ int pod_check_stage1_features(const char *stage1, char *const *features, const P
                 option = "--stdin/--stdout/--stderr, -i or -t (apps' I/O kept by the stage1)", feature = "app-io";
         else if (n->mutable_pods && !strv_contains(features, "mutable-pods"))
                 option = "a sandbox pod whose apps come and go (rocket app …)", feature = "mutable-pods";
+        else if (n->mds_register && !strv_contains(features, "metadata-service"))
+                option = "--mds-register", feature = "metadata-service";
         else if (n->no_overlay && !strv_contains(features, "no-overlay"))
                 option = "--no-overlay", feature = "no-overlay";
         else if (n->event_handlers && !strv_contains(features, "event-handlers"))
@@ -433,6 +438,7 @@ PodNeeds pod_needs_of_args(const PodArgs *pa, size_t n_sockets) {
                           pa->defaults.io_given[2],
                 .readonly_rootfs = pa->defaults.readonly_rootfs,
                 .no_overlay = pa->no_overlay,
+                .mds_register = pa->mds_register,
         };
 
         for (size_t i = 0; i < pa->n_apps; i++) {

@@ -19,7 +19,7 @@ int pod_build_manifest(const char *verb, RocketContext *ctx, Store *s, PodArgs *
  * stage1 lists what it can do beyond running one app in stage1.json's "features" (rocket-stage1(7)). */
 typedef struct PodNeeds {
         bool private_users, volumes, limits, multiple_apps, sockets, network, mutable_pods, app_io, readonly_rootfs,
-             event_handlers, no_overlay;
+             event_handlers, no_overlay, mds_register;
 } PodNeeds;
 
 int pod_check_stage1_features(const char *stage1, char *const *features, const PodNeeds *n);

@@ -91,6 +91,7 @@ static const struct {
         { "PidsLimit", ARG_PIDS_LIMIT, true },
         { "IPC", ARG_IPC, true },
         { "NoOverlay", ARG_NO_OVERLAY, true },
+        { "MetadataService", ARG_MDS_REGISTER, true },
         { "Annotation", ARG_ANNOTATION, true },
         { "UserAnnotation", ARG_USER_ANNOTATION, true },
         { "UserLabel", ARG_USER_LABEL, true },

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "digest.h"
 #include "fs-util.h"
 #include "json-util.h"
 #include "pod-userns.h"
@@ -67,6 +69,62 @@ int rocket_pod_resolve(int pods_fd, const char *what, Pod **ret) {
         return 0;
 }
 
+int rocket_stage1_id(const char *dir, char ret[static DIGEST_STRING_MAX]) {
+        _cleanup_(sha256_freep) Sha256 *h = sha256_new();
+        _cleanup_close_ int dir_fd = -EBADF;
+        int r;
+
+        if (!h)
+                return -ENOMEM;
+        dir_fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        for (const char *const *f = (const char *const[]) { "stage1.json", STAGE1_ENTRYPOINT_RUN, NULL }; *f; f++) {
+                _cleanup_close_ int fd = openat(dir_fd, *f, O_RDONLY|O_CLOEXEC);
+                char buf[64 * 1024];
+                ssize_t n;
+
+                if (fd < 0)
+                        return -errno;
+                while ((n = read(fd, buf, sizeof buf)) > 0) {
+                        r = sha256_update(h, buf, (size_t) n);
+                        if (r < 0)
+                                return r;
+                }
+                if (n < 0)
+                        return -errno;
+        }
+        return sha256_final(h, ret);
+}
+
+/* --stage1-hash: the one installed stage1 (stage1-* in images) whose ID starts with what is given. */
+static int stage1_by_id(const char *images, const char *want, char **ret) {
+        _cleanup_(closedirp) DIR *d = opendir(images);
+        const char *hex = startswith(want, DIGEST_PREFIX) ?: want;
+        _cleanup_free_ char *found = NULL;
+
+        if (strlen(hex) < 8 || strlen(hex) > DIGEST_HEX_LEN || strspn(hex, "0123456789abcdef") != strlen(hex))
+                return log_usage("Invalid stage1 ID '%s' (sha256: and at least 8 hex digits; see 'rocket version').", want);
+        if (!d)
+                return log_error_errno(errno, "Cannot read the stage1 images directory %s: %m", images);
+        for (struct dirent *de; (de = readdir(d)); ) {
+                _cleanup_free_ char *dir = NULL;
+                char id[DIGEST_STRING_MAX];
+
+                if (!startswith(de->d_name, "stage1-") || asprintf(&dir, "%s/%s", images, de->d_name) < 0 ||
+                    rocket_stage1_id(dir, id) < 0 || !startswith(digest_hex(id), hex))
+                        continue;
+                if (found)
+                        return log_error_errno(SYNTHETIC_ERRNO(ENOTUNIQ), "Stage1 ID '%s' is both %s's and %s's; give more of it.",
+                                               want, found, dir);
+                found = TAKE_PTR(dir);
+        }
+        if (!found)
+                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "No stage1 installed in %s has the ID '%s'.", images, want);
+        *ret = TAKE_PTR(found);
+        return 0;
+}
+
 int rocket_stage1_dir(const RocketContext *ctx, const Stage1Choice *c, char **ret) {
         _cleanup_free_ char *dir = NULL, *name = NULL;
         const char *images = ctx->config.stage1_images ?: ROCKET_STAGE1_DIR, *e = getenv("ROCKET_STAGE1_PATH");
@@ -74,7 +132,12 @@ int rocket_stage1_dir(const RocketContext *ctx, const Stage1Choice *c, char **re
         /* The command line's, then the environment's, then the configuration's (stage1.d), then ours. */
         if (c->path)
                 dir = strdup(c->path);
-        else if (c->name || (!c->from_dir && isempty(e) && !ctx->config.stage1_location && ctx->config.stage1_name)) {
+        else if (c->hash) {
+                int r = stage1_by_id(images, c->hash, &dir);
+
+                if (r < 0)
+                        return r;
+        } else if (c->name || (!c->from_dir && isempty(e) && !ctx->config.stage1_location && ctx->config.stage1_name)) {
                 if (stage1_name_normalize(c->name ?: ctx->config.stage1_name, &name) < 0)
                         return log_usage("Invalid stage1 name '%s'.", c->name ?: ctx->config.stage1_name);
                 if (asprintf(&dir, "%s/stage1-%s", images, name) < 0)

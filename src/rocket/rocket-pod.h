@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "digest.h"
 #include "pod.h"
 #include "rocket.h"
 #include "time-util.h"
@@ -20,7 +21,11 @@ typedef struct Stage1Choice {
         const char *path;       /* --stage1-path: a stage1 directory */
         const char *name;       /* --stage1-name: an installed one, rkt's image names too */
         const char *from_dir;   /* --stage1-from-dir: a directory in the stage1 images directory */
+        const char *hash;       /* --stage1-hash: an installed one, by its ID (a prefix of it) */
 } Stage1Choice;
+
+/* A stage1's ID: "sha256:" and the SHA-256 of its stage1.json and its run entrypoint, as installed. */
+int rocket_stage1_id(const char *dir, char ret[static DIGEST_STRING_MAX]);
 
 /* The directory of the stage1 chosen, unchecked; the same, checked to be a stage1. Log. */
 int rocket_stage1_dir(const RocketContext *ctx, const Stage1Choice *c, char **ret);

@@ -34,6 +34,7 @@ static const Verb verbs[] = {
         { "version", verb_version, "Print version, features and default stage1" },
         { "completion", verb_completion, "Print the bash or zsh completion script" },
         { "config", verb_config, "Print the configuration in effect, as JSON" },
+        { "metadata-service", verb_metadata_service, "Serve appc's metadata to pods' apps" },
         { "help", verb_help_cmd, "Show this help" },
         {}
 };
@@ -46,7 +47,7 @@ static void help(void) {
                "Commands:\n");
         for (const Verb *v = verbs; v->name; v++)
                 if (v->summary)
-                        printf("  %-14s %s\n", v->name, v->summary);
+                        printf("  %-16s %s\n", v->name, v->summary);
         printf("\n"
                "Options:\n"
                "  -h --help              Show this help\n"

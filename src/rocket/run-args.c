@@ -39,6 +39,7 @@ void pod_args_done(PodArgs *p) {
         free(p->stage1_path);
         free(p->stage1_name);
         free(p->stage1_from_dir);
+        free(p->stage1_hash);
         free(p->pod_file);
         free(p->pod_manifest);
         strv_free(p->annotations);
@@ -547,6 +548,8 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                         return log_usage("%s: --stage1-from-dir= takes the name of a stage1 in the stage1 images "
                                          "directory, got '%s'.", where, arg);
                 return set_string(&p->stage1_from_dir, arg);
+        case ARG_STAGE1_HASH:
+                return set_string(&p->stage1_hash, arg);
         case ARG_MEMORY:
         case ARG_CPU:
         case ARG_CPU_SHARES: {
@@ -566,6 +569,8 @@ int run_pod_option(const char *where, PodArgs *p, int option, const char *arg) {
                 return 0;
         case ARG_NO_OVERLAY:
                 return parse_flag(where, arg, &p->no_overlay);
+        case ARG_MDS_REGISTER:
+                return parse_flag(where, arg, &p->mds_register);
         case ARG_IPC:
                 /* rkt's values; auto is what both stage1s do by default: an IPC namespace of the pod's. */
                 if (!streq(arg, "auto") && !streq(arg, "private") && !streq(arg, "parent"))

@@ -40,6 +40,7 @@ typedef struct PodArgs {
         char *stage1_path;
         char *stage1_name;
         char *stage1_from_dir;
+        char *stage1_hash;
         PodVolume *volumes;     /* parsed and checked where given (a host source as given, not resolved) */
         size_t n_volumes;
         bool keep_unit;
@@ -61,6 +62,7 @@ typedef struct PodArgs {
         bool tty;               /* run -t: through a terminal of the pod's */
         bool ipc_parent;        /* --ipc=parent: the host's IPC namespace (auto and private: one of its own) */
         bool no_overlay;        /* --no-overlay: the apps' layers copied, no overlayfs */
+        bool mds_register;      /* --mds-register: the apps get $AC_METADATA_URL (mds.h) */
         char **annotations;     /* --annotation, --user-annotation, --user-label: "NAME=VALUE", a later NAME */
         char **user_annotations;        /* replacing an earlier one (pod-manifest.h) */
         char **user_labels;
@@ -78,6 +80,7 @@ enum {
         ARG_STAGE1_PATH,
         ARG_STAGE1_NAME,
         ARG_STAGE1_FROM_DIR,
+        ARG_STAGE1_HASH,
         ARG_KEEP_UNIT,
         ARG_QUIET,
         ARG_EXEC,
@@ -121,6 +124,7 @@ enum {
         ARG_OOM_SCORE_ADJ,
         ARG_IPC,
         ARG_NO_OVERLAY,
+        ARG_MDS_REGISTER,
 };
 
 

@@ -8,6 +8,7 @@ int verb_version(int argc, char *argv[], RocketContext *ctx);
 int verb_completion(int argc, char *argv[], RocketContext *ctx);
 int verb_config(int argc, char *argv[], RocketContext *ctx);
 int verb_export(int argc, char *argv[], RocketContext *ctx);
+int verb_metadata_service(int argc, char *argv[], RocketContext *ctx);
 int verb_fetch(int argc, char *argv[], RocketContext *ctx);
 int verb_login(int argc, char *argv[], RocketContext *ctx);
 int verb_logout(int argc, char *argv[], RocketContext *ctx);

@@ -28,6 +28,7 @@
 #include "run-args.h"
 #include "verb-all.h"
 #include "time-util.h"
+#include "mds.h"
 #include "stage1-abi.h"
 
 static void help(const char *verb) {
@@ -56,6 +57,7 @@ static void help(const char *verb) {
                "     --stage1-path=DIR    Use the stage1 in DIR\n"
                "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd, or stage1.d's)\n"
                "     --stage1-from-dir=NAME  Use the stage1 directory NAME of the stage1 images directory\n"
+               "     --stage1-hash=ID     Use the installed stage1 of that ID (a prefix; see 'rocket version')\n"
                "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
                "     --pod-manifest=FILE  Take the pod from a JSON pod manifest (rocket-stage1(7))\n"
                "     --private-users[=BOOL]  Run the pod in a user namespace of its own (a range of\n"
@@ -63,6 +65,7 @@ static void help(const char *verb) {
                "     --pids-limit=N|max   The pod's tasks limit (default 4096)\n"
                "     --ipc=auto|private|parent  An IPC namespace of the pod's (auto, private), or the host's\n"
                "     --no-overlay         Copy the images into the pod instead of stacking them with overlayfs\n"
+               "     --mds-register[=BOOL]  Register the pod with the metadata service ($AC_METADATA_URL)\n"
                "     --net[=NAME[:ARGS],...|host|none|all]\n"
                "                          The pod's networks (default: default, a network of its own)\n"
                "     --port=NAME:[HOSTIP:]HOSTPORT | [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
@@ -136,6 +139,7 @@ static void help(const char *verb) {
         { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },                    \
         { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },                    \
         { "stage1-from-dir", required_argument, NULL, ARG_STAGE1_FROM_DIR },            \
+        { "stage1-hash", required_argument, NULL, ARG_STAGE1_HASH },                    \
         { "pod", required_argument, NULL, ARG_POD },                                    \
         { "pod-manifest", required_argument, NULL, ARG_POD_MANIFEST },                  \
         APP_OPTIONS,                                                                    \
@@ -152,6 +156,7 @@ static void help(const char *verb) {
         { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },                    \
         { "ipc", required_argument, NULL, ARG_IPC },                                    \
         { "no-overlay", no_argument, NULL, ARG_NO_OVERLAY },                            \
+        { "mds-register", optional_argument, NULL, ARG_MDS_REGISTER },                  \
         ANNOTATION_OPTIONS
 
 static const struct option run_options[] = {
@@ -172,6 +177,7 @@ static const struct option sandbox_options[] = {
         { "stage1-path", required_argument, NULL, ARG_STAGE1_PATH },
         { "stage1-name", required_argument, NULL, ARG_STAGE1_NAME },
         { "stage1-from-dir", required_argument, NULL, ARG_STAGE1_FROM_DIR },
+        { "stage1-hash", required_argument, NULL, ARG_STAGE1_HASH },
         { "pod", required_argument, NULL, ARG_POD },
         { "memory", required_argument, NULL, ARG_MEMORY },
         { "cpu", required_argument, NULL, ARG_CPU },
@@ -201,6 +207,7 @@ void help_sandbox_options(void) {
                "     --stage1-path=DIR    Use the stage1 in DIR\n"
                "     --stage1-name=NAME   Use the installed stage1 NAME (default: systemd, or stage1.d's)\n"
                "     --stage1-from-dir=NAME  Use the stage1 directory NAME of the stage1 images directory\n"
+               "     --stage1-hash=ID     Use the installed stage1 of that ID (a prefix; see 'rocket version')\n"
                "     --pod=NAME|FILE      Take the pod from a .pod file (see rocket.pod(5))\n"
                "     --memory=SIZE        The pod's memory limit (256M, 1G)\n"
                "     --cpu=AMOUNT         The pod's CPU limit (500m, 2)\n"
@@ -300,8 +307,9 @@ static int parse_args(const char *verb, int argc, char *argv[], PodArgs *p) {
                                     sandbox ? help_sandbox : prepare ? help_prepare : help_run, parse_pod_option, &c);
         if (r <= 0)
                 return r;
-        if (!!p->stage1_path + !!p->stage1_name + !!p->stage1_from_dir > 1)
-                return log_usage("%s: --stage1-path, --stage1-name and --stage1-from-dir exclude each other.", verb);
+        if (!!p->stage1_path + !!p->stage1_name + !!p->stage1_from_dir + !!p->stage1_hash > 1)
+                return log_usage("%s: --stage1-path, --stage1-name, --stage1-from-dir and --stage1-hash exclude each other.",
+                                 verb);
         if ((p->pod_file || p->pod_manifest) && optind < argc)
                 return log_usage("%s: --pod=/--pod-manifest= define the apps; give no IMAGE.", verb);
         if (p->pod_file && p->pod_manifest)
@@ -396,6 +404,21 @@ static int pods_dir_make_nosuid(int pods_fd) {
                 return log_error_errno(errno, "Failed to make %s a nosuid,nodev mount for pods with --private-users: %m",
                                        path);
         log_debug("Made %s a nosuid,nodev mount.", path);
+        return 0;
+}
+
+/* --mds-register: the pod's token from the metadata service, kept in its directory (root's alone) for the
+ * stage1 to give the apps their $AC_METADATA_URL. */
+static int register_with_mds(RocketContext *ctx, const Pod *p) {
+        _cleanup_free_ char *token = NULL;
+        int r;
+
+        r = mds_register_remote(MDS_SOCKET, p->uuid, ctx->dir, &token);
+        if (r < 0)
+                return r;
+        r = write_file_atomic_at(p->dir_fd, MDS_TOKEN_FILE, token, strlen(token), 0600);
+        if (r < 0)
+                return log_error_errno(r, "Failed to keep the pod's metadata service token: %m");
         return 0;
 }
 
@@ -551,7 +574,7 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         (void) sd_notify(false, "STATUS=Preparing the pod");
         if (geteuid() != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EPERM), "%s: running pods needs root.", verb);
-        r = rocket_stage1_find(ctx, &(Stage1Choice) { pa.stage1_path, pa.stage1_name, pa.stage1_from_dir }, &stage1);
+        r = rocket_stage1_find(ctx, &(Stage1Choice) { pa.stage1_path, pa.stage1_name, pa.stage1_from_dir, pa.stage1_hash }, &stage1);
         if (r < 0)
                 return r;
         r = rocket_stage1_features(stage1, &features);
@@ -591,6 +614,15 @@ static int do_run(const char *verb, int argc, char *argv[], RocketContext *ctx) 
         if (r < 0)
                 return r;
         s = store_free(s);
+        if (m->mds_register) {
+                r = register_with_mds(ctx, p);
+                if (r < 0) {
+                        (void) rocket_pod_remove(pods_fd, p);
+                        if (pa.uuid_file)
+                                (void) unlink(pa.uuid_file);
+                        return r;
+                }
+        }
         if (prepare) {
                 printf("%s\n", p->uuid);
                 if (!pa.quiet)

@@ -30,6 +30,7 @@ int verb_version(int argc, char *argv[], RocketContext *ctx) {
                 {}
         };
         _cleanup_free_ char *insecure = NULL, *stage1 = NULL;
+        char id[DIGEST_STRING_MAX];
         int r;
 
         r = verb_parse_options("version", argc, argv, options, help, NULL, NULL);
@@ -45,6 +46,8 @@ int verb_version(int argc, char *argv[], RocketContext *ctx) {
         if (r < 0)
                 return r;
         printf("Default stage1: %s\n", stage1);
+        if (rocket_stage1_id(stage1, id) >= 0)
+                printf("Default stage1 ID: %s\n", id);
         printf("Data directory: %s\n", ctx->dir);
         r = isolation_insecure_to_string(ctx->insecure, &insecure);
         if (r < 0)

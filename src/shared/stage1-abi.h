@@ -37,6 +37,10 @@
 #define STAGE1_POD_LIMITS "limits"              /* the pod's own limits and whether they are in force */
 #define STAGE1_POD_NET "net"                    /* NAME.json: each CNI network's cached result, while ADDed;
                                                  * resolv.conf and hosts as the apps get them */
+#define STAGE1_POD_MDS_TOKEN "mds-token"        /* --mds-register: the pod's metadata service token (root's) */
+#define STAGE1_POD_MDS_HOST STAGE1_POD_NET "/mds-host"
+                                                /* the address the pod reaches the host on (stage1's) */
+#define STAGE1_MDS_PORT 18112                   /* the metadata service's TCP port on the host */
 #define STAGE1_APP_EXIT_FILE "exit"
 #define STAGE1_APP_EXIT "apps/%s/" STAGE1_APP_EXIT_FILE /* an app's exit record (exit-record.h), by app name */
 #define STAGE1_APP_STARTED_FILE "started"

@@ -369,6 +369,13 @@ rocket run --name=cfg-coreos --stage1-name=coreos.com/rkt/stage1-coreos:1.30.0 -
 rocket run --name=cfg-fromdir --stage1-from-dir=stage1-systemd.aci --exec /bin/true "$img"
 [[ "$(stage1_of cfg-fromdir)" == */stage1-systemd ]]
 assert_fails_with 2 "exclude each other" rocket run --stage1-name=fly --stage1-from-dir=stage1-fly "$img"
+# --stage1-hash: an installed stage1 by (a prefix of) the ID rocket version prints for it.
+sd_id=$(ROCKET_STAGE1_PATH="$(dirname "$(stage1_of cfg-coreos)")/stage1-systemd" rocket version | sed -n 's/^Default stage1 ID: //p')
+[[ "$sd_id" =~ ^sha256:[0-9a-f]{64}$ ]]
+rocket run --name=cfg-hash --stage1-hash="${sd_id:0:19}" --exec /bin/true "$img"
+[[ "$(stage1_of cfg-hash)" == */stage1-systemd ]]
+assert_fails_with 254 "No stage1 installed in" rocket run --stage1-hash=sha256:00000000 --exec /bin/true "$img"
+assert_fails_with 2 "Invalid stage1 ID" rocket run --stage1-hash=abc --exec /bin/true "$img"
 assert_fails_with 254 "No stage1 at" rocket run --stage1-from-dir=stage1-nothere "$img"
 cfg=$(rocket config)
 assert_eq "$(jq -c '.stage0[1] | [.name, .version]' <<<"$cfg")" '["coreos.com/rkt/stage1-fly","1.30.0"]'
