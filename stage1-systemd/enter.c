@@ -41,6 +41,7 @@ typedef struct EnterContext {
         char *const *cmd;
         PtyRelay pty;
         int pty_sock;           /* the child hands the pseudo-terminal's master to us over this */
+        char *mds_env;          /* "AC_METADATA_URL=…" for a pod registered with the metadata service */
 } EnterContext;
 
 static int open_namespaces(EnterContext *c) {
@@ -84,10 +85,12 @@ static _noreturn_ void exec_command(const EnterContext *c) {
                 _exit(EXIT_STAGE_ERROR);
         }
         snprintf(root, sizeof root, STAGE1_STAGE2_DIR "/%s/rootfs", c->app->name);
-        if (pod_app_exec_for_enter(c->app, root, c->user, c->group, c->cmd, &e, &env) < 0) {
+        if (pod_app_exec_for_enter(c->app, root, c->user, c->group, c->cmd, &e, &env) < 0 ||
+            (c->mds_env && strv_extend(&env, c->mds_env) < 0)) {
                 log_oom();
                 _exit(EXIT_STAGE_ERROR);
         }
+        e.env = env;    /* (extended: where it is now) */
         app_exec(&e);
 }
 
@@ -184,6 +187,17 @@ int stage1_enter(int argc, char *argv[]) {
         r = stage1_leader_pid_wait(mid, &c.leader);
         if (r < 0)
                 return log_error_errno(r, "Pod %s is not running.", m->uuid);
+        /* What the app has of the pod's metadata service, the command has too (the pod directory is our
+         * working directory). */
+        {
+                _cleanup_free_ char *url = NULL;
+
+                r = pod_mds_url(m, AT_FDCWD, &url);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the pod's metadata service token and address: %m");
+                if (url && asprintf(&c.mds_env, "AC_METADATA_URL=%s", url) < 0)
+                        return log_oom();
+        }
         r = open_namespaces(&c);
         if (r < 0)
                 return r;
@@ -208,6 +222,7 @@ int stage1_enter(int argc, char *argv[]) {
         r = pty_relay_wait(&c.pty, child);
         pty_relay_done(&c.pty);
         safe_close(socks[0]);
+        free(c.mds_env);
         if (r < 0)
                 return log_error_errno(r, "Failed to wait for the command: %m");
         return r;

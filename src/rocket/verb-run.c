@@ -192,6 +192,7 @@ static const struct option sandbox_options[] = {
         { "dns-domain", required_argument, NULL, ARG_DNS_DOMAIN },
         { "hosts-entry", required_argument, NULL, ARG_HOSTS_ENTRY },
         { "no-overlay", no_argument, NULL, ARG_NO_OVERLAY },
+        { "mds-register", optional_argument, NULL, ARG_MDS_REGISTER },
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
         ANNOTATION_OPTIONS,
         {}
@@ -223,6 +224,7 @@ void help_sandbox_options(void) {
                "                          The pod's resolv.conf search, options and domain\n"
                "     --hosts-entry=IP=NAME|host  Add to the pod's /etc/hosts\n"
                "     --no-overlay         Copy the apps' images into the pod instead of stacking them\n"
+               "     --mds-register[=BOOL]  Register the pod with the metadata service ($AC_METADATA_URL)\n"
                "     --annotation=NAME=VALUE  --user-annotation=NAME=VALUE  --user-label=NAME=VALUE\n"
                "                          The pod's annotations, user annotations and labels\n"
                "     --keep-unit          Stay in the systemd unit rocket runs in\n");

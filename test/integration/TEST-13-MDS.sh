@@ -92,6 +92,17 @@ uuid_c=$(rocket status --format=json mdsc | jq -r .uuid)
 token_c=$(cat "$ROCKET_DIR/pods/run/$uuid_c/mds-token")
 systemctl restart rocket-metadata.service
 assert_eq "$uuid_c" "$(curl -s "http://127.0.0.1:18112/$token_c/acMetadata/v1/pod/uuid")"
+# A command entered into the pod has the app's $AC_METADATA_URL, and reaches the service with it.
+assert_eq "$uuid_c" "$(rocket enter mdsc /bin/sh -c 'wget -qO- "$AC_METADATA_URL/acMetadata/v1/pod/uuid"')"
+# A sandbox registered: an app added later gets it too; an image's own AC_METADATA_URL cannot replace it.
+rocket app sandbox --name=mdssb --mds-register >/dev/null 2>&1 &
+wait_until "rocket status --wait-ready=1s mdssb >/dev/null 2>&1"
+rocket app add mdssb "$img" --name=late --environment=AC_METADATA_URL=http://evil.example/ --exec /bin/sh -- \
+        -c 'wget -qO- "$AC_METADATA_URL/acMetadata/v1/apps/late/image/id"; echo; exec sleep 1000'
+rocket app start mdssb --app=late
+wait_until "rocket logs --no-prefix mdssb --app=late | grep -q sha256:"
+assert_eq "$(rocket logs --no-prefix mdssb --app=late)" "$(rocket image inspect "$img" | jq -r .id)"
+rocket stop mdssb >/dev/null
 rocket stop mdsc >/dev/null
 wait
 rocket gc --grace-period=0 >/dev/null
