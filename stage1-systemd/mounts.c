@@ -816,8 +816,7 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
         upper = openat(app_fd, "upper", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
         work = openat(app_fd, "work", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
         /* With --private-users: the pod's root owns its writable layer and the directory of its records. */
-        if (upper < 0 || work < 0 || fchown(upper, m->userns_base, m->userns_base) < 0 || fchmod(upper, 0755) < 0 ||
-            (m->userns_base && fchown(app_fd, m->userns_base, m->userns_base) < 0))
+        if (upper < 0 || work < 0 || fchown(upper, m->userns_base, m->userns_base) < 0 || fchmod(upper, 0755) < 0)
                 return log_error_errno(errno, "Failed to create the writable layer of app %s: %m", a->name);
         if (m->no_overlay) {
                 /* A copy of its layers, shifted by the pod's start's way (below) with a user namespace. */
@@ -832,6 +831,10 @@ int pod_mount_app_live(const PodManifest *m, const PodApp *a, int pod_fd, const 
                 r = overlay_detached(a, layers_dir ?: a->layers_dir, upper, work, &ovl);
         if (r < 0)
                 return log_error_errno(r, "Failed to mount the image layers of app %s: %m", a->name);
+        /* Only now (the copy made while the pod could not write here): the pod root's directory of the app's
+         * records. */
+        if (m->userns_base && fchown(app_fd, m->userns_base, m->userns_base) < 0)
+                return log_error_errno(errno, "Failed to hand the directory of app %s to the pod: %m", a->name);
         r = implicit_volumes_create(m, a, pod_fd);
         if (r >= 0)
                 r = volume_trees(m, a, pod_fd, userns_fd, trees);

@@ -54,6 +54,10 @@ static char *aci_name(const PodApp *a) {
 
         if (!s)
                 return NULL;
+        if (!*s) {
+                free(s);
+                return strdup("x");
+        }
         for (char *c = s; *c; c++) {
                 *c = (char) (*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
                 if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789._-~/", *c))

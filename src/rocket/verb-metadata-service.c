@@ -165,7 +165,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r = mds_handle(s->registry_fd, method, url, req->fields[FIELD_CONTENT], req->sizes[FIELD_CONTENT],
                        req->fields[FIELD_UUID], req->fields[FIELD_SIGNATURE], &resp);
         if (r < 0) {
-                log_error_errno(r, "Failed to answer %s %s: %m", method, url);
+                /* (Not the URL's token: a pod's secret.) */
+                log_error_errno(r, "Failed to answer %s %s: %m", method, strchr(url + 1, '/') ?: "/");
                 return reply(c, 500, "text/plain", "Internal error\n");
         }
         ret = reply(c, resp.status, resp.content_type, resp.body);

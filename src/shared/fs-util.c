@@ -201,11 +201,12 @@ int rm_rf_at(int dir_fd, const char *name) {
         if (!S_ISDIR(st.st_mode))
                 return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 
-        /* A directory someone made read-only (an image's) must still go. */
-        (void) fchmodat(dir_fd, name, 0700, 0);
         fd = openat(dir_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
+        /* A directory someone made read-only (an image's) must still go: by its fd, never through a name
+         * that may have become a symbolic link since. */
+        (void) fchmod(fd, 0700);
         r = rm_rf_children(fd, st.st_dev);
         if (r < 0)
                 return r;
