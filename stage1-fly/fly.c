@@ -51,25 +51,8 @@ static int mount_rootfs(const PodManifest *m, const PodApp *a, const char *pod_d
         _cleanup_free_ char *lower = NULL, *opts = NULL, *upper = NULL, *work = NULL;
 
         /* --no-overlay: a copy of the layers in the app's directory, bind-mounted. */
-        if (m->no_overlay) {
-                _cleanup_close_ int app_fd = -EBADF, tree = -EBADF;
-                char p[64];
-                int r;
-
-                if (asprintf(&upper, "%s/apps/%s", pod_dir, a->name) < 0)
-                        return -ENOMEM;
-                r = mkdir_p_at(AT_FDCWD, upper, 0755);
-                if (r < 0)
-                        return r;
-                app_fd = open(upper, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
-                if (app_fd < 0)
-                        return -errno;
-                r = pod_app_rootfs_copy(a, app_fd, &tree);
-                if (r < 0)
-                        return r;
-                snprintf(p, sizeof p, "/proc/self/fd/%i", tree);
-                return mount(p, root, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
-        }
+        if (m->no_overlay)
+                return pod_app_rootfs_copy_bind(a, pod_dir, root);
 
         if (pod_app_lowerdir(a, &lower) < 0)
                 return -ENOMEM;

@@ -245,21 +245,8 @@ static int mount_app_rootfs(const PodManifest *m, const PodApp *a, const char *p
 
         /* --no-overlay: a copy of the layers in the app's directory, bind-mounted (with a user namespace the
          * pod's start shifts it, as it does what it writes into an overlay). */
-        if (m->no_overlay) {
-                _cleanup_close_ int app_fd = -EBADF, root = -EBADF;
-                char p[64];
-
-                if (asprintf(&upper, "%s/apps/%s", pod_dir, a->name) < 0)
-                        return -ENOMEM;
-                app_fd = open(upper, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
-                if (app_fd < 0)
-                        return -errno;
-                r = pod_app_rootfs_copy(a, app_fd, &root);
-                if (r < 0)
-                        return r;
-                snprintf(p, sizeof p, "/proc/self/fd/%i", root);
-                return mount(p, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
-        }
+        if (m->no_overlay)
+                return pod_app_rootfs_copy_bind(a, pod_dir, target);
 
         if (pod_app_lowerdir(a, &lower) < 0)
                 return -ENOMEM;

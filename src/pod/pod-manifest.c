@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "fs-util.h"
@@ -1066,6 +1067,27 @@ int pod_app_rootfs_copy(const PodApp *a, int app_dir_fd, int *ret_fd) {
         if (ret_fd)
                 *ret_fd = TAKE_FD(root);
         return 0;
+}
+
+int pod_app_rootfs_copy_bind(const PodApp *a, const char *pod_dir, const char *target) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int app_fd = -EBADF, root = -EBADF;
+        char p[64];
+        int r;
+
+        if (asprintf(&dir, "%s/apps/%s", pod_dir, a->name) < 0)
+                return -ENOMEM;
+        r = mkdir_p_at(AT_FDCWD, dir, 0755);
+        if (r < 0)
+                return r;
+        app_fd = open(dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+        if (app_fd < 0)
+                return -errno;
+        r = pod_app_rootfs_copy(a, app_fd, &root);
+        if (r < 0)
+                return r;
+        snprintf(p, sizeof p, "/proc/self/fd/%i", root);
+        return mount(p, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
 int pod_app_lowerdir(const PodApp *a, char **ret) {

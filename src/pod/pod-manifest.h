@@ -179,6 +179,8 @@ bool pod_app_io_is_valid(const AppIOMode io[static 3]) _pure_;
 /* --no-overlay: the app's layers copied, bottom first, into a new directory "rootfs" of app_dir_fd (-EEXIST if
  * there is one), whiteouts applied; *ret_fd (if not NULL): that directory. */
 int pod_app_rootfs_copy(const PodApp *a, int app_dir_fd, int *ret_fd);
+/* The same in POD_DIR/apps/APP (made if missing), bind-mounted at target: the app's root at the pod's start. */
+int pod_app_rootfs_copy_bind(const PodApp *a, const char *pod_dir, const char *target);
 
 /* overlayfs' lowerdir= for the app: its layer names, top first, ':'-separated (relative to layers_dir). */
 int pod_app_lowerdir(const PodApp *a, char **ret);
